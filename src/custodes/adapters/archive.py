@@ -1,0 +1,100 @@
+"""The local segment store: durable, read-only placement of sealed files.
+
+Sealing a file (numbered so that a crash at any step is recoverable, see docs/SEALING.md):
+  1. hash the spool file while reading it, then fsync it;
+  2. hard-link it to its archive path (atomic; the spool name still exists), fsync the
+     archive directory;
+  3. make it read-only (0444);
+  4. (the caller) commit the index row;
+  5. unlink the spool name.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+from custodes.clock import to_datetime
+from custodes.paths import camera_dirname
+
+CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Digest:
+    sha256: str
+    size: int
+    head: bytes = b""  # the first chunk read, for inspecting the header without a re-read
+
+
+def hash_and_sync(path: Path) -> Digest:
+    """SHA-256 and size of a file, read once; the file is fsynced before returning."""
+    h = hashlib.sha256()
+    size = 0
+    head = b""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        while chunk := os.read(fd, CHUNK):
+            if not size:
+                head = chunk
+            h.update(chunk)
+            size += len(chunk)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    return Digest(h.hexdigest(), size, head)
+
+
+def hash_file(path: Path) -> Digest:
+    h = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
+            size += len(chunk)
+    return Digest(h.hexdigest(), size)
+
+
+def archive_relpath(camera_id: int, start_us: int, run_id: str, spool_name: str) -> Path:
+    """Deterministic from the segment's identity, so a crashed seal is redone to the same path."""
+    t = to_datetime(start_us)
+    cam = camera_dirname(camera_id)
+    stamp = t.strftime("%Y%m%dT%H%M%S") + f"{(start_us // 1000) % 1000:03d}Z"
+    index = Path(spool_name).stem
+    return Path(cam, f"{t:%Y}", f"{t:%m}", f"{t:%d}", f"{cam}_{stamp}_{run_id}_{index}.mp4")
+
+
+def place(spool_file: Path, archive_file: Path) -> None:
+    """Steps 2–3: link into the archive (idempotent when the same inode is already there)."""
+    archive_file.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(spool_file, archive_file)
+    except FileExistsError:
+        if not os.path.samefile(spool_file, archive_file):
+            raise FileExistsError(
+                errno.EEXIST, "a different file already holds this archive path", str(archive_file)
+            ) from None
+    _fsync_dir(archive_file.parent)
+    mode = archive_file.stat().st_mode
+    archive_file.chmod(stat.S_IMODE(mode) & ~0o222 | 0o444)
+
+
+def release_spool(spool_file: Path) -> None:
+    """Step 5: drop the spool name once the index row is committed."""
+    try:
+        spool_file.unlink()
+    except FileNotFoundError:
+        return
+    _fsync_dir(spool_file.parent)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,1 @@
+"""ffmpeg and ffprobe: command lines, output parsing, probing of files."""

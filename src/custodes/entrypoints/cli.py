@@ -1,0 +1,374 @@
+"""The `custodes` command line. Thin: parses, calls a service, prints. A stable contract."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from custodes.domain.camera import CameraFieldError, CameraSpec
+from custodes.paths import DATA_ENV, DataDir, resolve_data_dir
+from custodes.services import cameras as camera_service
+from custodes.services.context import Context, NotInitialised, open_context
+from custodes.services.setup import JURISDICTIONS, initialise
+from custodes.services.status import camera_status
+
+app = typer.Typer(help="Custodes: compliance-first video recording.", no_args_is_help=True)
+camera_app = typer.Typer(help="The camera registry.", no_args_is_help=True)
+app.add_typer(camera_app, name="camera")
+out = Console()
+err = Console(stderr=True)
+
+DataOpt = Annotated[
+    Path | None,
+    typer.Option("--data", envvar=DATA_ENV, help="Data directory.", show_default=False),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+def _context(data: Path | None) -> Context:
+    try:
+        return open_context(resolve_data_dir(data))
+    except NotInitialised as exc:
+        raise _fail(str(exc)) from None
+
+
+def _setup_logging(data: DataDir | None, verbose: bool = False) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if data is not None:
+        data.logs.mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(data.logs / "custodes.log", encoding="utf-8"))
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+
+
+@app.command()
+def init(
+    data: DataOpt = None,
+    jurisdiction: Annotated[
+        str | None, typer.Option(help=f"One of: {', '.join(JURISDICTIONS)}.")
+    ] = None,
+) -> None:
+    """Create the data directory, database, signing key and admin account (idempotent)."""
+    dd = resolve_data_dir(data)
+    try:
+        result = initialise(dd, jurisdiction)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"data directory: {dd.root}  (jurisdiction: {result.jurisdiction})")
+    if result.admin_password:
+        out.print(
+            "admin account created — user [bold]admin[/], "
+            f"password [bold]{result.admin_password}[/]"
+        )
+        out.print("This password is shown once. Store it now.")
+    else:
+        out.print("already initialised; nothing changed")
+
+
+def _spec_from_options(**kw: Any) -> dict[str, Any]:
+    return {k: v for k, v in kw.items() if v is not None}
+
+
+@camera_app.command("add")
+def camera_add(
+    name: str,
+    url: Annotated[str, typer.Option("--url", help="Main stream, rtsp://…")],
+    place: Annotated[str, typer.Option("--place", help="Place category.")],
+    sub_url: Annotated[str | None, typer.Option("--sub-url")] = None,
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    username: Annotated[str | None, typer.Option("--username")] = None,
+    password: Annotated[str | None, typer.Option("--password")] = None,
+    address: Annotated[str | None, typer.Option("--address")] = None,
+    latitude: Annotated[float | None, typer.Option("--latitude")] = None,
+    longitude: Annotated[float | None, typer.Option("--longitude")] = None,
+    direction: Annotated[
+        float | None, typer.Option("--direction", help="Degrees from north.")
+    ] = None,
+    installed_on: Annotated[str | None, typer.Option("--installed-on", help="YYYY-MM-DD")] = None,
+    signage: Annotated[bool, typer.Option("--signage/--no-signage")] = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register a camera. Credentials may be given in the URL; they are stored encrypted."""
+    ctx = _context(data)
+    try:
+        spec = CameraSpec(
+            name=name,
+            url=url,
+            place=place,
+            sub_url=sub_url,
+            username=username,
+            password=password,
+            site=site,
+            address=address,
+            latitude=latitude,
+            longitude=longitude,
+            direction_deg=direction,
+            installed_on=_date("installed_on", installed_on),
+            signage_posted=signage,
+        )
+        view = camera_service.add_camera(ctx, spec)
+    except CameraFieldError as exc:
+        raise _fail(str(exc)) from None
+    _print_camera(view, as_json)
+
+
+@camera_app.command("list")
+def camera_list(
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include retired cameras.")] = False,
+) -> None:
+    """List cameras."""
+    views = camera_service.list_cameras(_context(data), include_retired=all_)
+    if as_json:
+        out.print_json(json.dumps([v.to_json() for v in views], ensure_ascii=False))
+        return
+    table = Table("id", "name", "place", "site", "url", "credentials", "retired")
+    for v in views:
+        table.add_row(
+            str(v.id),
+            v.name,
+            v.place,
+            v.site or "",
+            v.url,
+            "set" if v.has_credentials else "",
+            v.retired or "",
+        )
+    out.print(table)
+
+
+@camera_app.command("show")
+def camera_show(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Show one camera (by id or name)."""
+    try:
+        view = camera_service.find_camera(_context(data), ref)
+    except camera_service.CameraNotFound as exc:
+        raise _fail(str(exc)) from None
+    _print_camera(view, as_json)
+
+
+@camera_app.command("update")
+def camera_update(
+    ref: str,
+    name: Annotated[str | None, typer.Option("--name")] = None,
+    url: Annotated[str | None, typer.Option("--url")] = None,
+    place: Annotated[str | None, typer.Option("--place")] = None,
+    sub_url: Annotated[str | None, typer.Option("--sub-url")] = None,
+    site: Annotated[str | None, typer.Option("--site")] = None,
+    username: Annotated[str | None, typer.Option("--username")] = None,
+    password: Annotated[str | None, typer.Option("--password")] = None,
+    address: Annotated[str | None, typer.Option("--address")] = None,
+    latitude: Annotated[float | None, typer.Option("--latitude")] = None,
+    longitude: Annotated[float | None, typer.Option("--longitude")] = None,
+    direction: Annotated[float | None, typer.Option("--direction")] = None,
+    installed_on: Annotated[str | None, typer.Option("--installed-on")] = None,
+    signage: Annotated[bool | None, typer.Option("--signage/--no-signage")] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change fields of a camera; only the options given change."""
+    ctx = _context(data)
+    try:
+        changes = _spec_from_options(
+            name=name,
+            url=url,
+            place=place,
+            sub_url=sub_url,
+            site=site,
+            username=username,
+            password=password,
+            address=address,
+            latitude=latitude,
+            longitude=longitude,
+            direction_deg=direction,
+            installed_on=_date("installed_on", installed_on),
+            signage_posted=signage,
+        )
+        view = camera_service.update_camera(ctx, ref, changes)
+    except (CameraFieldError, camera_service.CameraNotFound) as exc:
+        raise _fail(str(exc)) from None
+    _print_camera(view, as_json)
+
+
+@camera_app.command("retire")
+def camera_retire(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Stop recording a camera; its registry record and recordings are kept."""
+    try:
+        view = camera_service.retire_camera(_context(data), ref)
+    except camera_service.CameraNotFound as exc:
+        raise _fail(str(exc)) from None
+    _print_camera(view, as_json)
+
+
+@app.command()
+def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Per camera: state, segments, bytes, newest segment age, gaps in 24 h, last error."""
+    rows = camera_status(_context(data))
+    if as_json:
+        out.print_json(json.dumps({"cameras": [r.to_json() for r in rows]}, ensure_ascii=False))
+        return
+    table = Table("id", "name", "state", "segments", "MB", "newest age", "gaps 24h", "last error")
+    for r in rows:
+        age = f"{r.newest_age_s:.0f} s" if r.newest_age_s is not None else "—"
+        state = r.state + (f" ({r.detail})" if r.detail else "")
+        table.add_row(
+            str(r.id),
+            r.name,
+            state,
+            str(r.segments),
+            f"{r.bytes / 1e6:.1f}",
+            age,
+            f"{r.gaps_24h} ({r.gap_seconds_24h:.0f} s)",
+            r.last_error or "",
+        )
+    out.print(table)
+
+
+@app.command()
+def serve(
+    data: DataOpt = None,
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="Web UI port (the web UI is not built yet).")
+    ] = 8080,
+    segment_seconds: Annotated[float, typer.Option("--segment-seconds", min=1, max=60)] = 6.0,
+) -> None:
+    """Record every active camera until SIGINT or SIGTERM."""
+    ctx = _context(data)
+    _setup_logging(ctx.data)
+    _serve(ctx, segment_seconds)
+
+
+def _serve(ctx: Context, segment_seconds: float, on_started: Any = None) -> None:
+    from custodes.recorder.supervisor import AlreadyRecording, Supervisor
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    supervisor = Supervisor(ctx, segment_seconds=segment_seconds)
+    try:
+        report = supervisor.start()
+    except AlreadyRecording as exc:
+        raise _fail(str(exc)) from None
+    if report.quarantined:
+        err.print(f"[yellow]quarantined {len(report.quarantined)} broken spool file(s)[/]")
+    out.print(f"recording {len(supervisor.workers)} camera(s) into {ctx.data.archive}")
+    out.print(f"status: custodes status --data {ctx.data.root}    stop: Ctrl-C")
+    if on_started:
+        on_started()
+    try:
+        supervisor.run(stop)
+    finally:
+        out.print("stopping: closing and sealing open segments …")
+        supervisor.stop()
+        out.print(f"stopped; {supervisor.sealer.sealed} segment(s) sealed this session")
+
+
+@app.command()
+def simulate(
+    cameras: Annotated[int, typer.Option("--cameras", min=1, max=256)] = 4,
+    port: Annotated[int, typer.Option("--port")] = 8554,
+    data: DataOpt = None,
+) -> None:
+    """Serve N synthetic 1080p25 H.264 cameras at rtsp://127.0.0.1:PORT/camK until Ctrl-C."""
+    from custodes.adapters.simulator.process import Simulator, prepare_cameras
+
+    dd = resolve_data_dir(data)
+    dd.sim.mkdir(parents=True, exist_ok=True)
+    mounts = prepare_cameras(dd.sim, cameras)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    with Simulator(mounts, port, log_path=dd.sim / "rtsp-server.log") as sim:
+        for m in mounts:
+            out.print(sim.url(m.name))
+        out.print("serving; Ctrl-C stops")
+        while not stop.wait(1):
+            if sim.poll() is not None:
+                raise _fail("the RTSP server exited; see " + str(dd.sim / "rtsp-server.log"))
+
+
+@app.command()
+def demo(
+    cameras: Annotated[int, typer.Option("--cameras", min=1, max=64)] = 4,
+    http_port: Annotated[
+        int, typer.Option("--http-port", help="Web UI port (the web UI is not built yet).")
+    ] = 8080,
+    rtsp_port: Annotated[int, typer.Option("--rtsp-port")] = 8554,
+    data: DataOpt = None,
+) -> None:
+    """Init if needed, start N simulated cameras, register them, record until Ctrl-C."""
+    from custodes.adapters.simulator.process import Simulator, prepare_cameras
+
+    dd = resolve_data_dir(data)
+    result = initialise(dd)
+    _setup_logging(dd)
+    if result.admin_password:
+        out.print(f"admin account: user admin, password {result.admin_password} (shown once)")
+    ctx = result.context
+    out.print(f"preparing {cameras} simulated camera clip(s) …")
+    dd.sim.mkdir(parents=True, exist_ok=True)
+    mounts = prepare_cameras(dd.sim, cameras)
+    with Simulator(mounts, rtsp_port, log_path=dd.sim / "rtsp-server.log") as sim:
+        _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
+        out.print(f"data: {dd.root}   logs: {dd.logs}")
+        _serve(ctx, 6.0)
+
+
+def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> None:
+    existing = {v.name: v for v in camera_service.list_cameras(ctx)}
+    for mount, url in cams:
+        name = f"Simulated {mount}"
+        view = existing.get(name)
+        if view is None:
+            camera_service.add_camera(
+                ctx, CameraSpec(name=name, url=url, place="simulated", site="demo")
+            )
+        elif view.url != url:
+            camera_service.update_camera(ctx, str(view.id), {"url": url})
+
+
+def _date(field: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise CameraFieldError(field, "use YYYY-MM-DD") from None
+
+
+def _print_camera(view: camera_service.CameraView, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(view.to_json(), ensure_ascii=False))
+        return
+    for key, value in view.to_json().items():
+        if key == "has_credentials":
+            key, value = "credentials", "set (hidden)" if value else "none"
+        out.print(f"{key:>15}: {'' if value is None else value}", highlight=False)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The recording pipeline: ffmpeg supervision, sealing, crash reconciliation."""

@@ -1,0 +1,104 @@
+"""Sealer threads: events of one camera are handled in order by one thread.
+
+ffmpeg never waits on this: stream workers only enqueue. A failing event (full disk, read-only
+archive, database unavailable) is retried with back-off and never dropped; its spool file stays
+where it is until it is sealed, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from sqlalchemy import Engine
+
+from custodes.domain.backoff import Backoff
+from custodes.paths import DataDir
+from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
+from custodes.services import index
+from custodes.services.reconcile import ReconcileReport, reconcile_run
+from custodes.services.sealing import seal
+
+log = logging.getLogger(__name__)
+_STOP = object()
+
+
+class SealerPool:
+    def __init__(self, engine: Engine, data: DataDir, threads: int = 2) -> None:
+        self._engine = engine
+        self._data = data
+        self._queues: list[queue.Queue[object]] = [queue.Queue() for _ in range(threads)]
+        self._threads = [
+            threading.Thread(target=self._run, args=(q,), name=f"sealer-{i}", daemon=True)
+            for i, q in enumerate(self._queues)
+        ]
+        self._abort = threading.Event()
+        self.sealed = 0
+
+    def start(self) -> None:
+        for t in self._threads:
+            t.start()
+
+    def submit(self, event: Event) -> None:
+        self._queues[event.camera_id % len(self._queues)].put(event)
+
+    def pending(self) -> int:
+        return sum(q.qsize() for q in self._queues)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Seal what is queued, then stop; give up retrying after `timeout`."""
+        for q in self._queues:
+            q.put(_STOP)
+        for t in self._threads:
+            t.join(timeout)
+        self._abort.set()
+        for t in self._threads:
+            t.join(5)
+
+    def _run(self, q: queue.Queue[object]) -> None:
+        while True:
+            item = q.get()
+            if item is _STOP:
+                return
+            assert isinstance(item, SegmentClosed | GapOpened | StateChanged | RunEnded)
+            self._handle_with_retry(item)
+
+    def _handle_with_retry(self, event: Event) -> None:
+        backoff = Backoff(initial_s=0.5, cap_s=15.0)
+        while True:
+            try:
+                self._handle(event)
+                return
+            except Exception as exc:  # any failure: keep the event, report, retry
+                message = f"sealing failed, will retry: {exc}"
+                log.error("camera %s: %s", event.camera_id, message)
+                self._report(event.camera_id, message)
+                if self._abort.wait(backoff.next_delay()):
+                    log.error("camera %s: left unsealed in the spool: %s", event.camera_id, event)
+                    return
+
+    def _handle(self, event: Event) -> None:
+        if isinstance(event, SegmentClosed):
+            seal(self._engine, self._data, event)
+            self.sealed += 1
+            return
+        if isinstance(event, RunEnded):
+            report = ReconcileReport()
+            reconcile_run(self._engine, self._data, event.camera_id, event.run_dir, report)
+            self.sealed += report.sealed
+            for path in report.quarantined:
+                self._report(event.camera_id, f"quarantined unreadable segment {path}")
+            return
+        with self._engine.begin() as conn:
+            if isinstance(event, GapOpened):
+                index.open_gap(conn, event.camera_id, event.start_us, event.reason)
+            else:
+                index.set_state(conn, event.camera_id, event.state, event.detail, event.error)
+
+    def _report(self, camera_id: int, message: str) -> None:
+        try:
+            with self._engine.begin() as conn:
+                index.set_state(conn, camera_id, "error", error=message)
+        except Exception:
+            log.exception("camera %s: cannot record the error in the database", camera_id)

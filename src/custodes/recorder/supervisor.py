@@ -1,0 +1,120 @@
+"""The recorder supervisor: reconcile the spool, then one stream worker per active camera."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import threading
+from pathlib import Path
+from typing import IO
+
+from custodes.recorder.sealer_pool import SealerPool
+from custodes.recorder.worker import StreamWorker, WorkerConfig
+from custodes.services import index
+from custodes.services.cameras import active_targets
+from custodes.services.context import Context
+from custodes.services.reconcile import ReconcileReport, reconcile
+
+log = logging.getLogger(__name__)
+
+
+class AlreadyRecording(RuntimeError):
+    pass
+
+
+class Supervisor:
+    def __init__(
+        self,
+        ctx: Context,
+        *,
+        segment_seconds: float = 6.0,
+        sealer_threads: int = 2,
+        backoff_cap_s: float = 30.0,
+    ) -> None:
+        self.ctx = ctx
+        self.segment_seconds = segment_seconds
+        self.backoff_cap_s = backoff_cap_s
+        self.sealer = SealerPool(ctx.engine, ctx.data, sealer_threads)
+        self.workers: dict[int, StreamWorker] = {}
+        self._lock_file: IO[str] | None = None
+        self.reconciled: ReconcileReport | None = None
+
+    def start(self) -> ReconcileReport:
+        self._take_lock()
+        self.reconciled = reconcile(self.ctx.engine, self.ctx.data)
+        if self.reconciled.sealed or self.reconciled.quarantined:
+            log.warning(
+                "reconciled the spool: %d segments sealed, %d quarantined",
+                self.reconciled.sealed,
+                len(self.reconciled.quarantined),
+            )
+        self.sealer.start()
+        self.sync_cameras()
+        return self.reconciled
+
+    def sync_cameras(self) -> None:
+        """Start workers for new cameras, stop retired ones, restart changed URLs."""
+        targets = {t.camera_id: t for t in active_targets(self.ctx)}
+        for camera_id, worker in list(self.workers.items()):
+            target = targets.get(camera_id)
+            if target is None or target.url != worker.cfg.url or not worker.is_alive():
+                worker.stop()
+                worker.join(15)
+                del self.workers[camera_id]
+        for camera_id, target in targets.items():
+            if camera_id in self.workers:
+                continue
+            with self.ctx.engine.connect() as conn:
+                until = index.last_end_us(conn, camera_id)
+            spool = self.ctx.data.camera_spool(camera_id)
+            spool.mkdir(parents=True, exist_ok=True)
+            cfg = WorkerConfig(
+                camera_id=camera_id,
+                name=target.name,
+                url=target.url,
+                spool_dir=spool,
+                log_path=self.ctx.data.logs / f"{spool.name}.log",
+                segment_seconds=self.segment_seconds,
+                backoff_cap_s=self.backoff_cap_s,
+            )
+            worker = StreamWorker(cfg, self.sealer.submit, recorded_until_us=until)
+            self.workers[camera_id] = worker
+            worker.start()
+
+    def run(self, stop: threading.Event, rescan_s: float = 5.0) -> None:
+        while not stop.wait(rescan_s):
+            try:
+                self.sync_cameras()
+            except Exception:
+                log.exception("camera rescan failed; recording continues")
+
+    def stop(self) -> None:
+        """Each ffmpeg closes its open segment, which is sealed before we return."""
+        for worker in self.workers.values():
+            worker.stop()
+        for worker in self.workers.values():
+            worker.join(20)
+        self.sealer.stop()
+        self._release_lock()
+
+    def _take_lock(self) -> None:
+        path: Path = self.ctx.data.root / "recorder.lock"
+        f = path.open("a+", encoding="utf-8")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.close()
+            raise AlreadyRecording(
+                f"another Custodes recorder is running on {self.ctx.data.root}"
+            ) from None
+        f.truncate(0)
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._lock_file = f
+
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None

@@ -1,0 +1,190 @@
+"""The camera registry use cases: add, list, show, update, retire."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from custodes.adapters.db import schema
+from custodes.clock import iso, now_us
+from custodes.domain.camera import CameraFieldError, CameraSpec, validate, with_credentials
+from custodes.services.context import Context
+
+T = schema.cameras
+
+
+class CameraNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class CameraView:
+    """What may be shown about a camera: never its credentials, only whether they are set."""
+
+    id: int
+    name: str
+    url: str
+    sub_url: str | None
+    has_credentials: bool
+    site: str | None
+    place: str
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    direction_deg: float | None
+    installed_on: date | None
+    signage_posted: bool
+    retired: str | None
+    created: str
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["installed_on"] = self.installed_on.isoformat() if self.installed_on else None
+        return out
+
+
+@dataclass(frozen=True)
+class StreamTarget:
+    """What the recorder needs to connect: the real URL with credentials (never logged)."""
+
+    camera_id: int
+    name: str
+    url: str
+
+
+def _view(row: Row[Any]) -> CameraView:
+    return CameraView(
+        id=row.id,
+        name=row.name,
+        url=row.url,
+        sub_url=row.sub_url,
+        has_credentials=row.credentials is not None,
+        site=row.site,
+        place=row.place,
+        address=row.address,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        direction_deg=row.direction_deg,
+        installed_on=row.installed_on,
+        signage_posted=bool(row.signage_posted),
+        retired=iso(row.retired_us) if row.retired_us else None,
+        created=iso(row.created_us),
+    )
+
+
+def _values(ctx: Context, spec: CameraSpec) -> dict[str, Any]:
+    return {
+        "name": spec.name,
+        "url": spec.url,
+        "sub_url": spec.sub_url,
+        "credentials": ctx.credentials.seal(spec.username, spec.password),
+        "site": spec.site,
+        "place": spec.place,
+        "address": spec.address,
+        "latitude": spec.latitude,
+        "longitude": spec.longitude,
+        "direction_deg": spec.direction_deg,
+        "installed_on": spec.installed_on,
+        "signage_posted": spec.signage_posted,
+    }
+
+
+def add_camera(ctx: Context, spec: CameraSpec) -> CameraView:
+    spec = validate(spec)
+    stamp = now_us()
+    try:
+        with ctx.engine.begin() as conn:
+            new_id = conn.execute(
+                insert(T).values(**_values(ctx, spec), created_us=stamp, updated_us=stamp)
+            ).inserted_primary_key
+            assert new_id is not None
+            return _view(_row(conn, int(new_id[0])))
+    except IntegrityError as exc:
+        raise CameraFieldError("name", f"a camera named {spec.name!r} already exists") from exc
+
+
+def list_cameras(ctx: Context, *, include_retired: bool = False) -> list[CameraView]:
+    query = select(T).order_by(T.c.id)
+    if not include_retired:
+        query = query.where(T.c.retired_us.is_(None))
+    with ctx.engine.connect() as conn:
+        return [_view(r) for r in conn.execute(query)]
+
+
+def find_camera(ctx: Context, ref: str) -> CameraView:
+    """A camera by id (digits) or by name."""
+    with ctx.engine.connect() as conn:
+        return _view(_row(conn, _resolve(conn, ref)))
+
+
+def update_camera(ctx: Context, ref: str, changes: dict[str, Any]) -> CameraView:
+    with ctx.engine.begin() as conn:
+        camera_id = _resolve(conn, ref)
+        row = _row(conn, camera_id)
+        if row.retired_us:
+            raise CameraFieldError("camera", "a retired camera cannot be changed")
+        user, password = ctx.credentials.open(row.credentials)
+        current = CameraSpec(
+            name=row.name,
+            url=row.url,
+            place=row.place,
+            sub_url=row.sub_url,
+            username=user,
+            password=password,
+            site=row.site,
+            address=row.address,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            direction_deg=row.direction_deg,
+            installed_on=row.installed_on,
+            signage_posted=bool(row.signage_posted),
+        )
+        spec = validate(current.with_changes(**changes))
+        try:
+            conn.execute(
+                update(T)
+                .where(T.c.id == camera_id)
+                .values(**_values(ctx, spec), updated_us=now_us())
+            )
+        except IntegrityError as exc:
+            raise CameraFieldError("name", f"a camera named {spec.name!r} already exists") from exc
+        return _view(_row(conn, camera_id))
+
+
+def retire_camera(ctx: Context, ref: str) -> CameraView:
+    """Stop recording a camera. Its recordings and registry record are kept."""
+    with ctx.engine.begin() as conn:
+        camera_id = _resolve(conn, ref)
+        conn.execute(
+            update(T)
+            .where(T.c.id == camera_id, T.c.retired_us.is_(None))
+            .values(retired_us=now_us(), updated_us=now_us())
+        )
+        return _view(_row(conn, camera_id))
+
+
+def active_targets(ctx: Context) -> list[StreamTarget]:
+    """The main stream of every active camera, credentials included, for the recorder."""
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(T).where(T.c.retired_us.is_(None)).order_by(T.c.id)).all()
+    targets = []
+    for row in rows:
+        user, password = ctx.credentials.open(row.credentials)
+        targets.append(StreamTarget(row.id, row.name, with_credentials(row.url, user, password)))
+    return targets
+
+
+def _resolve(conn: Connection, ref: str) -> int:
+    cond = T.c.id == int(ref) if ref.isdigit() else T.c.name == ref
+    found = conn.execute(select(T.c.id).where(cond)).scalar_one_or_none()
+    if found is None:
+        raise CameraNotFound(f"camera: no camera {ref!r}")
+    return int(found)
+
+
+def _row(conn: Connection, camera_id: int) -> Row[Any]:
+    return conn.execute(select(T).where(T.c.id == camera_id)).one()

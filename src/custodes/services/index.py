@@ -1,0 +1,102 @@
+"""The segment index, gaps and per-camera state in the database (the sealer's side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from custodes.adapters.db import schema
+from custodes.clock import now_us
+
+S = schema.segments
+G = schema.gaps
+CS = schema.camera_state
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    camera_id: int
+    start_us: int
+    end_us: int
+    duration_us: int
+    drift_us: int
+    bytes: int
+    video_codec: str | None
+    width: int | None
+    height: int | None
+    audio_codec: str | None
+    path: str
+    sha256: str
+    run_id: str
+
+
+def find_by_path(conn: Connection, path: str) -> tuple[int, str] | None:
+    row = conn.execute(select(S.c.seq, S.c.sha256).where(S.c.path == path)).first()
+    return (int(row.seq), str(row.sha256)) if row else None
+
+
+def insert_segment(conn: Connection, row: SegmentRow) -> int:
+    """Append a segment with the camera's next sequence number; closes any open gap."""
+    last = conn.execute(select(func.max(S.c.seq)).where(S.c.camera_id == row.camera_id)).scalar()
+    seq = 0 if last is None else int(last) + 1
+    conn.execute(
+        insert(S).values(
+            seq=seq,
+            sealed_us=now_us(),
+            **row.__dict__,
+        )
+    )
+    close_open_gap(conn, row.camera_id, row.start_us)
+    return seq
+
+
+def open_gap(conn: Connection, camera_id: int, start_us: int, reason: str) -> None:
+    """One open gap per camera: a second failure while one is open changes nothing."""
+    if conn.execute(select(G.c.id).where(G.c.camera_id == camera_id, G.c.end_us.is_(None))).first():
+        return
+    conn.execute(insert(G).values(camera_id=camera_id, start_us=start_us, reason=reason))
+
+
+def close_open_gap(conn: Connection, camera_id: int, end_us: int) -> None:
+    for gap in conn.execute(
+        select(G.c.id, G.c.start_us).where(G.c.camera_id == camera_id, G.c.end_us.is_(None))
+    ).all():
+        conn.execute(update(G).where(G.c.id == gap.id).values(end_us=max(end_us, gap.start_us)))
+
+
+def last_end_us(conn: Connection, camera_id: int) -> int | None:
+    value = conn.execute(select(func.max(S.c.end_us)).where(S.c.camera_id == camera_id)).scalar()
+    return int(value) if value is not None else None
+
+
+def last_size(conn: Connection, camera_id: int) -> tuple[int, int] | None:
+    row = conn.execute(
+        select(S.c.width, S.c.height)
+        .where(S.c.camera_id == camera_id)
+        .order_by(S.c.seq.desc())
+        .limit(1)
+    ).first()
+    if row is None or row.width is None or row.height is None:
+        return None
+    return int(row.width), int(row.height)
+
+
+def set_state(
+    conn: Connection,
+    camera_id: int,
+    state: str,
+    detail: str | None = None,
+    error: str | None = None,
+) -> None:
+    stamp = now_us()
+    values: dict[str, object] = {"state": state, "updated_us": stamp}
+    if detail is not None:  # None keeps the detail; "" clears it
+        values["detail"] = detail or None
+    if error is not None:
+        values.update(last_error=error, last_error_us=stamp)
+    exists = conn.execute(select(CS.c.camera_id).where(CS.c.camera_id == camera_id)).first()
+    if exists:
+        conn.execute(update(CS).where(CS.c.camera_id == camera_id).values(**values))
+    else:
+        conn.execute(insert(CS).values(camera_id=camera_id, **values))

@@ -1,0 +1,71 @@
+"""`custodes init`: data directory, database, keys and the first admin account."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from sqlalchemy import insert, select
+
+from custodes.adapters.db import schema
+from custodes.adapters.db.engine import make_engine
+from custodes.adapters.db.migrate import upgrade
+from custodes.adapters.keys import ensure_secret_key, ensure_signing_key
+from custodes.clock import now_us
+from custodes.paths import DataDir
+from custodes.services.context import Context
+
+JURISDICTIONS = ("jilin", "liaoning", "chongqing", "shenzhen")
+ADMIN_USERNAME = "admin"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    context: Context
+    created: bool
+    admin_password: str | None  # only when the account was created now; shown once
+    jurisdiction: str
+
+
+class JurisdictionConflict(ValueError):
+    pass
+
+
+def initialise(data: DataDir, jurisdiction: str | None = None) -> InitResult:
+    """Idempotent: a second call changes nothing and reveals no password."""
+    if jurisdiction is not None and jurisdiction not in JURISDICTIONS:
+        raise ValueError(f"jurisdiction: must be one of {', '.join(JURISDICTIONS)}")
+    for d in (data.root, data.archive, data.spool, data.quarantine, data.logs):
+        d.mkdir(parents=True, exist_ok=True)
+    created_key = ensure_signing_key(data.signing_key)
+    ensure_secret_key(data.secret_key)
+    engine = make_engine(data.database_url())
+    upgrade(engine)
+    password = None
+    with engine.begin() as conn:
+        current = conn.execute(
+            select(schema.settings.c.value).where(schema.settings.c.key == "jurisdiction")
+        ).scalar_one_or_none()
+        if current is None:
+            current = jurisdiction or "jilin"
+            conn.execute(insert(schema.settings).values(key="jurisdiction", value=current))
+        elif jurisdiction is not None and jurisdiction != current:
+            raise JurisdictionConflict(
+                f"jurisdiction: this installation is already set to {current!r}; "
+                "changing it is a recorded setting change, not a re-init"
+            )
+        has_admin = conn.execute(
+            select(schema.accounts.c.id).where(schema.accounts.c.username == ADMIN_USERNAME)
+        ).first()
+        if has_admin is None:
+            password = secrets.token_urlsafe(12)
+            conn.execute(
+                insert(schema.accounts).values(
+                    username=ADMIN_USERNAME,
+                    password_hash=PasswordHasher().hash(password),
+                    role="system_admin",
+                    created_us=now_us(),
+                )
+            )
+    return InitResult(Context(data, engine), created_key, password, current)

@@ -1,0 +1,68 @@
+"""`custodes demo` end to end: init, simulated cameras, registration, recording, clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from custodes.paths import DataDir
+
+from .conftest import free_port
+from .recording import wait_for
+
+pytestmark = pytest.mark.slow
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "custodes.entrypoints.cli", *args]
+
+
+def _status(data: DataDir) -> list[dict[str, object]]:
+    res = subprocess.run(
+        _cli("status", "--json", "--data", str(data.root)), capture_output=True, check=True
+    )
+    cameras: list[dict[str, object]] = json.loads(res.stdout)["cameras"]
+    return cameras
+
+
+def _descendants_alive(data: DataDir) -> list[str]:
+    res = subprocess.run(["pgrep", "-af", str(data.root)], capture_output=True, text=True)
+    return [ln for ln in res.stdout.splitlines() if "pgrep" not in ln]
+
+
+def test_demo_records_and_stops_every_child(data_dir: DataDir, tmp_path: Path) -> None:
+    log = tmp_path / "demo.log"
+    proc = subprocess.Popen(
+        _cli(
+            "demo", "--cameras", "2", "--rtsp-port", str(free_port()), "--data", str(data_dir.root)
+        ),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        env=dict(os.environ),
+    )
+    try:
+        wait_for(
+            "both simulated cameras to record",
+            lambda: (
+                data_dir.secret_key.exists()
+                and len(cams := _status(data_dir)) == 2
+                and all(int(str(c["segments"])) >= 1 for c in cams)
+            ),
+            90,
+            every=2,
+        )
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    output = log.read_text()
+    assert code == 0, output[-3000:]
+    assert "password" in output and str(data_dir.root) in output
+    assert "custodes status" in output
+    wait_for("no child process left", lambda: not _descendants_alive(data_dir), 10)
+    assert all(c["state"] == "stopped" for c in _status(data_dir))

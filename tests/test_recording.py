@@ -1,0 +1,104 @@
+"""Record real streams from a real RTSP server with real ffmpeg, into a real database."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from custodes.adapters.simulator.clips import ensure_clip
+from custodes.adapters.simulator.process import Mount, Simulator
+from custodes.services.context import Context
+from custodes.services.status import camera_status
+
+from .conftest import free_port
+from .recording import (
+    add_cameras,
+    assert_archive_agrees,
+    assert_contiguous,
+    count_segments,
+    gap_rows,
+    recording,
+    segment_rows,
+    spool_media,
+    wait_for,
+)
+
+pytestmark = pytest.mark.slow
+SEG = 2.0
+
+
+@pytest.fixture(scope="session")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("clips")
+    for name in ("cam1", "cam2"):
+        ensure_clip(d, name)
+    return d
+
+
+def _mounts(clips: Path, names: list[str]) -> list[Mount]:
+    return [Mount(n, ensure_clip(clips, n)) for n in names]
+
+
+def test_two_cameras_record_contiguous_indexed_segments(ctx: Context, clips: Path) -> None:
+    with Simulator(_mounts(clips, ["cam1", "cam2"]), free_port()) as sim:
+        ids = add_cameras(ctx, sim, ["cam1", "cam2"])
+        with recording(ctx, segment_seconds=SEG):
+            wait_for(
+                "6 segments per camera", lambda: min(count_segments(ctx, i) for i in ids) >= 6, 40
+            )
+            status = {s.id: s for s in camera_status(ctx)}
+            for i in ids:
+                assert status[i].state == "recording"
+                age = status[i].newest_age_s
+                assert age is not None and age < 3 * SEG
+    for i in ids:
+        rows = segment_rows(ctx, i)
+        assert len(rows) >= 6
+        assert_contiguous(rows)
+        for r in rows[1:-1]:  # whole segments: one segment length of media each
+            assert abs(r.duration_us / 1e6 - SEG) < 0.1
+            assert (r.video_codec, r.width, r.height) == ("h264", 1920, 1080)
+            assert abs(r.drift_us) < 500_000
+    assert_archive_agrees(ctx)
+    assert spool_media(ctx) == []  # everything sealed on a clean stop
+    assert all(g.reason == "recorder was not running" for i in ids for g in gap_rows(ctx, i))
+
+
+def test_outage_leaves_a_gap_and_recording_resumes(ctx: Context, clips: Path) -> None:
+    port = free_port()
+    mounts = _mounts(clips, ["cam1"])
+    sim = Simulator(mounts, port)
+    sim.start()
+    (cam,) = add_cameras(ctx, sim, ["cam1"])
+    try:
+        with recording(ctx, segment_seconds=SEG, backoff_cap_s=2.0):
+            wait_for("3 segments", lambda: count_segments(ctx, cam) >= 3, 30)
+            sim.stop()
+            down_at = time.time()
+            time.sleep(10)
+            assert camera_status(ctx)[0].state in ("reconnecting", "starting")
+            assert camera_status(ctx)[0].open_gap_since is not None
+            before = count_segments(ctx, cam)
+            sim = Simulator(mounts, port)
+            sim.start()
+            up_at = time.time()
+            wait_for("recording to resume", lambda: count_segments(ctx, cam) >= before + 2, 40)
+    finally:
+        sim.stop()
+    (gap,) = [g for g in gap_rows(ctx, cam) if g.reason != "recorder was not running"]
+    assert gap.end_us is not None
+    assert gap.start_us / 1e6 <= down_at + 0.5  # starts where recording stopped
+    assert gap.end_us / 1e6 >= up_at  # ends after the server came back
+    assert gap.end_us - gap.start_us >= 9_500_000
+    rows = segment_rows(ctx, cam)
+    before_gap = [r for r in rows if r.end_us <= gap.start_us + 1000]
+    after_gap = [r for r in rows if r.start_us >= gap.end_us - 1000]
+    assert len(before_gap) + len(after_gap) == len(rows)  # no segment inside the gap
+    assert_contiguous(before_gap)
+    assert_contiguous(after_gap)
+    assert_archive_agrees(ctx)
+    assert "refused" in (camera_status(ctx)[0].last_error or "") or "ended" in (
+        camera_status(ctx)[0].last_error or ""
+    )
