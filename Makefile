@@ -41,6 +41,7 @@ test: lint typecheck unit
 
 bench: setup
 	$(BIN)/python -m bench.recording
+	$(BIN)/python -m bench.timeline
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 
 from custodes.paths import DataDir
@@ -36,12 +37,14 @@ def _descendants_alive(data: DataDir) -> list[str]:
     return [ln for ln in res.stdout.splitlines() if "pgrep" not in ln]
 
 
-def test_demo_records_and_stops_every_child(data_dir: DataDir, tmp_path: Path) -> None:
+def test_demo_records_serves_the_api_and_stops_every_child(
+    data_dir: DataDir, tmp_path: Path
+) -> None:
     log = tmp_path / "demo.log"
+    http = free_port()
+    args = ["--cameras", "2", "--rtsp-port", str(free_port()), "--http-port", str(http)]
     proc = subprocess.Popen(
-        _cli(
-            "demo", "--cameras", "2", "--rtsp-port", str(free_port()), "--data", str(data_dir.root)
-        ),
+        _cli("demo", *args, "--data", str(data_dir.root)),
         stdout=log.open("wb"),
         stderr=subprocess.STDOUT,
         env=dict(os.environ),
@@ -57,12 +60,22 @@ def test_demo_records_and_stops_every_child(data_dir: DataDir, tmp_path: Path) -
             90,
             every=2,
         )
+        base = f"http://127.0.0.1:{http}/api/v1"
+        assert httpx.get(f"{base}/health").json()["status"] == "ok"
+        password = (data_dir.keys / "demo-admin-password").read_text().strip()
+        with httpx.Client(base_url=base) as web:
+            assert web.get("/status").status_code == 401
+            login = web.post("/auth/login", json={"username": "admin", "password": password})
+            assert login.status_code == 200
+            names = {c["name"] for c in web.get("/status").json()["cameras"]}
+            assert names == {"Simulated cam1", "Simulated cam2"}
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
     output = log.read_text()
     assert code == 0, output[-3000:]
-    assert "password" in output and str(data_dir.root) in output
+    assert password in output and str(data_dir.root) in output
+    assert f"http://127.0.0.1:{http}/" in output
     assert "custodes status" in output
     wait_for("no child process left", lambda: not _descendants_alive(data_dir), 10)
     assert all(c["state"] == "stopped" for c in _status(data_dir))

@@ -244,21 +244,33 @@ def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+HttpPortOpt = Annotated[
+    int, typer.Option("--http-port", help="Web UI and API port; 0 turns the web server off.")
+]
+HttpHostOpt = Annotated[str, typer.Option("--http-host", help="Address the web server binds.")]
+
+
 @app.command()
 def serve(
     data: DataOpt = None,
-    http_port: Annotated[
-        int, typer.Option("--http-port", help="Web UI port (the web UI is not built yet).")
-    ] = 8080,
+    http_port: HttpPortOpt = 8080,
+    http_host: HttpHostOpt = "127.0.0.1",
     segment_seconds: Annotated[float, typer.Option("--segment-seconds", min=1, max=60)] = 6.0,
 ) -> None:
-    """Record every active camera until SIGINT or SIGTERM."""
+    """Record every active camera and serve the API until SIGINT or SIGTERM."""
     ctx = _context(data)
     _setup_logging(ctx.data)
-    _serve(ctx, segment_seconds)
+    _serve(ctx, segment_seconds, http_host, http_port)
 
 
-def _serve(ctx: Context, segment_seconds: float, on_started: Any = None) -> None:
+def _serve(
+    ctx: Context,
+    segment_seconds: float,
+    http_host: str,
+    http_port: int,
+    banner: list[str] | None = None,
+) -> None:
+    from custodes.entrypoints.web.server import WebServer
     from custodes.recorder.supervisor import AlreadyRecording, Supervisor
 
     stop = threading.Event()
@@ -271,14 +283,23 @@ def _serve(ctx: Context, segment_seconds: float, on_started: Any = None) -> None
         raise _fail(str(exc)) from None
     if report.quarantined:
         err.print(f"[yellow]quarantined {len(report.quarantined)} broken spool file(s)[/]")
+    web = WebServer(ctx, http_host, http_port) if http_port else None
+    if web is not None:
+        web.start()
     out.print(f"recording {len(supervisor.workers)} camera(s) into {ctx.data.archive}")
+    if web is not None:
+        out.print(
+            f"web: http://{http_host}:{http_port}/   API: http://{http_host}:{http_port}/api/v1/docs"
+        )
+    for line in banner or []:
+        out.print(line)
     out.print(f"status: custodes status --data {ctx.data.root}    stop: Ctrl-C")
-    if on_started:
-        on_started()
     try:
         supervisor.run(stop)
     finally:
         out.print("stopping: closing and sealing open segments …")
+        if web is not None:
+            web.stop()
         supervisor.stop()
         out.print(f"stopped; {supervisor.sealer.sealed} segment(s) sealed this session")
 
@@ -310,9 +331,7 @@ def simulate(
 @app.command()
 def demo(
     cameras: Annotated[int, typer.Option("--cameras", min=1, max=64)] = 4,
-    http_port: Annotated[
-        int, typer.Option("--http-port", help="Web UI port (the web UI is not built yet).")
-    ] = 8080,
+    http_port: HttpPortOpt = 8080,
     rtsp_port: Annotated[int, typer.Option("--rtsp-port")] = 8554,
     data: DataOpt = None,
 ) -> None:
@@ -322,16 +341,26 @@ def demo(
     dd = resolve_data_dir(data)
     result = initialise(dd)
     _setup_logging(dd)
-    if result.admin_password:
-        out.print(f"admin account: user admin, password {result.admin_password} (shown once)")
+    login = _demo_login(dd, result.admin_password)
     ctx = result.context
     out.print(f"preparing {cameras} simulated camera clip(s) …")
     dd.sim.mkdir(parents=True, exist_ok=True)
     mounts = prepare_cameras(dd.sim, cameras)
     with Simulator(mounts, rtsp_port, log_path=dd.sim / "rtsp-server.log") as sim:
         _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
-        out.print(f"data: {dd.root}   logs: {dd.logs}")
-        _serve(ctx, 6.0)
+        banner = [f"log in as {login}", f"data: {dd.root}   logs: {dd.logs}"]
+        _serve(ctx, 6.0, "127.0.0.1", http_port, banner)
+
+
+def _demo_login(dd: DataDir, password: str | None) -> str:
+    """Demo only: keep the generated admin password in a 0600 file so each run can show it."""
+    path = dd.keys / "demo-admin-password"
+    if password:
+        path.write_text(password + "\n", encoding="utf-8")
+        path.chmod(0o600)
+    elif path.exists():
+        password = path.read_text(encoding="utf-8").strip()
+    return f"user admin, password {password}" if password else "admin (password shown at init)"
 
 
 def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> None:

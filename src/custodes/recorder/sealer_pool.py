@@ -35,6 +35,8 @@ class SealerPool:
         ]
         self._abort = threading.Event()
         self.sealed = 0
+        # Last state written per camera: a segment writes "recording" only when it changes.
+        self._states: dict[int, str] = {}
 
     def start(self) -> None:
         for t in self._threads:
@@ -80,7 +82,9 @@ class SealerPool:
 
     def _handle(self, event: Event) -> None:
         if isinstance(event, SegmentClosed):
-            seal(self._engine, self._data, event)
+            changed = self._states.get(event.camera_id) != "recording"
+            seal(self._engine, self._data, event, state="recording" if changed else None)
+            self._states[event.camera_id] = "recording"
             self.sealed += 1
             return
         if isinstance(event, RunEnded):
@@ -95,10 +99,12 @@ class SealerPool:
                 index.open_gap(conn, event.camera_id, event.start_us, event.reason)
             else:
                 index.set_state(conn, event.camera_id, event.state, event.detail, event.error)
+                self._states[event.camera_id] = event.state
 
     def _report(self, camera_id: int, message: str) -> None:
         try:
             with self._engine.begin() as conn:
                 index.set_state(conn, camera_id, "error", error=message)
+            self._states[camera_id] = "error"
         except Exception:
             log.exception("camera %s: cannot record the error in the database", camera_id)

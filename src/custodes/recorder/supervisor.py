@@ -12,7 +12,7 @@ from typing import IO
 from custodes.recorder.sealer_pool import SealerPool
 from custodes.recorder.worker import StreamWorker, WorkerConfig
 from custodes.services import index
-from custodes.services.cameras import active_targets
+from custodes.services.cameras import active_targets, registry_mark
 from custodes.services.context import Context
 from custodes.services.reconcile import ReconcileReport, reconcile
 
@@ -38,6 +38,7 @@ class Supervisor:
         self.sealer = SealerPool(ctx.engine, ctx.data, sealer_threads)
         self.workers: dict[int, StreamWorker] = {}
         self._lock_file: IO[str] | None = None
+        self._registry_mark: tuple[int, int] | None = None
         self.reconciled: ReconcileReport | None = None
 
     def start(self) -> ReconcileReport:
@@ -50,6 +51,7 @@ class Supervisor:
                 len(self.reconciled.quarantined),
             )
         self.sealer.start()
+        self._registry_mark = registry_mark(self.ctx)
         self.sync_cameras()
         return self.reconciled
 
@@ -85,7 +87,11 @@ class Supervisor:
     def run(self, stop: threading.Event, rescan_s: float = 5.0) -> None:
         while not stop.wait(rescan_s):
             try:
-                self.sync_cameras()
+                mark = registry_mark(self.ctx)
+                dead = any(not w.is_alive() for w in self.workers.values())
+                if mark != self._registry_mark or dead:
+                    self._registry_mark = mark
+                    self.sync_cameras()
             except Exception:
                 log.exception("camera rescan failed; recording continues")
 

@@ -155,7 +155,7 @@ class StreamWorker(threading.Thread):
         self._last_segment_mono = 0.0
         limit = STALL_FACTOR * self.cfg.segment_seconds
         while proc.poll() is None:
-            if self._halt.wait(0.5):
+            if self._halt.wait(1.0):
                 return None
             since = self._last_segment_mono or (started + CONNECT_GRACE_S)
             if time.monotonic() - since > limit:

@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from custodes.adapters.db import schema
@@ -176,6 +176,13 @@ def active_targets(ctx: Context) -> list[StreamTarget]:
         user, password = ctx.credentials.open(row.credentials)
         targets.append(StreamTarget(row.id, row.name, with_credentials(row.url, user, password)))
     return targets
+
+
+def registry_mark(ctx: Context) -> tuple[int, int]:
+    """Changes whenever a camera is added, changed or retired: a cheap test for a rescan."""
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(func.count(), func.max(T.c.updated_us)).select_from(T)).one()
+    return int(row[0]), int(row[1] or 0)
 
 
 def _resolve(conn: Connection, ref: str) -> int:

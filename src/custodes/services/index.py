@@ -8,10 +8,12 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from custodes.adapters.db import schema
 from custodes.clock import now_us
+from custodes.domain.spans import continues
 
 S = schema.segments
 G = schema.gaps
 CS = schema.camera_state
+SP = schema.spans
 
 
 @dataclass(frozen=True)
@@ -36,10 +38,26 @@ def find_by_path(conn: Connection, path: str) -> tuple[int, str] | None:
     return (int(row.seq), str(row.sha256)) if row else None
 
 
-def insert_segment(conn: Connection, row: SegmentRow) -> int:
-    """Append a segment with the camera's next sequence number; closes any open gap."""
-    last = conn.execute(select(func.max(S.c.seq)).where(S.c.camera_id == row.camera_id)).scalar()
-    seq = 0 if last is None else int(last) + 1
+@dataclass(frozen=True)
+class LastSegment:
+    seq: int
+    width: int | None
+    height: int | None
+
+
+def last_segment(conn: Connection, camera_id: int) -> LastSegment | None:
+    """The camera's newest segment: its successor's seq, and the size to compare with."""
+    row = conn.execute(
+        select(S.c.seq, S.c.width, S.c.height)
+        .where(S.c.camera_id == camera_id)
+        .order_by(S.c.seq.desc())
+        .limit(1)
+    ).first()
+    return LastSegment(int(row.seq), row.width, row.height) if row else None
+
+
+def insert_segment(conn: Connection, row: SegmentRow, seq: int) -> None:
+    """Append a segment as number `seq`; closes any open gap and extends the span."""
     conn.execute(
         insert(S).values(
             seq=seq,
@@ -48,7 +66,36 @@ def insert_segment(conn: Connection, row: SegmentRow) -> int:
         )
     )
     close_open_gap(conn, row.camera_id, row.start_us)
-    return seq
+    _extend_span(conn, row)
+
+
+def _extend_span(conn: Connection, row: SegmentRow) -> None:
+    last = conn.execute(
+        select(SP.c.id, SP.c.end_us, SP.c.segments, SP.c.bytes)
+        .where(SP.c.camera_id == row.camera_id)
+        .order_by(SP.c.end_us.desc())
+        .limit(1)
+    ).first()
+    if last is not None and continues(int(last.end_us), row.start_us):
+        conn.execute(
+            update(SP)
+            .where(SP.c.id == last.id)
+            .values(
+                end_us=max(int(last.end_us), row.end_us),
+                segments=last.segments + 1,
+                bytes=last.bytes + row.bytes,
+            )
+        )
+    else:
+        conn.execute(
+            insert(SP).values(
+                camera_id=row.camera_id,
+                start_us=row.start_us,
+                end_us=row.end_us,
+                segments=1,
+                bytes=row.bytes,
+            )
+        )
 
 
 def open_gap(conn: Connection, camera_id: int, start_us: int, reason: str) -> None:
@@ -68,18 +115,6 @@ def close_open_gap(conn: Connection, camera_id: int, end_us: int) -> None:
 def last_end_us(conn: Connection, camera_id: int) -> int | None:
     value = conn.execute(select(func.max(S.c.end_us)).where(S.c.camera_id == camera_id)).scalar()
     return int(value) if value is not None else None
-
-
-def last_size(conn: Connection, camera_id: int) -> tuple[int, int] | None:
-    row = conn.execute(
-        select(S.c.width, S.c.height)
-        .where(S.c.camera_id == camera_id)
-        .order_by(S.c.seq.desc())
-        .limit(1)
-    ).first()
-    if row is None or row.width is None or row.height is None:
-        return None
-    return int(row.width), int(row.height)
 
 
 def set_state(

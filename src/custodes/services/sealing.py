@@ -20,8 +20,11 @@ class DigestMismatch(RuntimeError):
     """The index already holds this path with another digest: never overwrite, report."""
 
 
-def seal(engine: Engine, data: DataDir, event: SegmentClosed, *, state: str = "recording") -> int:
-    """Returns the segment's sequence number. Safe to repeat after a crash at any step."""
+def seal(engine: Engine, data: DataDir, event: SegmentClosed, *, state: str | None = None) -> int:
+    """Returns the segment's sequence number. Safe to repeat after a crash at any step.
+
+    `state`, when given, is written as the camera's state in the same transaction.
+    """
     digest = archive.hash_and_sync(event.spool_file)
     rel = archive.archive_relpath(
         event.camera_id, event.timing.start_us, event.run_id, event.spool_file.name
@@ -31,14 +34,15 @@ def seal(engine: Engine, data: DataDir, event: SegmentClosed, *, state: str = "r
     width = picture.width or event.info.width
     height = picture.height or event.info.height
     with engine.begin() as conn:
-        previous = index.last_size(conn, event.camera_id)
+        last = index.last_segment(conn, event.camera_id)
         known = index.find_by_path(conn, str(rel))
         if known is not None:
             seq, sha = known
             if sha != digest.sha256:
                 raise DigestMismatch(f"{rel}: indexed digest {sha} differs from file")
         else:
-            seq = index.insert_segment(
+            seq = 0 if last is None else last.seq + 1
+            index.insert_segment(
                 conn,
                 index.SegmentRow(
                     camera_id=event.camera_id,
@@ -55,15 +59,17 @@ def seal(engine: Engine, data: DataDir, event: SegmentClosed, *, state: str = "r
                     sha256=digest.sha256,
                     run_id=event.run_id,
                 ),
+                seq,
             )
-        if known is None and previous and width and previous != (width, height):
+        before = (last.width, last.height) if last else None
+        if known is None and before and before[0] and width and before != (width, height):
             change = (
-                f"stream changed resolution {previous[0]}x{previous[1]} -> {width}x{height} "
+                f"stream changed resolution {before[0]}x{before[1]} -> {width}x{height} "
                 f"at {iso(event.timing.start_us)}; recorded as sent"
             )
             log.warning("camera %s: %s", event.camera_id, change)
-            index.set_state(conn, event.camera_id, state, change, error=change)
-        else:
+            index.set_state(conn, event.camera_id, state or "recording", change, error=change)
+        elif state is not None:
             index.set_state(conn, event.camera_id, state)
     archive.release_spool(event.spool_file)
     return seq

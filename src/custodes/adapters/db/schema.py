@@ -104,6 +104,20 @@ gaps = Table(
     Index("ix_gaps_camera_start", "camera_id", "start_us"),
 )
 
+# Spans: runs of contiguous segments, kept up to date by the sealer in the segment's own
+# transaction, so that a timeline over 30 days reads a handful of rows, not 400,000.
+spans = Table(
+    "spans",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("segments", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Index("ix_spans_camera_end", "camera_id", "end_us"),
+)
+
 camera_state = Table(
     "camera_state",
     metadata,
@@ -125,4 +139,18 @@ quarantine = Table(
     Column("bytes", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("found_us", BigInteger, nullable=False),
+)
+
+# Web sessions: only the SHA-256 of the cookie's token is stored, so a copied database does
+# not let anyone log in.
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("last_seen_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Index("ix_web_sessions_expires", "expires_us"),
 )

@@ -1,0 +1,55 @@
+"""Request dependencies: the application context, the session, CSRF protection."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+
+from custodes.services import auth
+from custodes.services.context import Context
+
+SESSION_COOKIE = "custodes_session"
+CSRF_COOKIE = "custodes_csrf"  # readable by the page's script, echoed in X-CSRF-Token
+CSRF_HEADER = "X-CSRF-Token"
+UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_ctx(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+CtxDep = Annotated[Context, Depends(get_ctx)]
+
+
+def current_session(request: Request, ctx: CtxDep) -> auth.Session:
+    token = request.cookies.get(SESSION_COOKIE)
+    session = auth.resume(ctx, token) if token else None
+    if session is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
+    if request.method in UNSAFE_METHODS and not auth.csrf_matches(
+        session, request.headers.get(CSRF_HEADER)
+    ):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
+    return session
+
+
+SessionDep = Annotated[auth.Session, Depends(current_session)]
+
+
+def field_error(location: str, name: str, message: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, naming the field."""
+    detail: list[dict[str, Any]] = [
+        {"loc": [location, name], "msg": message, "type": "value_error"}
+    ]
+    return HTTPException(422, detail)
+
+
+def to_us(value: datetime) -> int:
+    """Microseconds since the epoch; a time without zone is taken as UTC."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -1,0 +1,154 @@
+"""Recorded time of a camera: /cameras/{id}/recordings (timeline) and /media (one MP4)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from custodes.adapters.ffmpeg.clip import Piece, clip_command, write_concat_list
+from custodes.clock import iso
+from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error, to_us
+from custodes.services import cameras as camera_service
+from custodes.services.recordings import segments_between, timeline
+
+router = APIRouter(prefix="/cameras/{camera_id}", tags=["recordings"])
+MAX_TIMELINE_DAYS = 31
+MAX_MEDIA_HOURS = 2
+CHUNK = 64 * 1024
+
+
+class SpanOut(BaseModel):
+    start: str
+    end: str
+    start_us: int
+    end_us: int
+    segments: int
+    bytes: int
+
+
+class GapOut(BaseModel):
+    start: str
+    end: str | None
+    start_us: int
+    end_us: int | None
+    reason: str
+
+
+class TimelineOut(BaseModel):
+    camera_id: int
+    start_us: int
+    end_us: int
+    spans: list[SpanOut]
+    gaps: list[GapOut]
+
+
+def _window(
+    start: datetime, end: datetime, names: tuple[str, str], max_us: int, what: str
+) -> tuple[int, int]:
+    a, b = to_us(start), to_us(end)
+    if b <= a:
+        raise field_error("query", names[1], f"must be after {names[0]}")
+    if b - a > max_us:
+        raise field_error("query", names[1], f"the window is limited to {what}")
+    return a, b
+
+
+def _check_camera(ctx: CtxDep, camera_id: int) -> None:
+    try:
+        camera_service.find_camera(ctx, str(camera_id))
+    except camera_service.CameraNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}") from None
+
+
+@router.get("/recordings", response_model=TimelineOut)
+def recordings(
+    camera_id: int,
+    _: SessionDep,
+    ctx: CtxDep,
+    start: Annotated[datetime, Query(alias="from", description="ISO 8601; UTC if no zone")],
+    end: Annotated[datetime, Query(alias="to", description="ISO 8601; UTC if no zone")],
+) -> TimelineOut:
+    """Recorded spans and gaps overlapping the window, clipped to it."""
+    _check_camera(ctx, camera_id)
+    a, b = _window(start, end, ("from", "to"), MAX_TIMELINE_DAYS * 86_400_000_000, "31 days")
+    t = timeline(ctx, camera_id, a, b)
+    return TimelineOut(
+        camera_id=camera_id,
+        start_us=a,
+        end_us=b,
+        spans=[
+            SpanOut(
+                start=iso(s.start_us),
+                end=iso(s.end_us),
+                start_us=s.start_us,
+                end_us=s.end_us,
+                segments=s.segments,
+                bytes=s.bytes,
+            )
+            for s in t.spans
+        ],
+        gaps=[
+            GapOut(
+                start=iso(g.start_us),
+                end=iso(g.end_us) if g.end_us is not None else None,
+                start_us=g.start_us,
+                end_us=g.end_us,
+                reason=g.reason,
+            )
+            for g in t.gaps
+        ],
+    )
+
+
+@router.get(
+    "/media",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"video/mp4": {}}, "description": "fragmented MP4"}},
+)
+async def media(
+    camera_id: int,
+    _: SessionDep,
+    ctx: CtxDep,
+    start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
+    end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
+) -> StreamingResponse:
+    """One MP4 of [start, end): stream copy, from the keyframe at or before `start`."""
+    _check_camera(ctx, camera_id)
+    a, b = _window(start, end, ("start", "end"), MAX_MEDIA_HOURS * 3_600_000_000, "2 hours")
+    refs = segments_between(ctx, camera_id, a, b)
+    if not refs:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
+    pieces = [Piece(ctx.data.archive / r.path, r.start_us, r.end_us) for r in refs]
+    list_file = write_concat_list(pieces, a, b)
+    proc = await asyncio.create_subprocess_exec(
+        *clip_command(list_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+
+    async def body() -> AsyncIterator[bytes]:
+        assert proc.stdout is not None
+        try:
+            while chunk := await proc.stdout.read(CHUNK):
+                yield chunk
+        finally:
+            if proc.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+            await proc.wait()
+            list_file.unlink(missing_ok=True)
+
+    headers = {
+        "X-Custodes-Requested": f"{iso(a)}/{iso(b)}",
+        "X-Custodes-Segments": str(len(pieces)),
+        "Cache-Control": "no-store",
+    }
+    return StreamingResponse(body(), media_type="video/mp4", headers=headers)

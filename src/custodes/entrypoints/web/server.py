@@ -1,0 +1,56 @@
+"""The web server in a thread of `custodes serve`: if it fails, recording goes on.
+
+uvicorn runs in its own thread with its own event loop. If it stops by itself (a crash, a
+port in use), it is restarted with back-off; the recorder threads are never touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import uvicorn
+
+from custodes.domain.backoff import Backoff
+from custodes.entrypoints.web.app import create_app
+from custodes.services.context import Context
+
+log = logging.getLogger(__name__)
+
+
+class WebServer(threading.Thread):
+    def __init__(self, ctx: Context, host: str, port: int) -> None:
+        super().__init__(name="web", daemon=True)
+        self.ctx = ctx
+        self.host = host
+        self.port = port
+        self._halt = threading.Event()
+        self._server: uvicorn.Server | None = None
+
+    def run(self) -> None:
+        backoff = Backoff(initial_s=1, cap_s=30)
+        while not self._halt.is_set():
+            config = uvicorn.Config(
+                create_app(self.ctx),
+                host=self.host,
+                port=self.port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+            )
+            self._server = uvicorn.Server(config)
+            try:
+                self._server.run()
+            except BaseException:
+                log.exception("web server failed; recording continues")
+            if self._halt.is_set():
+                break
+            delay = backoff.next_delay()
+            log.error("web server stopped on port %s; restarting in %.0f s", self.port, delay)
+            self._halt.wait(delay)
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self._server is not None:
+            self._server.should_exit = True
+        self.join(10)

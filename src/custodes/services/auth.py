@@ -1,0 +1,106 @@
+"""Logging in and out: Argon2id password check, server-side sessions with expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, insert, select, update
+
+from custodes.adapters.db import schema
+from custodes.clock import now_us
+from custodes.services.context import Context
+
+A = schema.accounts
+WS = schema.web_sessions
+IDLE_TIMEOUT_US = 30 * 60 * 1_000_000  # 30 minutes without a request ends a session
+ABSOLUTE_TIMEOUT_US = 12 * 3600 * 1_000_000  # and no session outlives a 12-hour shift
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so both paths cost one Argon2 check.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Session:
+    token: str  # only ever in the cookie; the database holds its SHA-256
+    account_id: int
+    username: str
+    role: str
+    csrf_token: str
+    expires_us: int
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def login(ctx: Context, username: str, password: str, *, now: int | None = None) -> Session | None:
+    """A new session, or None for a wrong user or password (indistinguishable to the caller)."""
+    now = now or now_us()
+    with ctx.engine.connect() as conn:
+        row = conn.execute(
+            select(A.c.id, A.c.username, A.c.role, A.c.password_hash).where(
+                A.c.username == username
+            )
+        ).first()
+    try:
+        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if row is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    expires = now + IDLE_TIMEOUT_US
+    with ctx.engine.begin() as conn:
+        conn.execute(delete(WS).where(WS.c.expires_us < now))
+        conn.execute(
+            insert(WS).values(
+                token_sha256=_digest(token),
+                account_id=row.id,
+                csrf_token=csrf,
+                created_us=now,
+                last_seen_us=now,
+                expires_us=expires,
+            )
+        )
+    return Session(token, int(row.id), row.username, row.role, csrf, expires)
+
+
+def resume(ctx: Context, token: str, *, now: int | None = None) -> Session | None:
+    """The live session behind a cookie token; slides its idle expiry forward."""
+    now = now or now_us()
+    with ctx.engine.begin() as conn:
+        row = conn.execute(
+            select(WS, A.c.username, A.c.role)
+            .join(A, A.c.id == WS.c.account_id)
+            .where(WS.c.token_sha256 == _digest(token))
+        ).first()
+        if row is None:
+            return None
+        if row.expires_us <= now or now - row.created_us >= ABSOLUTE_TIMEOUT_US:
+            conn.execute(delete(WS).where(WS.c.token_sha256 == row.token_sha256))
+            return None
+        expires = min(now + IDLE_TIMEOUT_US, row.created_us + ABSOLUTE_TIMEOUT_US)
+        if now - row.last_seen_us > 10 * 1_000_000:  # write at most every 10 s per session
+            conn.execute(
+                update(WS)
+                .where(WS.c.token_sha256 == row.token_sha256)
+                .values(last_seen_us=now, expires_us=expires)
+            )
+        else:
+            expires = row.expires_us
+    return Session(token, int(row.account_id), row.username, row.role, row.csrf_token, expires)
+
+
+def logout(ctx: Context, token: str) -> None:
+    with ctx.engine.begin() as conn:
+        conn.execute(delete(WS).where(WS.c.token_sha256 == _digest(token)))
+
+
+def csrf_matches(session: Session, presented: str | None) -> bool:
+    return presented is not None and hmac.compare_digest(session.csrf_token, presented)
