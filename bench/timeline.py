@@ -225,9 +225,10 @@ def main() -> None:
                 )
                 ours.append((time.perf_counter() - t) * 1000)
                 assert res.status_code == 200 and len(res.json()["spans"]) >= days
-                t = time.perf_counter()
-                _naive_timeline(ctx, cam, a, b)
-                naive.append((time.perf_counter() - t) * 1000)
+                if i < 20:  # the baseline reads ~430,000 rows a time: fewer samples
+                    t = time.perf_counter()
+                    _naive_timeline(ctx, cam, a, b)
+                    naive.append((time.perf_counter() - t) * 1000)
             m_start, m_end = end - 100_000_000, end - 80_000_000
             refs = [Piece(p, s, e) for p, s, e in _pieces(ctx, 1, m_start, m_end)]
             for _ in range(30):
@@ -264,8 +265,8 @@ def main() -> None:
         "| measure | Custodes | baseline | ratio |",
         "|---|---|---|---|",
         f"| `/recordings` 30 days, p50 / p99 ms (target p99 < 50) | {_p(ours, 50):.1f} / "
-        f"{_p(ours, 99):.1f} | merge from segments, no HTTP: {_p(naive, 50):.1f} / "
-        f"{_p(naive, 99):.1f} | {_p(ours, 99) / _p(naive, 99):.3f} |",
+        f"{_p(ours, 99):.1f} | merge from segments, no HTTP ({len(naive)} runs): "
+        f"{_p(naive, 50):.1f} / {max(naive):.1f} (max) | {_p(ours, 99) / max(naive):.3f} |",
         f"| `/media` time to first byte, p50 / p99 ms (target < 200) | {_p(ttfb, 50):.1f} / "
         f"{_p(ttfb, 99):.1f} | bare ffmpeg on the same concat list: {_p(ffmpeg_ttfb, 50):.1f} / "
         f"{_p(ffmpeg_ttfb, 99):.1f} | {_p(ttfb, 50) / _p(ffmpeg_ttfb, 50):.2f} |",

@@ -12,7 +12,7 @@ from typing import IO, Any
 _PR_SET_PDEATHSIG = 1
 
 
-def _die_with_parent() -> None:
+def die_with_parent() -> None:
     libc = ctypes.CDLL("libc.so.6", use_errno=True)
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
@@ -35,7 +35,7 @@ def spawn(
         stdout=stdout,
         stderr=stderr,
         cwd=cwd,
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         process_group=0,
     )
 

@@ -178,6 +178,15 @@ def active_targets(ctx: Context) -> list[StreamTarget]:
     return targets
 
 
+def stream_url(ctx: Context, camera_id: int, kind: str) -> str:
+    """The URL (credentials included) of a camera's `main` or `sub` stream; main if no sub."""
+    with ctx.engine.connect() as conn:
+        row = _row(conn, camera_id)
+    user, password = ctx.credentials.open(row.credentials)
+    url = row.sub_url if kind == "sub" and row.sub_url else row.url
+    return with_credentials(url, user, password)
+
+
 def registry_mark(ctx: Context) -> tuple[int, int]:
     """Changes whenever a camera is added, changed or retired: a cheap test for a rescan."""
     with ctx.engine.connect() as conn:

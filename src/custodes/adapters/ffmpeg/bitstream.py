@@ -11,7 +11,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 
-_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl"}
+from custodes.adapters.ffmpeg.mp4box import children, find
+
 _VIDEO_ENTRIES = {b"avc1": "h264", b"avc3": "h264", b"hvc1": "hevc", b"hev1": "hevc"}
 
 
@@ -26,11 +27,11 @@ def inspect_head(head: bytes) -> PictureInfo:
     """Codec and size from the first bytes of an fMP4 segment (moov and first fragment)."""
     codec, width, height = None, None, None
     mdat: bytes | None = None
-    for kind, body in _boxes(head, 0, len(head)):
+    for kind, a, b in children(head, truncated=True):
         if kind == b"moov":
-            codec, width, height = _stsd(body)
+            codec, width, height = _stsd(head[a:b])
         elif kind == b"mdat" and mdat is None:
-            mdat = body
+            mdat = head[a:b]
     if codec == "h264" and mdat:
         size = _first_sps_size(mdat)
         if size:
@@ -38,36 +39,13 @@ def inspect_head(head: bytes) -> PictureInfo:
     return PictureInfo(codec, width, height)
 
 
-def _boxes(buf: bytes, start: int, end: int) -> list[tuple[bytes, bytes]]:
-    out = []
-    pos = start
-    while pos + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", buf, pos)
-        header = 8
-        if size == 1 and pos + 16 <= end:
-            size = struct.unpack_from(">Q", buf, pos + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - pos
-        if size < header:
-            break
-        out.append((kind, buf[pos + header : min(pos + size, end)]))
-        pos += size
-    return out
-
-
 def _stsd(moov: bytes) -> tuple[str | None, int | None, int | None]:
-    for kind, body in _boxes(moov, 0, len(moov)):
-        if kind in _CONTAINERS:
-            found = _stsd(body)
-            if found[0]:
-                return found
-        elif kind == b"stsd" and len(body) >= 8:
-            # full box header (4) + entry count (4), then sample entries
-            for entry, ebody in _boxes(body, 8, len(body)):
-                if entry in _VIDEO_ENTRIES and len(ebody) >= 28:
-                    w, h = struct.unpack_from(">HH", ebody, 24)
-                    return _VIDEO_ENTRIES[entry], w, h
+    for a, b in find(moov, [b"trak", b"mdia", b"minf", b"stbl", b"stsd"]):
+        # full box header (4) + entry count (4), then sample entries
+        for entry, ea, eb in children(moov, a + 8, b):
+            if entry in _VIDEO_ENTRIES and eb - ea >= 28:
+                w, h = struct.unpack_from(">HH", moov, ea + 24)
+                return _VIDEO_ENTRIES[entry], w, h
     return None, None, None
 
 

@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
 from fastapi import APIRouter, FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from custodes import __version__
-from custodes.entrypoints.web.routes import cameras, recordings, session, system
+from custodes.adapters.live.hub import LiveHub
+from custodes.entrypoints.web import pages
+from custodes.entrypoints.web.routes import cameras, live, recordings, session, system
 from custodes.services.context import Context
 
 API = "/api/v1"
+STATIC = Path(__file__).with_name("static")
 
 
-def create_app(ctx: Context) -> FastAPI:
+def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.live = LiveHub(linger_s=live_linger_s)
+        try:
+            yield
+        finally:
+            await app.state.live.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Custodes",
         version=__version__,
         description="Compliance-first public safety video image information system.",
@@ -22,7 +39,9 @@ def create_app(ctx: Context) -> FastAPI:
     )
     app.state.ctx = ctx
     api = APIRouter(prefix=API)
-    for module in (session, cameras, recordings, system):
+    for module in (session, cameras, recordings, live, system):
         api.include_router(module.router)
     app.include_router(api)
+    app.include_router(pages.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

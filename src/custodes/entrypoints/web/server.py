@@ -36,7 +36,7 @@ class WebServer(threading.Thread):
                 port=self.port,
                 log_level="warning",
                 access_log=False,
-                lifespan="off",
+                lifespan="on",
             )
             self._server = uvicorn.Server(config)
             try:

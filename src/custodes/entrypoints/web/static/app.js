@@ -1,0 +1,37 @@
+// Shared helpers: CSRF-aware fetch, translated strings, site time zone, logout.
+export const strings = JSON.parse(document.getElementById("strings").textContent);
+export const t = (s) => strings[s] ?? s;
+export const timezone = document.body.dataset.timezone;
+
+export function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)custodes_csrf=([^;]+)/);
+  return m ? decodeURIComponent(m[1]) : "";
+}
+
+export async function api(path, { method = "GET", body } = {}) {
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-CSRF-Token"] = csrfToken();
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(`/api/v1${path}`, {
+    method, headers, credentials: "same-origin",
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401 && !location.pathname.startsWith("/login")) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+  }
+  return res;
+}
+
+export function formatTime(ms, withDate = false) {
+  const opts = { timeZone: timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
+  if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return new Intl.DateTimeFormat(document.documentElement.lang, opts).format(new Date(ms));
+}
+
+const logout = document.getElementById("logout");
+if (logout) {
+  logout.addEventListener("click", async () => {
+    await api("/auth/logout", { method: "POST" });
+    location.href = "/login";
+  });
+}

@@ -1,0 +1,199 @@
+"""The UI in a real browser (Debian's Chromium driven by Playwright): log in, live, playback,
+language. Screenshots of each page go to test-artifacts/ for people to look at."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import update
+
+from custodes.adapters.db import schema
+from custodes.adapters.simulator.clips import ensure_clip
+from custodes.adapters.simulator.process import Mount, Simulator
+from custodes.domain.camera import CameraSpec
+from custodes.paths import DATABASE_URL_ENV, DataDir
+from custodes.services.cameras import add_camera
+from custodes.services.setup import initialise
+
+from .conftest import free_port
+from .recording import wait_for
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+PASSWORD = "browser-test-password"
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CUSTODES_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{CHROMIUM} missing (make setup installs Debian's chromium)")
+    pytest.skip(f"NOTICE: {CHROMIUM} not installed; browser tests skipped", allow_module_level=True)
+
+from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("browser")
+    data = DataDir(root / "data")
+    env = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV}
+    saved = os.environ.pop(DATABASE_URL_ENV, None)
+    ctx = initialise(data).context
+    with ctx.engine.begin() as conn:
+        conn.execute(update(schema.accounts).values(password_hash=PasswordHasher().hash(PASSWORD)))
+    mounts = [Mount(n, ensure_clip(root / "clips", n)) for n in ("cam1", "cam2")]
+    with Simulator(mounts, free_port()) as sim:
+        for m in mounts:
+            add_camera(ctx, CameraSpec(name=f"Gate {m.name}", url=sim.url(m.name), place="gate"))
+        ctx.engine.dispose()
+        port = free_port()
+        log = (root / "serve.log").open("wb")
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "custodes.entrypoints.cli",
+                "serve",
+                "--data",
+                str(data.root),
+                "--http-port",
+                str(port),
+                "--segment-seconds",
+                "2",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+
+        def recorded() -> bool:
+            try:
+                with httpx.Client(base_url=base) as c:
+                    c.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+                    cams = c.get("/api/v1/status").json()["cameras"]
+                return all(cam["segments"] >= 4 for cam in cams)
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_for("the service to record", recorded, 60, every=1)
+            yield base
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(30)
+            if saved is not None:
+                os.environ[DATABASE_URL_ENV] = saved
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=shutil.which(CHROMIUM) or CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
+    p = context.new_page()
+    console: list[str] = []
+    p.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
+    p.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
+    yield p
+    context.close()
+    print("browser console:", *console, sep="\n  ")  # shown by pytest when a test fails
+
+
+def _login(page: Page, base: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base}/live")
+    page.fill("#username", "admin")
+    page.fill("#password", password)
+    page.click("#login-submit")
+
+
+def _at(path: str) -> Callable[[str], bool]:
+    """A URL test on the path alone (a glob like **/live also matches /login?next=/live)."""
+    return lambda url: urlsplit(url).path == path
+
+
+def _advances(page: Page, selector: str, timeout_ms: int = 20000) -> None:
+    page.wait_for_function(
+        "s => { const v = document.querySelector(s); return v && v.currentTime > 1.0; }",
+        arg=selector,
+        timeout=timeout_ms,
+    )
+    first: Any = page.eval_on_selector(selector, "v => v.currentTime")
+    page.wait_for_timeout(1500)
+    later: Any = page.eval_on_selector(selector, "v => v.currentTime")
+    assert later > first, (first, later)
+
+
+def test_wrong_password_is_refused(server: str, page: Page) -> None:
+    _login(page, server, "not-the-password")
+    page.wait_for_selector("#login-error", state="visible")
+    assert "/login" in page.url
+    page.screenshot(path=str(ARTIFACTS / "login-refused.png"))
+
+
+def test_login_then_a_live_tile_plays(server: str, page: Page) -> None:
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    _advances(page, "video.live")
+    page.screenshot(path=str(ARTIFACTS / "live-grid.png"))
+
+
+def test_playback_plays_from_a_clicked_point(server: str, page: Page) -> None:
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    page.goto(f"{server}/cameras/1")
+    page.wait_for_selector("#timeline rect.span")
+    for _ in range(5):  # zoom to the last five minutes, where the recording is
+        page.click("#zoom-in")
+    page.wait_for_function("() => document.querySelectorAll('#timeline text').length > 0")
+    page.wait_for_selector("#timeline rect.span")
+    box = page.eval_on_selector(
+        "#timeline rect.span",
+        "r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; }",
+    )
+    page.mouse.click(box[0] + box[2] * 0.3, box[1] + box[3] / 2)
+    _advances(page, "#playback")
+    assert "Playing from" in page.inner_text("#playback-position")
+    page.screenshot(path=str(ARTIFACTS / "camera-playback.png"))
+
+
+def test_language_switch_shows_chinese_and_is_remembered(server: str, page: Page) -> None:
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    assert page.inner_text("#nav-live") == "Live"
+    page.click("#lang-zh")
+    page.wait_for_url(_at("/live"))
+    assert page.inner_text("#nav-live") == "实时"
+    page.goto(f"{server}/cameras")
+    assert page.inner_text("#nav-cameras") == "摄像机"
+    page.screenshot(path=str(ARTIFACTS / "cameras-zh.png"))
+    page.click("#lang-en")
+    assert page.inner_text("#nav-cameras") == "Cameras"

@@ -1,0 +1,154 @@
+"""Live view: fMP4 over a WebSocket, one ffmpeg per watched stream shared by its viewers."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from custodes.adapters.ffmpeg.fmp4 import FragmentSplitter, first_sample_is_sync
+from custodes.adapters.simulator.clips import ensure_clip
+from custodes.adapters.simulator.process import Mount, Simulator
+from custodes.domain.camera import CameraSpec
+from custodes.entrypoints.web.app import create_app
+from custodes.services import cameras as svc
+from custodes.services.context import Context
+
+from .conftest import free_port
+from .test_api import PASSWORD, _set_password
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    clips = tmp_path_factory.getbasetemp() / "live-clips"
+    with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as s:
+        yield s
+
+
+def _client(ctx: Context) -> TestClient:
+    _set_password(ctx, PASSWORD)
+    return TestClient(create_app(ctx, live_linger_s=0.5))
+
+
+def _ffmpeg_live_pids() -> list[str]:
+    out = subprocess.run(["pgrep", "-f", "frag_every_frame"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+def test_live_socket_sends_codec_init_and_keyframe_first_fragments(
+    ctx: Context, sim: Simulator, tmp_path: Path
+) -> None:
+    cam = svc.add_camera(ctx, CameraSpec(name="c", url=sim.url("cam1"), place="p")).id
+    with _client(ctx) as client:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect(f"/api/v1/cameras/{cam}/live") as ws,
+        ):
+            ws.receive_json()
+        assert refused.value.code == 4401
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        with (
+            client.websocket_connect(f"/api/v1/cameras/{cam}/live") as a,
+            client.websocket_connect(
+                f"/api/v1/cameras/{cam}/live?stream=sub"  # no sub stream: the main one
+            ) as b,
+        ):
+            started = time.monotonic()
+            header = a.receive_json()
+            assert header["mime"].startswith('video/mp4; codecs="avc1.64')
+            init = a.receive_bytes()
+            assert init[4:8] == b"ftyp"
+            fragments = [a.receive_bytes() for _ in range(60)]  # ~2.4 s at 25 fps
+            elapsed = time.monotonic() - started
+            assert b.receive_json() == header
+            assert b.receive_bytes() == init
+            assert first_sample_is_sync(b.receive_bytes())
+        assert first_sample_is_sync(fragments[0])
+        assert sum(first_sample_is_sync(f) for f in fragments) >= 1
+        assert elapsed < 10
+        # the bytes are a playable MP4 of 1080p H.264, one frame per fragment
+        out = tmp_path / "live.mp4"
+        out.write_bytes(init + b"".join(fragments))
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-count_frames",
+                "-show_entries",
+                "stream=codec_name,width,height,nb_read_frames",
+                "-of",
+                "csv=p=0",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert probe.stdout.strip() == "h264,1920,1080,60"
+        with (
+            pytest.raises(WebSocketDisconnect) as unknown,
+            client.websocket_connect("/api/v1/cameras/999/live") as ws,
+        ):
+            ws.receive_json()
+        assert unknown.value.code == 4404
+        time.sleep(2)  # past the linger: the shared ffmpeg is gone
+        assert _ffmpeg_live_pids() == []
+
+
+def test_unreachable_camera_closes_with_a_reason(ctx: Context) -> None:
+    cam = svc.add_camera(
+        ctx, CameraSpec(name="gone", url=f"rtsp://127.0.0.1:{free_port()}/x", place="p")
+    ).id
+    with _client(ctx) as client:
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        with (
+            client.websocket_connect(f"/api/v1/cameras/{cam}/live") as ws,
+            pytest.raises(WebSocketDisconnect) as closed,
+        ):
+            ws.receive_json()
+    assert closed.value.code == 4503
+    assert "refused" in closed.value.reason.lower()
+
+
+def test_splitter_handles_arbitrary_chunking(tmp_path: Path) -> None:
+    out = tmp_path / "f.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=size=320x240:rate=25:duration=2",
+            "-c:v",
+            "libx264",
+            "-g",
+            "25",
+            "-bf",
+            "0",
+            "-movflags",
+            "frag_every_frame+empty_moov+default_base_moof",
+            "-f",
+            "mp4",
+            str(out),
+        ],
+        check=True,
+    )
+    data = out.read_bytes()
+    splitter = FragmentSplitter()
+    fragments = []
+    for i in range(0, len(data), 777):
+        fragments += splitter.feed(data[i : i + 777])
+    assert splitter.init is not None and len(fragments) == 50
+    assert [f.keyframe for f in fragments].count(True) == 2
+    assert fragments[0].keyframe and fragments[25].keyframe
