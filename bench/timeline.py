@@ -32,7 +32,7 @@ from custodes.paths import DATABASE_URL_ENV, DataDir
 from custodes.recorder.events import SegmentClosed
 from custodes.services.cameras import add_camera
 from custodes.services.context import Context
-from custodes.services.sealing import seal
+from custodes.services.sealing import Sealer
 from custodes.services.setup import initialise
 
 from .report import write_section
@@ -161,9 +161,7 @@ def _real_tail(ctx: Context, work: Path, camera_id: int, end_us: int) -> None:
     for line in listing:
         name, a, b = line.split(",")
         timing = clock.place(float(a), float(b), base + int(float(b) * 1e6))
-        seal(
-            ctx.engine,
-            ctx.data,
+        Sealer(ctx.engine, ctx.data).seal(
             SegmentClosed(camera_id, "real", run_dir / name, timing, StreamInfo("h264")),
         )
 

@@ -21,7 +21,7 @@ from custodes.recorder.events import SegmentClosed
 from custodes.services import auth
 from custodes.services import cameras as svc
 from custodes.services.context import Context
-from custodes.services.sealing import seal
+from custodes.services.sealing import Sealer
 from custodes.services.setup import ADMIN_USERNAME
 
 from .media import make_segments
@@ -63,7 +63,9 @@ def _seal_run(ctx: Context, cam: int, run: str, base_us: int, count: int) -> Non
     clock = RunClock()
     for name, a, b in make_segments(run_dir, count=count):
         timing = clock.place(a, b, base_us + int(b * 1e6))
-        seal(ctx.engine, ctx.data, SegmentClosed(cam, run, run_dir / name, timing, StreamInfo()))
+        Sealer(ctx.engine, ctx.data).seal(
+            SegmentClosed(cam, run, run_dir / name, timing, StreamInfo())
+        )
 
 
 def test_every_endpoint_but_login_and_health_needs_a_session(client: TestClient) -> None:

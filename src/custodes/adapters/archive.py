@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import mmap
 import os
 import stat
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from custodes.clock import to_datetime
 from custodes.paths import camera_dirname
 
 CHUNK = 1 << 20
+HEAD_BYTES = 256 * 1024  # moov and the start of the first fragment: the first SPS is there
 
 
 @dataclass(frozen=True)
@@ -32,20 +34,18 @@ class Digest:
 
 
 def hash_and_sync(path: Path) -> Digest:
-    """SHA-256 and size of a file, read once; the file is fsynced before returning."""
-    h = hashlib.sha256()
-    size = 0
-    head = b""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        while chunk := os.read(fd, CHUNK):
-            if not size:
-                head = chunk
-            h.update(chunk)
-            size += len(chunk)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    """SHA-256 and size of a file, hashed from its mapped pages (no copy); fsynced before
+    returning. The first HEAD_BYTES come back for inspecting the header."""
+    with path.open("rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size == 0:
+            h = hashlib.sha256()
+            head = b""
+        else:
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                h = hashlib.sha256(mm)  # releases the GIL while it hashes
+                head = mm[:HEAD_BYTES]
+        os.fsync(f.fileno())
     return Digest(h.hexdigest(), size, head)
 
 

@@ -18,7 +18,7 @@ from custodes.paths import DataDir
 from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
 from custodes.services import index
 from custodes.services.reconcile import ReconcileReport, reconcile_run
-from custodes.services.sealing import seal
+from custodes.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
 _STOP = object()
@@ -28,6 +28,7 @@ class SealerPool:
     def __init__(self, engine: Engine, data: DataDir, threads: int = 2) -> None:
         self._engine = engine
         self._data = data
+        self._sealer = Sealer(engine, data)  # one per pool: a camera stays on one thread
         self._queues: list[queue.Queue[object]] = [queue.Queue() for _ in range(threads)]
         self._threads = [
             threading.Thread(target=self._run, args=(q,), name=f"sealer-{i}", daemon=True)
@@ -83,13 +84,13 @@ class SealerPool:
     def _handle(self, event: Event) -> None:
         if isinstance(event, SegmentClosed):
             changed = self._states.get(event.camera_id) != "recording"
-            seal(self._engine, self._data, event, state="recording" if changed else None)
+            self._sealer.seal(event, state="recording" if changed else None)
             self._states[event.camera_id] = "recording"
             self.sealed += 1
             return
         if isinstance(event, RunEnded):
             report = ReconcileReport()
-            reconcile_run(self._engine, self._data, event.camera_id, event.run_dir, report)
+            reconcile_run(self._sealer, self._data, event.camera_id, event.run_dir, report)
             self.sealed += report.sealed
             for path in report.quarantined:
                 self._report(event.camera_id, f"quarantined unreadable segment {path}")
@@ -97,6 +98,7 @@ class SealerPool:
         with self._engine.begin() as conn:
             if isinstance(event, GapOpened):
                 index.open_gap(conn, event.camera_id, event.start_us, event.reason)
+                self._sealer.gap_opened(event.camera_id)
             else:
                 index.set_state(conn, event.camera_id, event.state, event.detail, event.error)
                 self._states[event.camera_id] = event.state

@@ -8,7 +8,6 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from custodes.adapters.db import schema
 from custodes.clock import now_us
-from custodes.domain.spans import continues
 
 S = schema.segments
 G = schema.gaps
@@ -56,46 +55,61 @@ def last_segment(conn: Connection, camera_id: int) -> LastSegment | None:
     return LastSegment(int(row.seq), row.width, row.height) if row else None
 
 
-def insert_segment(conn: Connection, row: SegmentRow, seq: int) -> None:
-    """Append a segment as number `seq`; closes any open gap and extends the span."""
-    conn.execute(
-        insert(S).values(
-            seq=seq,
-            sealed_us=now_us(),
-            **row.__dict__,
-        )
-    )
-    close_open_gap(conn, row.camera_id, row.start_us)
-    _extend_span(conn, row)
+def insert_segment_row(conn: Connection, row: SegmentRow, seq: int) -> None:
+    """The index row alone; the caller keeps gaps and spans in step (see services/sealing)."""
+    conn.execute(insert(S).values(seq=seq, sealed_us=now_us(), **row.__dict__))
 
 
-def _extend_span(conn: Connection, row: SegmentRow) -> None:
-    last = conn.execute(
+@dataclass(frozen=True)
+class SpanRow:
+    id: int
+    end_us: int
+    segments: int
+    bytes: int
+
+
+def last_span(conn: Connection, camera_id: int) -> SpanRow | None:
+    r = conn.execute(
         select(SP.c.id, SP.c.end_us, SP.c.segments, SP.c.bytes)
-        .where(SP.c.camera_id == row.camera_id)
+        .where(SP.c.camera_id == camera_id)
         .order_by(SP.c.end_us.desc())
         .limit(1)
     ).first()
-    if last is not None and continues(int(last.end_us), row.start_us):
-        conn.execute(
-            update(SP)
-            .where(SP.c.id == last.id)
-            .values(
-                end_us=max(int(last.end_us), row.end_us),
-                segments=last.segments + 1,
-                bytes=last.bytes + row.bytes,
-            )
+    return SpanRow(int(r.id), int(r.end_us), int(r.segments), int(r.bytes)) if r else None
+
+
+def grow_span(conn: Connection, span: SpanRow, row: SegmentRow) -> SpanRow:
+    grown = SpanRow(
+        span.id, max(span.end_us, row.end_us), span.segments + 1, span.bytes + row.bytes
+    )
+    conn.execute(
+        update(SP)
+        .where(SP.c.id == span.id)
+        .values(end_us=grown.end_us, segments=grown.segments, bytes=grown.bytes)
+    )
+    return grown
+
+
+def new_span(conn: Connection, row: SegmentRow) -> SpanRow:
+    result = conn.execute(
+        insert(SP).values(
+            camera_id=row.camera_id,
+            start_us=row.start_us,
+            end_us=row.end_us,
+            segments=1,
+            bytes=row.bytes,
         )
-    else:
-        conn.execute(
-            insert(SP).values(
-                camera_id=row.camera_id,
-                start_us=row.start_us,
-                end_us=row.end_us,
-                segments=1,
-                bytes=row.bytes,
-            )
-        )
+    )
+    key = result.inserted_primary_key
+    assert key is not None
+    return SpanRow(int(key[0]), row.end_us, 1, row.bytes)
+
+
+def has_open_gap(conn: Connection, camera_id: int) -> bool:
+    found = conn.execute(
+        select(G.c.id).where(G.c.camera_id == camera_id, G.c.end_us.is_(None)).limit(1)
+    ).first()
+    return found is not None
 
 
 def open_gap(conn: Connection, camera_id: int, start_us: int, reason: str) -> None:

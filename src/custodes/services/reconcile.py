@@ -28,7 +28,7 @@ from custodes.domain.timing import RunClock, SegmentTiming
 from custodes.paths import DataDir
 from custodes.recorder.events import SegmentClosed
 from custodes.recorder.journal import JOURNAL_NAME, Journal
-from custodes.services.sealing import seal
+from custodes.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ def reconcile(engine: Engine, data: DataDir) -> ReconcileReport:
     report = ReconcileReport()
     if not data.spool.exists():
         return report
+    sealer = Sealer(engine, data)
     with engine.connect() as conn:
         known = {int(i) for i in conn.execute(select(schema.cameras.c.id)).scalars()}
     for cam_dir in sorted(p for p in data.spool.iterdir() if p.is_dir()):
@@ -53,12 +54,12 @@ def reconcile(engine: Engine, data: DataDir) -> ReconcileReport:
             report.skipped_dirs.append(str(cam_dir))
             continue
         for run_dir in sorted(p for p in cam_dir.iterdir() if p.is_dir()):
-            reconcile_run(engine, data, camera_id, run_dir, report)
+            reconcile_run(sealer, data, camera_id, run_dir, report)
     return report
 
 
 def reconcile_run(
-    engine: Engine, data: DataDir, camera_id: int, run_dir: Path, report: ReconcileReport
+    sealer: Sealer, data: DataDir, camera_id: int, run_dir: Path, report: ReconcileReport
 ) -> None:
     """Settle one run directory: used after a crash, and when a run ends normally."""
     clock = RunClock()
@@ -71,7 +72,9 @@ def reconcile_run(
         if timing is None and probe is not None:
             timing = _place_unjournaled(clock, path, probe.duration_s)
         if probe is None and (timing is None or path.stat().st_size == 0):
-            _quarantine(engine, data, camera_id, path, "incomplete segment: no readable video")
+            _quarantine(
+                sealer.engine, data, camera_id, path, "incomplete segment: no readable video"
+            )
             report.quarantined.append(str(path))
             continue
         assert timing is not None
@@ -80,7 +83,7 @@ def reconcile_run(
             if probe
             else StreamInfo()
         )
-        seal(engine, data, SegmentClosed(camera_id, run_dir.name, path, timing, info))
+        sealer.seal(SegmentClosed(camera_id, run_dir.name, path, timing, info))
         report.sealed += 1
     (run_dir / JOURNAL_NAME).unlink(missing_ok=True)
     try:
