@@ -15,24 +15,6 @@ from custodes.services import cameras as svc
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
 
-class CameraOut(BaseModel):
-    id: int
-    name: str
-    url: str
-    sub_url: str | None
-    has_credentials: bool
-    site: str | None
-    place: str
-    address: str | None
-    latitude: float | None
-    longitude: float | None
-    direction_deg: float | None
-    installed_on: date | None
-    signage_posted: bool
-    retired: str | None
-    created: str
-
-
 class CameraFields(BaseModel):
     """Every registry field; credentials may be given apart or inside the URL."""
 
@@ -57,8 +39,12 @@ class CameraIn(CameraFields):
     place: str = Field(max_length=128)
 
 
+# Responses are the service's own CameraView (a dataclass FastAPI serialises): one shape.
+CameraOut = svc.CameraView
+
+
 def _out(view: svc.CameraView) -> CameraOut:
-    return CameraOut(**view.__dict__)
+    return view
 
 
 def _invalid(exc: CameraFieldError) -> HTTPException:

@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from custodes import __version__
 from custodes.entrypoints.web.deps import CtxDep, SessionDep
-from custodes.services.status import camera_status
+from custodes.services.status import CameraStatus, camera_status
 
 router = APIRouter(tags=["system"])
 
@@ -17,24 +17,8 @@ class Health(BaseModel):
     version: str
 
 
-class CameraStatusOut(BaseModel):
-    id: int
-    name: str
-    state: str
-    detail: str | None
-    segments: int
-    bytes: int
-    newest_end: str | None
-    newest_age_s: float | None
-    gaps_24h: int
-    gap_seconds_24h: float
-    open_gap_since: str | None
-    last_error: str | None
-    last_error_at: str | None
-
-
 class StatusOut(BaseModel):
-    cameras: list[CameraStatusOut]
+    cameras: list[CameraStatus]
 
 
 @router.get("/health", response_model=Health)
@@ -44,4 +28,4 @@ def health() -> Health:
 
 @router.get("/status", response_model=StatusOut)
 def status(_: SessionDep, ctx: CtxDep) -> StatusOut:
-    return StatusOut(cameras=[CameraStatusOut(**s.to_json()) for s in camera_status(ctx)])
+    return StatusOut(cameras=camera_status(ctx))
