@@ -42,6 +42,7 @@ test: lint typecheck unit
 bench: setup
 	$(BIN)/python -m bench.recording
 	$(BIN)/python -m bench.timeline
+	$(BIN)/python -m bench.live_latency
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

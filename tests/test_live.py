@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 import time
 from collections.abc import Iterator
@@ -11,7 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from custodes.adapters.ffmpeg.fmp4 import FragmentSplitter, first_sample_is_sync
+from custodes.adapters.ffmpeg.fmp4 import (
+    FragmentSplitter,
+    decode_time,
+    first_sample_is_sync,
+    video_timescale,
+)
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
 from custodes.domain.camera import CameraSpec
@@ -152,3 +158,8 @@ def test_splitter_handles_arbitrary_chunking(tmp_path: Path) -> None:
     assert splitter.init is not None and len(fragments) == 50
     assert [f.keyframe for f in fragments].count(True) == 2
     assert fragments[0].keyframe and fragments[25].keyframe
+    scale = video_timescale(splitter.init)
+    assert scale is not None
+    times = [decode_time(f.data) for f in fragments]
+    assert times[0] == 0 and all(t is not None for t in times)
+    assert {b - a for a, b in itertools.pairwise(times)} == {scale // 25}  # type: ignore[operator]

@@ -112,3 +112,21 @@ def _hevc_string(entry: str, rec: bytes) -> str:
     parts.append(f"{tier}{level}")
     parts.extend(f"{byte:X}" for byte in constraints)
     return ".".join(parts)
+
+
+def video_timescale(init: bytes) -> int | None:
+    """Ticks per second of the first track (mdhd), to turn decode times into seconds."""
+    for a, _b in find(init, [b"moov", b"trak", b"mdia", b"mdhd"]):
+        version = init[a]
+        offset = a + (20 if version == 1 else 12)  # after version/flags and the two dates
+        return int(struct.unpack_from(">I", init, offset)[0])
+    return None
+
+
+def decode_time(moof: bytes) -> int | None:
+    """The fragment's base media decode time (tfdt), in track ticks."""
+    for a, _b in find(moof, [b"moof", b"traf", b"tfdt"]):
+        if moof[a] == 1:
+            return int(struct.unpack_from(">Q", moof, a + 4)[0])
+        return int(struct.unpack_from(">I", moof, a + 4)[0])
+    return None

@@ -10,13 +10,20 @@ the others; when the last viewer leaves, ffmpeg is stopped after a short linger.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from custodes.adapters.ffmpeg.command import FFMPEG
-from custodes.adapters.ffmpeg.fmp4 import FragmentSplitter, codec_string
+from custodes.adapters.ffmpeg.fmp4 import (
+    FragmentSplitter,
+    codec_string,
+    decode_time,
+    video_timescale,
+)
 from custodes.adapters.process import die_with_parent
 
 log = logging.getLogger(__name__)
@@ -79,6 +86,10 @@ class LiveStream:
         self._proc: asyncio.subprocess.Process | None = None
         self._error = ""
         self.done = False
+        self.timescale: int | None = None
+        # (media seconds, wall time the fragment arrived from ffmpeg): what live latency is
+        # measured against — the time a viewer shows a frame minus the time it arrived here.
+        self.arrivals: collections.deque[tuple[float, float]] = collections.deque(maxlen=3000)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"live-{self.key}")
@@ -103,11 +114,14 @@ class LiveStream:
             assert self._proc.stdout is not None
             splitter = FragmentSplitter()
             while chunk := await self._proc.stdout.read(READ_CHUNK):
+                arrived = time.time()
                 for fragment in splitter.feed(chunk):
+                    self._note_arrival(fragment.data, arrived)
                     self._fan_out(fragment.data, fragment.keyframe)
                 if self.init is None and splitter.init is not None:
                     self.init = splitter.init
                     self.codec = codec_string(self.init)
+                    self.timescale = video_timescale(self.init)
                     self._ready.set()
             err = await self._proc.stderr.read() if self._proc.stderr else b""
             text = err.decode("utf-8", "replace").strip()
@@ -121,6 +135,11 @@ class LiveStream:
             self._ready.set()
             for viewer in list(self.viewers):
                 self._close(viewer)
+
+    def _note_arrival(self, moof_mdat: bytes, arrived: float) -> None:
+        ticks = decode_time(moof_mdat)
+        if ticks is not None and self.timescale:
+            self.arrivals.append((ticks / self.timescale, arrived))
 
     def _fan_out(self, data: bytes, keyframe: bool) -> None:
         for viewer in list(self.viewers):

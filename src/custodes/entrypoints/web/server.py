@@ -10,6 +10,7 @@ import logging
 import threading
 
 import uvicorn
+from fastapi import FastAPI
 
 from custodes.domain.backoff import Backoff
 from custodes.entrypoints.web.app import create_app
@@ -26,12 +27,14 @@ class WebServer(threading.Thread):
         self.port = port
         self._halt = threading.Event()
         self._server: uvicorn.Server | None = None
+        self.app: FastAPI | None = None  # the running application (benchmarks read its state)
 
     def run(self) -> None:
         backoff = Backoff(initial_s=1, cap_s=30)
         while not self._halt.is_set():
+            self.app = create_app(self.ctx)
             config = uvicorn.Config(
-                create_app(self.ctx),
+                self.app,
                 host=self.host,
                 port=self.port,
                 log_level="warning",
