@@ -75,7 +75,11 @@ def test_every_endpoint_but_login_and_health_needs_a_session(client: TestClient)
     for template, operations in schema["paths"].items():
         if template in open_paths:
             continue
-        path = template.replace("{camera_id}", "1")
+        path = (
+            template.replace("{camera_id}", "1")
+            .replace("{stream}", "main")
+            .replace("{name}", "index.m3u8")
+        )
         for method in operations:
             res = client.request(method.upper(), path)
             assert res.status_code == 401, (method, path, res.status_code)
@@ -115,6 +119,31 @@ def test_session_expires(ctx: Context) -> None:
         t += step
         assert auth.resume(ctx, s2.token, now=t) is not None
     assert auth.resume(ctx, s2.token, now=T0 + auth.ABSOLUTE_TIMEOUT_US) is None
+
+
+def test_session_expiry_over_http(ctx: Context) -> None:
+    """Idle for 30 min, or 12 h after log-in however active: the next request gets 401."""
+    now = [T0]
+    ctx.clock = lambda: now[0]
+    _set_password(ctx, PASSWORD)
+    with TestClient(create_app(ctx)) as client:
+        res = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        assert res.status_code == 200
+        now[0] += auth.IDLE_TIMEOUT_US - 60_000_000  # 29 min idle: still in
+        assert client.get("/api/v1/cameras").status_code == 200
+        now[0] += auth.IDLE_TIMEOUT_US - 60_000_000  # the request above slid the expiry on
+        assert client.get("/api/v1/auth/me").status_code == 200
+        now[0] += auth.IDLE_TIMEOUT_US + 1  # then idle past 30 min
+        assert client.get("/api/v1/auth/me").status_code == 401
+        assert client.get("/api/v1/cameras").status_code == 401  # the session is gone
+        # an active session ends at the 12-hour mark all the same
+        now[0] = T0
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        while now[0] + 20 * 60_000_000 < T0 + auth.ABSOLUTE_TIMEOUT_US:
+            now[0] += 20 * 60_000_000
+            assert client.get("/api/v1/auth/me").status_code == 200, iso(now[0])
+        now[0] = T0 + auth.ABSOLUTE_TIMEOUT_US
+        assert client.get("/api/v1/auth/me").status_code == 401
 
 
 def test_camera_registry_over_http(logged_in: TestClient) -> None:

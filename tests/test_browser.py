@@ -163,7 +163,22 @@ def test_login_then_a_live_tile_plays(server: str, page: Page) -> None:
     _login(page, server)
     page.wait_for_url(_at("/live"))
     _advances(page, "video.live")
+    assert page.eval_on_selector("video.live", "v => v.dataset.transport") == "mse"
     page.screenshot(path=str(ARTIFACTS / "live-grid.png"))
+
+
+def test_a_browser_without_mse_plays_live_over_hls(server: str, page: Page) -> None:
+    # as on an iPhone before iOS 17.1: no MediaSource, but the browser plays HLS itself
+    page.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
+    hls_requests: list[str] = []
+    page.on("request", lambda r: hls_requests.append(r.url) if "/hls/" in r.url else None)
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    _advances(page, "video.live", timeout_ms=40000)
+    assert page.eval_on_selector("video.live", "v => v.dataset.transport") == "hls"
+    assert any(u.endswith("/index.m3u8") for u in hls_requests)
+    assert any(u.endswith(".m4s") for u in hls_requests)
+    page.screenshot(path=str(ARTIFACTS / "live-grid-hls.png"))
 
 
 def test_playback_plays_from_a_clicked_point(server: str, page: Page) -> None:

@@ -1,4 +1,4 @@
-"""Live view: fMP4 over a WebSocket, one ffmpeg per watched stream shared by its viewers."""
+"""Live view: fMP4 over a WebSocket and HLS, one ffmpeg per watched stream shared by both."""
 
 from __future__ import annotations
 
@@ -109,6 +109,59 @@ def test_live_socket_sends_codec_init_and_keyframe_first_fragments(
         assert _ffmpeg_live_pids() == []
 
 
+def test_hls_fallback_shares_the_stream_and_plays(
+    ctx: Context, sim: Simulator, tmp_path: Path
+) -> None:
+    cam = svc.add_camera(ctx, CameraSpec(name="c", url=sim.url("cam1"), place="p")).id
+    base = f"/api/v1/cameras/{cam}/hls/main"
+    with _client(ctx) as client:
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        with client.websocket_connect(f"/api/v1/cameras/{cam}/live") as ws:
+            ws.receive_json()
+            res = client.get(f"{base}/index.m3u8")  # waits for three segments
+            assert len(_ffmpeg_live_pids()) == 1  # one camera connection for both transports
+        assert res.status_code == 200, res.text
+        assert res.headers["content-type"] == "application/vnd.apple.mpegurl"
+        assert res.headers["cache-control"] == "no-store"
+        playlist = res.text
+        assert '#EXT-X-MAP:URI="init.mp4"' in playlist
+        segments = [line for line in playlist.splitlines() if line.endswith(".m4s")]
+        assert len(segments) >= 3
+        init = client.get(f"{base}/init.mp4")
+        first = client.get(f"{base}/{segments[0]}")
+        assert init.status_code == first.status_code == 200
+        assert first.headers["content-type"] == "video/iso.segment"
+        out = tmp_path / "hls.mp4"
+        out.write_bytes(init.content + first.content)
+        probe = subprocess.run(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-count_frames",
+                "-show_entries",
+                "stream=codec_name,width,height,nb_read_frames",
+                "-of",
+                "csv=p=0",
+                str(out),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert probe.stdout.strip() == "h264,1920,1080,50"  # one GOP: 2 s at 25 fps
+        assert client.get(f"{base}/secrets.txt").status_code == 404
+        assert client.get(f"{base}/seg999999.m4s").status_code == 404
+        assert client.get(f"/api/v1/cameras/{cam}/hls/other/index.m3u8").status_code == 422
+        assert client.get("/api/v1/cameras/999/hls/main/index.m3u8").status_code == 404
+        live = client.app.state.live  # type: ignore[attr-defined]
+        (stream,) = live.streams().values()
+        assert stream.hls_dir.is_dir()
+        time.sleep(2)  # no HLS request and no viewer past the linger: stopped, cleaned up
+        assert _ffmpeg_live_pids() == []
+        assert not stream.hls_dir.exists()
+
+
 def test_unreachable_camera_closes_with_a_reason(ctx: Context) -> None:
     cam = svc.add_camera(
         ctx, CameraSpec(name="gone", url=f"rtsp://127.0.0.1:{free_port()}/x", place="p")
@@ -122,6 +175,10 @@ def test_unreachable_camera_closes_with_a_reason(ctx: Context) -> None:
             ws.receive_json()
     assert closed.value.code == 4503
     assert "refused" in closed.value.reason.lower()
+    with _client(ctx) as client:
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        res = client.get(f"/api/v1/cameras/{cam}/hls/main/index.m3u8")
+    assert res.status_code == 503 and "refused" in res.text.lower()
 
 
 def test_splitter_handles_arbitrary_chunking(tmp_path: Path) -> None:

@@ -12,7 +12,6 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
 from custodes.adapters.db import schema
-from custodes.clock import now_us
 from custodes.services.context import Context
 
 A = schema.accounts
@@ -40,7 +39,7 @@ def _digest(token: str) -> str:
 
 def login(ctx: Context, username: str, password: str, *, now: int | None = None) -> Session | None:
     """A new session, or None for a wrong user or password (indistinguishable to the caller)."""
-    now = now or now_us()
+    now = now or ctx.clock()
     with ctx.engine.connect() as conn:
         row = conn.execute(
             select(A.c.id, A.c.username, A.c.role, A.c.password_hash).where(
@@ -73,7 +72,7 @@ def login(ctx: Context, username: str, password: str, *, now: int | None = None)
 
 def resume(ctx: Context, token: str, *, now: int | None = None) -> Session | None:
     """The live session behind a cookie token; slides its idle expiry forward."""
-    now = now or now_us()
+    now = now or ctx.clock()
     with ctx.engine.begin() as conn:
         row = conn.execute(
             select(WS, A.c.username, A.c.role)

@@ -1,14 +1,16 @@
-"""The handles a use case needs: data directory and database engine."""
+"""The handles a use case needs: data directory, database engine, and the clock."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from custodes.adapters.db.engine import make_engine
 from custodes.adapters.db.migrate import upgrade
 from custodes.adapters.keys import CredentialBox
+from custodes.clock import now_us
 from custodes.paths import DataDir
 
 
@@ -20,6 +22,8 @@ class NotInitialised(RuntimeError):
 class Context:
     data: DataDir
     engine: Engine
+    # µs since the epoch, UTC; tests replace it to move time (session expiry, retention)
+    clock: Callable[[], int] = field(default=now_us)
 
     @property
     def credentials(self) -> CredentialBox:

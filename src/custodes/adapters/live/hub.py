@@ -1,10 +1,18 @@
 """Live view without re-encoding: on-demand ffmpeg per stream, fragments fanned out to viewers.
 
 The recorder's ffmpeg is never touched: a viewer of a camera starts (or joins) a separate
-stream-copy ffmpeg that writes fragmented MP4 with one fragment per frame to a pipe. The hub
-keeps the init segment, gives it to each new viewer, then forwards fragments from the next
-keyframe on. A viewer that falls behind (its queue fills) is dropped rather than let it slow
-the others; when the last viewer leaves, ffmpeg is stopped after a short linger.
+stream-copy ffmpeg with two outputs from one camera connection (cameras allow few RTSP
+sessions):
+
+* fragmented MP4 with one fragment per frame to a pipe, for Media Source Extensions. The hub
+  keeps the init segment, gives it to each new viewer, then forwards fragments from the next
+  keyframe on. A viewer that falls behind (its queue fills) is dropped rather than let it slow
+  the others.
+* HLS (fMP4 segments, one per GOP, a short rolling playlist) in a scratch directory, for
+  clients without MSE, which play HLS natively (Safari on iOS, Chromium's own HLS player).
+
+A stream is in use while it has socket viewers or an HLS request came within the linger time;
+then ffmpeg is stopped and its HLS directory removed.
 """
 
 from __future__ import annotations
@@ -13,9 +21,14 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
+import re
+import shutil
+import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from custodes.adapters.ffmpeg.command import FFMPEG
 from custodes.adapters.ffmpeg.fmp4 import (
@@ -29,13 +42,19 @@ from custodes.adapters.process import die_with_parent
 log = logging.getLogger(__name__)
 QUEUE_FRAGMENTS = 100  # ~4 s at 25 fps: more than that behind and the viewer is dropped
 READ_CHUNK = 256 * 1024
+HLS_PLAYLIST = "index.m3u8"
+HLS_INIT = "init.mp4"
+HLS_FILE = re.compile(r"^(index\.m3u8|init\.mp4|seg[0-9]{1,9}\.m4s)$")
+# Chromium's HLS player refuses a live playlist of one segment; the HLS spec asks clients to
+# start three target durations from the end, so the playlist is offered from three segments.
+HLS_READY_SEGMENTS = 3
 
 
 class LiveUnavailable(RuntimeError):
     """The stream could not be opened (camera down, not a video stream …)."""
 
 
-def live_command(url: str) -> list[str]:
+def live_command(url: str, hls_dir: Path) -> list[str]:
     return [
         FFMPEG,
         "-nostdin",
@@ -62,7 +81,37 @@ def live_command(url: str) -> list[str]:
         "-movflags",
         "frag_every_frame+empty_moov+default_base_moof",
         "pipe:1",
+        "-map",
+        "0:v:0",
+        "-c",
+        "copy",
+        "-an",
+        "-f",
+        "hls",
+        "-hls_time",
+        "1",  # a segment per GOP: segments are cut at keyframes only
+        "-hls_list_size",
+        str(HLS_READY_SEGMENTS),  # players start at the first segment listed: keep it short
+        "-hls_delete_threshold",
+        "3",  # a slow client may still fetch a segment that just left the playlist
+        "-hls_segment_type",
+        "fmp4",
+        "-hls_fmp4_init_filename",
+        HLS_INIT,
+        "-hls_flags",
+        "delete_segments+omit_endlist+independent_segments+temp_file",
+        "-hls_segment_filename",
+        str(hls_dir / "seg%d.m4s"),
+        str(hls_dir / HLS_PLAYLIST),
     ]
+
+
+def scratch_root() -> Path:
+    """Where HLS segments are written: RAM (/dev/shm) where there is one, else the temp dir."""
+    shm = Path("/dev/shm")
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        return shm
+    return Path(tempfile.gettempdir())
 
 
 @dataclass(eq=False)  # identity: each viewer is its own
@@ -74,11 +123,13 @@ class Viewer:
 
 
 class LiveStream:
-    def __init__(self, key: str, url: str, linger_s: float) -> None:
+    def __init__(self, key: str, url: str, hls_root: Path) -> None:
         self.key = key
         self._url = url
-        self._linger_s = linger_s
+        self.hls_dir = Path(tempfile.mkdtemp(prefix="custodes-live-", dir=hls_root))
         self.viewers: set[Viewer] = set()
+        self.last_used = time.monotonic()  # last HLS request or socket viewer leaving
+        self.reaper: asyncio.Task[None] | None = None
         self.init: bytes | None = None
         self.codec: str | None = None
         self._ready = asyncio.Event()
@@ -105,7 +156,7 @@ class LiveStream:
     async def _run(self) -> None:
         try:
             self._proc = await asyncio.create_subprocess_exec(
-                *live_command(self._url),
+                *live_command(self._url, self.hls_dir),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.PIPE,
@@ -135,6 +186,24 @@ class LiveStream:
             self._ready.set()
             for viewer in list(self.viewers):
                 self._close(viewer)
+
+    def idle_for(self) -> float:
+        """Seconds without a socket viewer or an HLS request (0 while someone watches)."""
+        return 0.0 if self.viewers else time.monotonic() - self.last_used
+
+    async def wait_hls(self, timeout: float) -> None:
+        """Wait until the HLS playlist holds enough segments for a player to start."""
+        await self.wait_ready(timeout)
+        playlist = self.hls_dir / HLS_PLAYLIST
+        deadline = time.monotonic() + timeout
+        while not self.done:
+            with contextlib.suppress(FileNotFoundError):
+                if playlist.read_text().count("#EXTINF") >= HLS_READY_SEGMENTS:
+                    return
+            if time.monotonic() > deadline:
+                raise LiveUnavailable(f"no HLS playlist within {timeout:.0f} s")
+            await asyncio.sleep(0.1)
+        raise LiveUnavailable(self._error or "the live stream ended")
 
     def _note_arrival(self, moof_mdat: bytes, arrived: float) -> None:
         ticks = decode_time(moof_mdat)
@@ -167,6 +236,7 @@ class LiveStream:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        shutil.rmtree(self.hls_dir, ignore_errors=True)
 
     async def _stop_process(self) -> None:
         proc = self._proc
@@ -183,22 +253,33 @@ class LiveStream:
 class LiveHub:
     """All live streams of one web server (one event loop)."""
 
-    def __init__(self, linger_s: float = 10.0, ready_timeout_s: float = 15.0) -> None:
+    def __init__(
+        self,
+        linger_s: float = 10.0,
+        ready_timeout_s: float = 15.0,
+        hls_root: Path | None = None,
+    ) -> None:
         self._streams: dict[str, LiveStream] = {}
         self._linger_s = linger_s
         self._ready_timeout_s = ready_timeout_s
+        self._hls_root = hls_root or scratch_root()
         self._reapers: set[asyncio.Task[None]] = set()
 
     def streams(self) -> dict[str, LiveStream]:
         return dict(self._streams)
 
-    @contextlib.asynccontextmanager
-    async def watch(self, key: str, url: str) -> AsyncIterator[tuple[LiveStream, Viewer]]:
+    def _stream(self, key: str, url: str) -> LiveStream:
         stream = self._streams.get(key)
         if stream is None or stream.done:
-            stream = LiveStream(key, url, self._linger_s)
+            stream = LiveStream(key, url, self._hls_root)
             self._streams[key] = stream
             stream.start()
+        return stream
+
+    @contextlib.asynccontextmanager
+    async def watch(self, key: str, url: str) -> AsyncIterator[tuple[LiveStream, Viewer]]:
+        """A socket viewer of stream ``key``: fragments arrive on ``viewer.queue``."""
+        stream = self._stream(key, url)
         viewer = Viewer()
         stream.viewers.add(viewer)
         try:
@@ -206,18 +287,40 @@ class LiveHub:
             yield stream, viewer
         finally:
             stream.viewers.discard(viewer)
-            if not stream.viewers:
-                reaper = asyncio.create_task(self._reap(key, stream))
-                self._reapers.add(reaper)
-                reaper.add_done_callback(self._reapers.discard)
+            stream.last_used = time.monotonic()
+            self._schedule_reap(key, stream)
+
+    async def hls(self, key: str, url: str) -> LiveStream:
+        """The stream for an HLS request: started if need be, kept while requests come."""
+        stream = self._stream(key, url)
+        stream.last_used = time.monotonic()
+        self._schedule_reap(key, stream)
+        await stream.wait_hls(self._ready_timeout_s)
+        return stream
+
+    def _schedule_reap(self, key: str, stream: LiveStream) -> None:
+        if stream.reaper is None or stream.reaper.done():
+            stream.reaper = asyncio.create_task(self._reap(key, stream))
+            self._reapers.add(stream.reaper)
+            stream.reaper.add_done_callback(self._reapers.discard)
 
     async def _reap(self, key: str, stream: LiveStream) -> None:
-        await asyncio.sleep(self._linger_s)
-        if not stream.viewers and self._streams.get(key) is stream:
-            del self._streams[key]
-            await stream.stop()
+        """Stop ``stream`` once nobody used it for the linger time."""
+        while self._streams.get(key) is stream and not stream.done:
+            idle = stream.idle_for()
+            if stream.viewers:
+                return  # the last viewer to leave schedules the next check
+            if idle >= self._linger_s:
+                del self._streams[key]
+                await stream.stop()
+                return
+            await asyncio.sleep(self._linger_s - idle + 0.05)
+        if stream.done:
+            await stream.stop()  # it ended by itself: remove its HLS directory
 
     async def close(self) -> None:
+        for reaper in list(self._reapers):
+            reaper.cancel()
         for key, stream in list(self._streams.items()):
             del self._streams[key]
             await stream.stop()

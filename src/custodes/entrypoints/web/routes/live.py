@@ -1,24 +1,35 @@
-"""GET (WebSocket) /cameras/{id}/live: fragmented MP4 for Media Source Extensions.
+"""Live video of a camera, two transports from the same on-demand ffmpeg.
 
-Protocol: one text message `{"mime": "video/mp4; codecs=\\"avc1.640028\\""}`, then one binary
-message with the init segment, then one binary message per fragment, from a keyframe on. The
-socket closes with 4401 without a session, 4404 for an unknown camera, 4503 when the camera
-cannot be reached.
+GET (WebSocket) /cameras/{id}/live: fragmented MP4 for Media Source Extensions. Protocol: one
+text message `{"mime": "video/mp4; codecs=\\"avc1.640028\\""}`, then one binary message with
+the init segment, then one binary message per fragment, from a keyframe on. The socket closes
+with 4401 without a session, 4404 for an unknown camera, 4503 when the camera cannot be
+reached.
+
+GET /cameras/{id}/hls/{stream}/index.m3u8 and the files it names: HLS, for clients without
+MSE. The stream is in the path so that the playlist's relative segment names resolve to it.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Literal
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
+from fastapi.responses import Response
 
-from custodes.adapters.live.hub import LiveHub, LiveUnavailable
-from custodes.entrypoints.web.deps import SESSION_COOKIE
+from custodes.adapters.live.hub import HLS_FILE, LiveHub, LiveUnavailable
+from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, SessionDep
 from custodes.services import auth
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 
 router = APIRouter(prefix="/cameras/{camera_id}", tags=["live"])
+HLS_TYPES = {
+    "m3u8": "application/vnd.apple.mpegurl",
+    "mp4": "video/mp4",
+    "m4s": "video/iso.segment",
+}
 
 
 @router.websocket("/live")
@@ -50,3 +61,43 @@ async def live(
         await websocket.close(code=4503, reason=str(exc)[:120])
     except WebSocketDisconnect:
         return
+
+
+@router.get(
+    "/hls/{stream}/{name}",
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in HLS_TYPES.values()}}},
+)
+async def hls_file(
+    request: Request,
+    ctx: CtxDep,
+    _: SessionDep,
+    camera_id: int,
+    stream: Literal["main", "sub"],
+    name: str,
+) -> Response:
+    """The live HLS playlist (`index.m3u8`) or one of the files it names."""
+    if not HLS_FILE.match(name):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no HLS file {name!r}")
+    try:
+        camera_service.find_camera(ctx, str(camera_id))
+    except camera_service.CameraNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}") from None
+    hub: LiveHub = request.app.state.live
+    url = camera_service.stream_url(ctx, camera_id, stream)
+    try:
+        source = await hub.hls(f"{camera_id}:{stream}", url)
+    except LiveUnavailable as exc:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    try:
+        body = await asyncio.to_thread((source.hls_dir / name).read_bytes)
+    except FileNotFoundError:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"{name} is no longer (or not yet) in the playlist"
+        ) from None
+    cache = "no-store" if name.endswith(".m3u8") else "private, max-age=60"
+    return Response(
+        body,
+        media_type=HLS_TYPES[name.rsplit(".", 1)[1]],
+        headers={"Cache-Control": cache},
+    )
