@@ -69,6 +69,7 @@ def _populate(ctx: Context, cameras: int, days: int, end_us: int) -> int:
                     "audio_codec": None,
                     "path": f"synthetic/{cam}/{seq}.mp4",
                     "sha256": "0" * 64,
+                    "link": "0" * 64,  # synthetic: no chain (the bench reads timelines only)
                     "run_id": "synthetic",
                     "sealed_us": t + SEG_US,
                 }

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from custodes.adapters.archive import IMMUTABLE_ENV
 from custodes.paths import DATABASE_URL_ENV, DataDir
 from custodes.services.context import Context
 from custodes.services.setup import initialise
@@ -19,6 +20,9 @@ PG_ADMIN_URL = os.environ.get(
     "CUSTODES_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 REQUIRE_PG = os.environ.get("CUSTODES_REQUIRE_POSTGRES") == "1"
+# Sealed files are made immutable (chattr +i) where the process may; test data directories
+# must stay removable, so tests opt in explicitly (tests/test_protection.py).
+os.environ[IMMUTABLE_ENV] = "off"
 
 
 def _pg_available() -> str | None:

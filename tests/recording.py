@@ -18,6 +18,7 @@ from custodes.domain.camera import CameraSpec
 from custodes.recorder.supervisor import Supervisor
 from custodes.services import cameras as svc
 from custodes.services.context import Context
+from custodes.services.verify import verify
 
 from .media import ffprobe_duration
 
@@ -89,6 +90,9 @@ def assert_archive_agrees(ctx: Context, *, probe: bool = True) -> None:
         assert f.stat().st_size == r.bytes
         if probe:
             assert abs(ffprobe_duration(f) - r.duration_us / 1e6) < 0.25, r.path
+    # and the chain, the signed checkpoints and the checkpoint files agree with both
+    report = verify(ctx)
+    assert not report.failed, report.to_json()
 
 
 def assert_contiguous(rows: list[Any], tolerance_s: float = 0.5) -> None:

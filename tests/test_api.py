@@ -79,6 +79,7 @@ def test_every_endpoint_but_login_and_health_needs_a_session(client: TestClient)
             template.replace("{camera_id}", "1")
             .replace("{stream}", "main")
             .replace("{name}", "index.m3u8")
+            .replace("{hold_id}", "1")
         )
         for method in operations:
             res = client.request(method.upper(), path)

@@ -100,4 +100,4 @@ def test_cli_camera_commands(ctx: Context) -> None:
     res = runner.invoke(app, ["camera", "retire", "Door", *data])
     assert res.exit_code == 0
     res = runner.invoke(app, ["status", "--json", *data])
-    assert json.loads(res.output) == {"cameras": []}
+    assert json.loads(res.output) == {"cameras": [], "protection": "read-only", "alarms": []}

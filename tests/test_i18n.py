@@ -7,10 +7,10 @@ import re
 import pytest
 
 from custodes.entrypoints.web import i18n
-from custodes.entrypoints.web.pages import JS_STRINGS, TEMPLATES
+from custodes.entrypoints.web.pages import ALARM_TITLES, JS_STRINGS, TEMPLATES
 
 _CALL = re.compile(r"""_\(\s*(["'])(.+?)\1""")
-STATES = ("recording", "reconnecting", "starting", "stopped", "idle", "error")
+STATES = ("recording", "reconnecting", "starting", "stopped", "idle", "error", "disk-full")
 
 
 def _template_strings() -> set[str]:
@@ -21,7 +21,7 @@ def _template_strings() -> set[str]:
 
 
 def test_every_string_has_a_chinese_translation() -> None:
-    wanted = _template_strings() | set(JS_STRINGS) | set(STATES)
+    wanted = _template_strings() | set(JS_STRINGS) | set(STATES) | set(ALARM_TITLES.values())
     assert len(wanted) > 40
     zh = i18n.translations("zh")
     missing = sorted(s for s in wanted if zh.gettext(s) == s)

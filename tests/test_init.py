@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from custodes.adapters.db import schema
 from custodes.paths import DataDir
+from custodes.services.context import Context
 from custodes.services.setup import initialise
 
 
@@ -37,3 +38,14 @@ def test_init_refuses_to_switch_jurisdiction(data_dir: DataDir) -> None:
         assert "jilin" in str(exc)
     else:
         raise AssertionError("switching jurisdiction by re-init must be refused")
+
+
+def test_migrations_build_exactly_the_declared_schema(ctx: Context) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from custodes.adapters.db.schema import metadata
+
+    with ctx.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []

@@ -12,10 +12,12 @@ Sealing a file (numbered so that a crash at any step is recoverable, see docs/SE
 from __future__ import annotations
 
 import errno
+import fcntl
 import hashlib
 import mmap
 import os
 import stat
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +25,10 @@ from custodes.clock import to_datetime
 from custodes.paths import camera_dirname
 
 CHUNK = 1 << 20
+IMMUTABLE_ENV = "CUSTODES_IMMUTABLE"  # "auto" (default): chattr +i where allowed; "off"
+_FS_IOC_GETFLAGS = 0x80086601
+_FS_IOC_SETFLAGS = 0x40086602
+_FS_IMMUTABLE_FL = 0x00000010
 HEAD_BYTES = 256 * 1024  # moov and the start of the first fragment: the first SPS is there
 
 
@@ -98,3 +104,69 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def immutable_wanted() -> bool:
+    return os.environ.get(IMMUTABLE_ENV, "auto").lower() != "off"
+
+
+def _flags(fd: int) -> int:
+    return int(struct.unpack("i", fcntl.ioctl(fd, _FS_IOC_GETFLAGS, struct.pack("i", 0)))[0])
+
+
+def _set_immutable(path: Path, on: bool) -> bool:
+    """Set or clear the file's immutable attribute (chattr +i / -i). False where the
+    filesystem or the process's privileges do not allow it."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    try:
+        flags = _flags(fd)
+        wanted = flags | _FS_IMMUTABLE_FL if on else flags & ~_FS_IMMUTABLE_FL
+        if wanted != flags:
+            fcntl.ioctl(fd, _FS_IOC_SETFLAGS, struct.pack("i", wanted))
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def make_immutable(path: Path) -> bool:
+    return immutable_wanted() and _set_immutable(path, True)
+
+
+def make_mutable(path: Path) -> None:
+    """Before the sweep unlinks an expired file."""
+    _set_immutable(path, False)
+
+
+def is_immutable(path: Path) -> bool:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    try:
+        return bool(_flags(fd) & _FS_IMMUTABLE_FL)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def protection_in_force(archive_root: Path) -> str:
+    """What keeps sealed files from being changed here: "immutable" (chattr +i, root on a
+    filesystem that supports it) or "read-only" (mode 0444 only). Probed with a scratch file."""
+    if not immutable_wanted():
+        return "read-only"
+    probe = archive_root / ".protection-probe"
+    try:
+        probe.write_bytes(b"")
+        ok = _set_immutable(probe, True)
+        _set_immutable(probe, False)
+    except OSError:
+        ok = False
+    finally:
+        probe.unlink(missing_ok=True)
+    return "immutable" if ok else "read-only"

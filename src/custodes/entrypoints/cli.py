@@ -8,43 +8,33 @@ import signal
 import sys
 import threading
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.paths import DATA_ENV, DataDir, resolve_data_dir
+from custodes.entrypoints import cli_integrity, cli_retention
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.cli_ledger import cli_actor, db_app, ledger_app
+from custodes.paths import DataDir, resolve_data_dir
 from custodes.services import cameras as camera_service
-from custodes.services.context import Context, NotInitialised, open_context
+from custodes.services.context import Context
 from custodes.services.setup import JURISDICTIONS, initialise
-from custodes.services.status import camera_status
+from custodes.services.status import camera_status, system_status
 
 app = typer.Typer(help="Custodes: compliance-first video recording.", no_args_is_help=True)
 camera_app = typer.Typer(help="The camera registry.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
-out = Console()
-err = Console(stderr=True)
-
-DataOpt = Annotated[
-    Path | None,
-    typer.Option("--data", envvar=DATA_ENV, help="Data directory.", show_default=False),
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
-    return typer.Exit(code)
-
-
-def _context(data: Path | None) -> Context:
-    try:
-        return open_context(resolve_data_dir(data))
-    except NotInitialised as exc:
-        raise _fail(str(exc)) from None
+app.command("verify")(cli_integrity.verify)
+app.add_typer(cli_integrity.keys_app, name="keys")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(db_app, name="db")
+app.add_typer(cli_retention.retention_app, name="retention")
+app.add_typer(cli_retention.hold_app, name="hold")
+app.add_typer(cli_retention.recordings_app, name="recordings")
+_fail = fail
+_context = context
 
 
 def _setup_logging(data: DataDir | None, verbose: bool = False) -> None:
@@ -126,7 +116,7 @@ def camera_add(
             installed_on=_date("installed_on", installed_on),
             signage_posted=signage,
         )
-        view = camera_service.add_camera(ctx, spec)
+        view = camera_service.add_camera(ctx, spec, actor=cli_actor())
     except CameraFieldError as exc:
         raise _fail(str(exc)) from None
     _print_camera(view, as_json)
@@ -204,7 +194,7 @@ def camera_update(
             installed_on=_date("installed_on", installed_on),
             signage_posted=signage,
         )
-        view = camera_service.update_camera(ctx, ref, changes)
+        view = camera_service.update_camera(ctx, ref, changes, actor=cli_actor())
     except (CameraFieldError, camera_service.CameraNotFound) as exc:
         raise _fail(str(exc)) from None
     _print_camera(view, as_json)
@@ -214,7 +204,7 @@ def camera_update(
 def camera_retire(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Stop recording a camera; its registry record and recordings are kept."""
     try:
-        view = camera_service.retire_camera(_context(data), ref)
+        view = camera_service.retire_camera(_context(data), ref, actor=cli_actor())
     except camera_service.CameraNotFound as exc:
         raise _fail(str(exc)) from None
     _print_camera(view, as_json)
@@ -223,9 +213,12 @@ def camera_retire(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> N
 @app.command()
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Per camera: state, segments, bytes, newest segment age, gaps in 24 h, last error."""
-    rows = camera_status(_context(data))
+    ctx = _context(data)
+    rows = camera_status(ctx)
+    system = system_status(ctx)
     if as_json:
-        out.print_json(json.dumps({"cameras": [r.to_json() for r in rows]}, ensure_ascii=False))
+        payload = {"cameras": [r.to_json() for r in rows], **system.to_json()}
+        out.print_json(json.dumps(payload, ensure_ascii=False))
         return
     table = Table("id", "name", "state", "segments", "MB", "newest age", "gaps 24h", "last error")
     for r in rows:
@@ -242,6 +235,9 @@ def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
             r.last_error or "",
         )
     out.print(table)
+    out.print(f"sealed files: {system.protection}")
+    for alarm in system.alarms:
+        out.print(f"[red]ALARM[/red] {alarm.kind} since {alarm.raised}: {alarm.message}")
 
 
 HttpPortOpt = Annotated[
@@ -271,6 +267,7 @@ def _serve(
     banner: list[str] | None = None,
 ) -> None:
     from custodes.entrypoints.web.server import WebServer
+    from custodes.recorder.housekeeping import Housekeeper
     from custodes.recorder.supervisor import AlreadyRecording, Supervisor
 
     stop = threading.Event()
@@ -283,6 +280,8 @@ def _serve(
         raise _fail(str(exc)) from None
     if report.quarantined:
         err.print(f"[yellow]quarantined {len(report.quarantined)} broken spool file(s)[/]")
+    housekeeper = Housekeeper(ctx)
+    housekeeper.start()
     web = WebServer(ctx, http_host, http_port) if http_port else None
     if web is not None:
         web.start()
@@ -301,6 +300,8 @@ def _serve(
         if web is not None:
             web.stop()
         supervisor.stop()
+        housekeeper.stop()
+        housekeeper.join(30)
         out.print(f"stopped; {supervisor.sealer.sealed} segment(s) sealed this session")
 
 

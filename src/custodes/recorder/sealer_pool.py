@@ -13,10 +13,12 @@ import threading
 
 from sqlalchemy import Engine
 
+from custodes.clock import now_us
 from custodes.domain.backoff import Backoff
 from custodes.paths import DataDir
 from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
-from custodes.services import index
+from custodes.recorder.worker import DISK_FULL
+from custodes.services import alarms, index
 from custodes.services.reconcile import ReconcileReport, reconcile_run
 from custodes.services.sealing import Sealer
 
@@ -38,6 +40,8 @@ class SealerPool:
         self.sealed = 0
         # Last state written per camera: a segment writes "recording" only when it changes.
         self._states: dict[int, str] = {}
+        self._disk_full: set[int] = set()  # cameras with an open disk-full alarm
+        self._sealed_any: set[int] = set()  # cameras that sealed a segment in this process
 
     def start(self) -> None:
         for t in self._threads:
@@ -58,6 +62,11 @@ class SealerPool:
         self._abort.set()
         for t in self._threads:
             t.join(5)
+        for camera_id in list(self._states):
+            try:  # leave no unsigned tail behind a clean stop
+                self._sealer.checkpoint_now(camera_id)
+            except Exception:
+                log.exception("camera %s: closing checkpoint failed", camera_id)
 
     def _run(self, q: queue.Queue[object]) -> None:
         while True:
@@ -85,6 +94,12 @@ class SealerPool:
         if isinstance(event, SegmentClosed):
             changed = self._states.get(event.camera_id) != "recording"
             self._sealer.seal(event, state="recording" if changed else None)
+            # recording again: space came back (also after a restart, once per camera)
+            if event.camera_id in self._disk_full or event.camera_id not in self._sealed_any:
+                self._sealed_any.add(event.camera_id)
+                self._disk_full.discard(event.camera_id)
+                with self._engine.begin() as conn:
+                    alarms.clear_alarm(conn, alarms.DISK_FULL, now_us(), event.camera_id)
             self._states[event.camera_id] = "recording"
             self.sealed += 1
             return
@@ -102,6 +117,15 @@ class SealerPool:
             else:
                 index.set_state(conn, event.camera_id, event.state, event.detail, event.error)
                 self._states[event.camera_id] = event.state
+                if event.state == DISK_FULL:
+                    alarms.raise_alarm(
+                        conn,
+                        alarms.DISK_FULL,
+                        event.error or "disk full",
+                        now_us(),
+                        event.camera_id,
+                    )
+                    self._disk_full.add(event.camera_id)
 
     def _report(self, camera_id: int, message: str) -> None:
         try:

@@ -9,12 +9,14 @@ import threading
 from pathlib import Path
 from typing import IO
 
+from custodes.adapters.diskspace import DiskGuard
 from custodes.recorder.sealer_pool import SealerPool
 from custodes.recorder.worker import StreamWorker, WorkerConfig
 from custodes.services import index
 from custodes.services.cameras import active_targets, registry_mark
 from custodes.services.context import Context
 from custodes.services.reconcile import ReconcileReport, reconcile
+from custodes.services.sweep import finish_pending
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +39,14 @@ class Supervisor:
         self.backoff_cap_s = backoff_cap_s
         self.sealer = SealerPool(ctx.engine, ctx.data, sealer_threads)
         self.workers: dict[int, StreamWorker] = {}
+        self.disk = DiskGuard(ctx.data.archive)
         self._lock_file: IO[str] | None = None
         self._registry_mark: tuple[int, int] | None = None
         self.reconciled: ReconcileReport | None = None
 
     def start(self) -> ReconcileReport:
         self._take_lock()
+        finish_pending(self.ctx)  # a sweep batch a crash interrupted
         self.reconciled = reconcile(self.ctx.engine, self.ctx.data)
         if self.reconciled.sealed or self.reconciled.quarantined:
             log.warning(
@@ -80,7 +84,7 @@ class Supervisor:
                 segment_seconds=self.segment_seconds,
                 backoff_cap_s=self.backoff_cap_s,
             )
-            worker = StreamWorker(cfg, self.sealer.submit, recorded_until_us=until)
+            worker = StreamWorker(cfg, self.sealer.submit, recorded_until_us=until, disk=self.disk)
             self.workers[camera_id] = worker
             worker.start()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
 
+from custodes.adapters.diskspace import DiskGuard
 from custodes.adapters.ffmpeg.command import record_command
 from custodes.adapters.ffmpeg.stderr import (
     UNSUPPORTED_AUDIO,
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 STALL_FACTOR = 3  # no new segment for 3 segment lengths: restart ffmpeg
 CONNECT_GRACE_S = 15.0
+DISK_FULL = "disk-full"  # the state while recording waits for free space
+DISK_POLL_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,12 @@ class StreamWorker(threading.Thread):
         emit: Callable[[Event], None],
         *,
         recorded_until_us: int | None,
+        disk: DiskGuard | None = None,
     ) -> None:
         super().__init__(name=f"worker-{cfg.camera_id}", daemon=True)
         self.cfg = cfg
         self._emit = emit
+        self._disk = disk
         self._halt = threading.Event()
         self._backoff = Backoff(cap_s=cfg.backoff_cap_s)
         self._keep_audio = True
@@ -79,9 +84,14 @@ class StreamWorker(threading.Thread):
         if self._recorded_until_us is not None:
             self._open_gap(self._recorded_until_us, "recorder was not running")
         while not self._halt.is_set():
+            if self._disk is not None and self._disk.full():
+                self._wait_for_space()
+                continue
             reason = self._one_run()
             if self._halt.is_set():
                 break
+            if self._disk is not None and self._disk.full():
+                continue  # the gap and the fault are opened by _wait_for_space
             delay = self._backoff.next_delay()
             log.warning("camera %s: %s; reconnecting in %.0f s", self.cfg.name, reason, delay)
             self._emit(
@@ -90,6 +100,19 @@ class StreamWorker(threading.Thread):
             self._open_gap(self._recorded_until_us or self._started_us, reason)
             self._halt.wait(delay)
         self._emit(StateChanged(self.cfg.camera_id, "stopped"))
+
+    def _wait_for_space(self) -> None:
+        """Stop recording (a gap, a fault) until the volume has room again."""
+        assert self._disk is not None
+        message = self._disk.describe()
+        log.error("camera %s: %s", self.cfg.name, message)
+        self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message))
+        self._open_gap(self._recorded_until_us or self._started_us, "disk full")
+        while not self._halt.is_set() and self._disk.full():
+            self._halt.wait(DISK_POLL_S)
+        if not self._halt.is_set():
+            log.warning("camera %s: disk space is back; recording resumes", self.cfg.name)
+            self._backoff.reset()
 
     # -- one ffmpeg run --------------------------------------------------------------------
     def _one_run(self) -> str:
@@ -157,6 +180,8 @@ class StreamWorker(threading.Thread):
         while proc.poll() is None:
             if self._halt.wait(1.0):
                 return None
+            if self._disk is not None and self._disk.full():
+                return "disk full"
             since = self._last_segment_mono or (started + CONNECT_GRACE_S)
             if time.monotonic() - since > limit:
                 return f"stalled: no segment for {limit:.0f} s, restarting ffmpeg"

@@ -1,4 +1,9 @@
-"""Logging in and out: Argon2id password check, server-side sessions with expiry."""
+"""Logging in and out: Argon2id password check, server-side sessions with expiry.
+
+Every log-in, failed log-in and log-out is a ledger entry, written in the same transaction as
+the session change. A failed attempt records the user name tried (never the password), and
+costs one ledger write whether or not the account exists, like the Argon2 check.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +17,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, insert, select, update
 
 from custodes.adapters.db import schema
+from custodes.services import ledger
 from custodes.services.context import Context
 
 A = schema.accounts
 WS = schema.web_sessions
 IDLE_TIMEOUT_US = 30 * 60 * 1_000_000  # 30 minutes without a request ends a session
 ABSOLUTE_TIMEOUT_US = 12 * 3600 * 1_000_000  # and no session outlives a 12-hour shift
+UNAUTHENTICATED = "unauthenticated"  # the ledger actor of a failed log-in
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so both paths cost one Argon2 check.
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
@@ -49,8 +56,10 @@ def login(ctx: Context, username: str, password: str, *, now: int | None = None)
     try:
         _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
     except (VerificationError, InvalidHashError):
+        _record_failure(ctx, username, now, known=row is not None)
         return None
     if row is None:
+        _record_failure(ctx, username, now, known=False)
         return None
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
@@ -67,7 +76,33 @@ def login(ctx: Context, username: str, password: str, *, now: int | None = None)
                 expires_us=expires,
             )
         )
+        ledger.record(
+            conn,
+            actor=ledger.account_actor(row.username),
+            action=ledger.LOGIN,
+            object=f"account:{row.username}",
+            details={"role": row.role, "session": _session_ref(token)},
+            time_us=now,
+        )
     return Session(token, int(row.id), row.username, row.role, csrf, expires)
+
+
+def _record_failure(ctx: Context, username: str, now: int, *, known: bool) -> None:
+    # Not authenticated: the actor is nobody; the name tried is the object (clipped to fit).
+    ledger.record_now(
+        ctx,
+        actor=UNAUTHENTICATED,
+        action=ledger.LOGIN_FAILED,
+        object=f"account:{username[: ledger.OBJECT_MAX - 8]}",
+        details={"username": username[:256], "account_exists": known},
+        time_us=now,
+    )
+
+
+def _session_ref(token: str) -> str:
+    """A session's name in the ledger: a prefix of the stored digest (it cannot log anyone in,
+    and ties a log-out to its log-in)."""
+    return _digest(token)[:16]
 
 
 def resume(ctx: Context, token: str, *, now: int | None = None) -> Session | None:
@@ -98,7 +133,21 @@ def resume(ctx: Context, token: str, *, now: int | None = None) -> Session | Non
 
 def logout(ctx: Context, token: str) -> None:
     with ctx.engine.begin() as conn:
-        conn.execute(delete(WS).where(WS.c.token_sha256 == _digest(token)))
+        # the write first (takes SQLite's write lock before any read; see services/ledger.py)
+        gone = conn.execute(
+            delete(WS).where(WS.c.token_sha256 == _digest(token)).returning(WS.c.account_id)
+        ).first()
+        if gone is None:
+            return
+        username = conn.execute(select(A.c.username).where(A.c.id == gone.account_id)).scalar_one()
+        ledger.record(
+            conn,
+            actor=ledger.account_actor(username),
+            action=ledger.LOGOUT,
+            object=f"account:{username}",
+            details={"session": _session_ref(token)},
+            time_us=ctx.clock(),
+        )
 
 
 def csrf_matches(session: Session, presented: str | None) -> bool:

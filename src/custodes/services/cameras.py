@@ -1,8 +1,13 @@
-"""The camera registry use cases: add, list, show, update, retire."""
+"""The camera registry use cases: add, list, show, update, retire.
+
+Adding, changing and retiring a camera are ledger entries written in the same transaction as
+the registry row; they name the fields changed and their old and new values, except the
+credentials, of which only the fact of a change is recorded.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date
 from typing import Any
 
@@ -12,9 +17,11 @@ from sqlalchemy.exc import IntegrityError
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
 from custodes.domain.camera import CameraFieldError, CameraSpec, validate, with_credentials
+from custodes.services import ledger
 from custodes.services.context import Context
 
 T = schema.cameras
+SECRET_FIELDS = frozenset({"username", "password"})  # never in the ledger, not even hashed
 
 
 class CameraNotFound(LookupError):
@@ -93,7 +100,7 @@ def _values(ctx: Context, spec: CameraSpec) -> dict[str, Any]:
     }
 
 
-def add_camera(ctx: Context, spec: CameraSpec) -> CameraView:
+def add_camera(ctx: Context, spec: CameraSpec, *, actor: str = ledger.SYSTEM) -> CameraView:
     spec = validate(spec)
     stamp = now_us()
     try:
@@ -102,7 +109,16 @@ def add_camera(ctx: Context, spec: CameraSpec) -> CameraView:
                 insert(T).values(**_values(ctx, spec), created_us=stamp, updated_us=stamp)
             ).inserted_primary_key
             assert new_id is not None
-            return _view(_row(conn, int(new_id[0])))
+            camera_id = int(new_id[0])
+            ledger.record(
+                conn,
+                actor=actor,
+                action=ledger.CAMERA_ADDED,
+                object=f"camera:{camera_id}",
+                details=_public_fields(spec),
+                time_us=ctx.clock(),
+            )
+            return _view(_row(conn, camera_id))
     except IntegrityError as exc:
         raise CameraFieldError("name", f"a camera named {spec.name!r} already exists") from exc
 
@@ -121,7 +137,9 @@ def find_camera(ctx: Context, ref: str) -> CameraView:
         return _view(_row(conn, _resolve(conn, ref)))
 
 
-def update_camera(ctx: Context, ref: str, changes: dict[str, Any]) -> CameraView:
+def update_camera(
+    ctx: Context, ref: str, changes: dict[str, Any], *, actor: str = ledger.SYSTEM
+) -> CameraView:
     with ctx.engine.begin() as conn:
         camera_id = _resolve(conn, ref)
         row = _row(conn, camera_id)
@@ -152,19 +170,69 @@ def update_camera(ctx: Context, ref: str, changes: dict[str, Any]) -> CameraView
             )
         except IntegrityError as exc:
             raise CameraFieldError("name", f"a camera named {spec.name!r} already exists") from exc
+        changed = _changes(current, spec)
+        if changed:
+            ledger.record(
+                conn,
+                actor=actor,
+                action=ledger.CAMERA_CHANGED,
+                object=f"camera:{camera_id}",
+                details={"name": spec.name, **changed},
+                time_us=ctx.clock(),
+            )
         return _view(_row(conn, camera_id))
 
 
-def retire_camera(ctx: Context, ref: str) -> CameraView:
+def retire_camera(ctx: Context, ref: str, *, actor: str = ledger.SYSTEM) -> CameraView:
     """Stop recording a camera. Its recordings and registry record are kept."""
     with ctx.engine.begin() as conn:
         camera_id = _resolve(conn, ref)
-        conn.execute(
+        retired = conn.execute(
             update(T)
             .where(T.c.id == camera_id, T.c.retired_us.is_(None))
             .values(retired_us=now_us(), updated_us=now_us())
-        )
-        return _view(_row(conn, camera_id))
+        ).rowcount
+        row = _row(conn, camera_id)
+        if retired:
+            ledger.record(
+                conn,
+                actor=actor,
+                action=ledger.CAMERA_RETIRED,
+                object=f"camera:{camera_id}",
+                details={"name": row.name},
+                time_us=ctx.clock(),
+            )
+        return _view(row)
+
+
+def _ledger_value(value: object) -> object:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _public_fields(spec: CameraSpec) -> dict[str, Any]:
+    """A new camera's fields for the ledger: everything but the credentials' values."""
+    out = {
+        f.name: _ledger_value(getattr(spec, f.name))
+        for f in fields(spec)
+        if f.name not in SECRET_FIELDS
+    }
+    out["credentials"] = bool(spec.username or spec.password)
+    return out
+
+
+def _changes(old: CameraSpec, new: CameraSpec) -> dict[str, Any]:
+    """{"fields": [names changed], "values": {name: [old, new]}} without secret values."""
+    names = [f.name for f in fields(old) if getattr(old, f.name) != getattr(new, f.name)]
+    if not names:
+        return {}
+    return {
+        "fields": names,
+        "values": {
+            n: [_ledger_value(getattr(old, n)), _ledger_value(getattr(new, n))]
+            for n in names
+            if n not in SECRET_FIELDS
+        },
+    }
 
 
 def active_targets(ctx: Context) -> list[StreamTarget]:

@@ -42,22 +42,26 @@ class LastSegment:
     seq: int
     width: int | None
     height: int | None
+    link: str
+    end_us: int
 
 
 def last_segment(conn: Connection, camera_id: int) -> LastSegment | None:
-    """The camera's newest segment: its successor's seq, and the size to compare with."""
+    """The camera's newest segment: its successor's seq and link, the size to compare with."""
     row = conn.execute(
-        select(S.c.seq, S.c.width, S.c.height)
+        select(S.c.seq, S.c.width, S.c.height, S.c.link, S.c.end_us)
         .where(S.c.camera_id == camera_id)
         .order_by(S.c.seq.desc())
         .limit(1)
     ).first()
-    return LastSegment(int(row.seq), row.width, row.height) if row else None
+    if row is None:
+        return None
+    return LastSegment(int(row.seq), row.width, row.height, str(row.link), int(row.end_us))
 
 
-def insert_segment_row(conn: Connection, row: SegmentRow, seq: int) -> None:
-    """The index row alone; the caller keeps gaps and spans in step (see services/sealing)."""
-    conn.execute(insert(S).values(seq=seq, sealed_us=now_us(), **row.__dict__))
+def insert_segment_row(conn: Connection, row: SegmentRow, seq: int, link: str) -> None:
+    """The index row alone; the caller keeps chain, gaps and spans in step (services/sealing)."""
+    conn.execute(insert(S).values(seq=seq, sealed_us=now_us(), link=link, **row.__dict__))
 
 
 @dataclass(frozen=True)

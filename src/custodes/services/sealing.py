@@ -1,9 +1,14 @@
 """Seal a closed segment: digest, durable read-only placement, index row in one transaction.
 
-`Sealer` remembers each camera's tail (next sequence number, picture size, current span,
-whether a gap is open) so that the usual seal is one INSERT and one UPDATE. The memory is
-only trusted while this process is the one writing (a recorder holds the data directory's
-lock); it is dropped after any failure and reloaded from the database.
+The row carries the camera's chain link (domain/chain.py); every `Cadence` segments or
+minutes the same transaction adds a signed checkpoint, appended to the camera's checkpoint
+file right after the commit (services/checkpoints.py).
+
+`Sealer` remembers each camera's tail (next sequence number, last link, last checkpoint,
+picture size, current span, whether a gap is open) so that the usual seal is one INSERT and
+one UPDATE. The memory is only trusted while this process is the one writing (a recorder
+holds the data directory's lock); it is dropped after any failure and reloaded from the
+database.
 """
 
 from __future__ import annotations
@@ -11,18 +16,21 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from custodes.adapters import archive
+from custodes.adapters.db.engine import write_first
 from custodes.adapters.ffmpeg.bitstream import inspect_head
-from custodes.clock import iso
+from custodes.clock import iso, now_us
+from custodes.domain.chain import GENESIS, Cadence, segment_link
 from custodes.domain.spans import continues
 from custodes.paths import DataDir
 from custodes.recorder.events import SegmentClosed
-from custodes.services import index
+from custodes.services import checkpoints, index, signing
 
 log = logging.getLogger(__name__)
+S = index.S
 
 
 class DigestMismatch(RuntimeError):
@@ -32,16 +40,40 @@ class DigestMismatch(RuntimeError):
 @dataclass(frozen=True)
 class _Tail:
     next_seq: int
+    link: bytes  # the newest segment's link (GENESIS before the first)
+    checkpoint_seq: int | None  # the newest checkpoint's seq
+    checkpoint_end_us: int  # end of the segment it anchors
     size: tuple[int, int] | None
     span: index.SpanRow | None
     gap_open: bool
 
 
 class Sealer:
-    def __init__(self, engine: Engine, data: DataDir) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        data: DataDir,
+        *,
+        cadence: Cadence | None = None,
+        signer: signing.Signer | None = None,
+    ) -> None:
         self._engine = engine
         self._data = data
+        self._cadence = cadence or Cadence()
+        self._signer = signer
+        self._signer_registered = False
         self._tails: dict[int, _Tail] = {}
+
+    def signer(self) -> signing.Signer:
+        """The installation's key, its public half recorded before its first signature."""
+        if self._signer is None:
+            self._signer = signing.load_signer(self._data)
+        if not self._signer_registered:
+            with self._engine.begin() as conn:
+                write_first(conn)
+                signing.register(conn, self._data, self._signer, now_us())
+            self._signer_registered = True
+        return self._signer
 
     def seal(self, event: SegmentClosed, *, state: str | None = None) -> int:
         """Returns the segment's sequence number. Safe to repeat after a crash at any step.
@@ -79,6 +111,8 @@ class Sealer:
             self._tails.pop(event.camera_id, None)
             raise
         archive.release_spool(event.spool_file)
+        # only now: an immutable inode could not lose its spool name
+        archive.make_immutable(self._data.archive / rel)
         return seq
 
     @property
@@ -91,10 +125,22 @@ class Sealer:
             self._tails[camera_id] = replace(tail, gap_open=True)
 
     def _index(self, row: index.SegmentRow, state: str | None) -> int:
+        signer = self.signer()
+        signed: checkpoints.SignedCheckpoint | None = None
         with self._engine.begin() as conn:
-            tail = self._tails.get(row.camera_id) or _load_tail(conn, row.camera_id)
+            if row.camera_id not in self._tails:
+                write_first(conn)  # the tail is read before the row is written
+            tail = self._tails.get(row.camera_id) or self._load_tail(conn, row.camera_id)
             seq = tail.next_seq
-            index.insert_segment_row(conn, row, seq)
+            link = segment_link(
+                tail.link, row.camera_id, seq, row.start_us, row.end_us, row.bytes, row.sha256
+            )
+            index.insert_segment_row(conn, row, seq, link.hex())
+            cp_seq, cp_end = tail.checkpoint_seq, tail.checkpoint_end_us
+            if cp_seq is None or self._cadence.due(seq - cp_seq, row.end_us - cp_end):
+                signed = checkpoints.sign(signer, row.camera_id, seq, link.hex(), now_us())
+                checkpoints.insert_row(conn, signed)
+                cp_seq, cp_end = seq, row.end_us
             if tail.gap_open:
                 index.close_open_gap(conn, row.camera_id, row.start_us)
             span = tail.span
@@ -112,8 +158,50 @@ class Sealer:
                 index.set_state(conn, row.camera_id, state or "recording", change, error=change)
             elif state is not None:
                 index.set_state(conn, row.camera_id, state)
-        self._tails[row.camera_id] = _Tail(seq + 1, size, span, False)
+        if signed is not None:
+            checkpoints.append_to_file(self._data, signed)
+        self._tails[row.camera_id] = _Tail(seq + 1, link, cp_seq, cp_end, size, span, False)
         return seq
+
+    def checkpoint_now(self, camera_id: int) -> int | None:
+        """Sign the camera's newest link if no checkpoint covers it yet (at a clean stop, so
+        that no unsigned tail is left). Returns the seq signed, or None."""
+        signer = self.signer()
+        with self._engine.begin() as conn:
+            write_first(conn)
+            tail = self._tails.get(camera_id) or self._load_tail(conn, camera_id)
+            seq = tail.next_seq - 1
+            if seq < 0 or tail.checkpoint_seq == seq:
+                return None
+            signed = checkpoints.sign(signer, camera_id, seq, tail.link.hex(), now_us())
+            checkpoints.insert_row(conn, signed)
+        checkpoints.append_to_file(self._data, signed)
+        self._tails.pop(camera_id, None)
+        return seq
+
+    def _load_tail(self, conn: Connection, camera_id: int) -> _Tail:
+        checkpoints.repair_file_tail(conn, self._data, camera_id)
+        last = index.last_segment(conn, camera_id)
+        newest_cp = checkpoints.newest(conn, camera_id)
+        size = (last.width, last.height) if last and last.width and last.height else None
+        if last is not None:
+            next_seq, link = last.seq + 1, bytes.fromhex(last.link)
+        elif newest_cp is not None:  # every row pruned: the chain goes on from the checkpoint
+            next_seq, link = newest_cp.seq + 1, bytes.fromhex(newest_cp.link)
+        else:
+            next_seq, link = 0, GENESIS
+        cp_end = last.end_us if last is not None and newest_cp is not None else 0
+        if newest_cp is not None and last is not None and newest_cp.seq != last.seq:
+            cp_end = _segment_end(conn, camera_id, newest_cp.seq) or 0
+        return _Tail(
+            next_seq=next_seq,
+            link=link,
+            checkpoint_seq=newest_cp.seq if newest_cp else None,
+            checkpoint_end_us=cp_end,
+            size=size,
+            span=index.last_span(conn, camera_id),
+            gap_open=index.has_open_gap(conn, camera_id),
+        )
 
     def _already_indexed(self, row: index.SegmentRow) -> int:
         with self._engine.connect() as conn:
@@ -126,12 +214,7 @@ class Sealer:
         return seq
 
 
-def _load_tail(conn: Connection, camera_id: int) -> _Tail:
-    last = index.last_segment(conn, camera_id)
-    size = (last.width, last.height) if last and last.width and last.height else None
-    return _Tail(
-        next_seq=0 if last is None else last.seq + 1,
-        size=size,
-        span=index.last_span(conn, camera_id),
-        gap_open=index.has_open_gap(conn, camera_id),
-    )
+def _segment_end(conn: Connection, camera_id: int, seq: int) -> int | None:
+    return conn.execute(
+        select(S.c.end_us).where(S.c.camera_id == camera_id, S.c.seq == seq)
+    ).scalar_one_or_none()

@@ -7,8 +7,10 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select
 
+from custodes.adapters import archive
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
+from custodes.services.alarms import open_alarms
 from custodes.services.context import Context
 
 DAY_US = 86_400 * 1_000_000
@@ -93,3 +95,33 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
             )
         )
     return out
+
+
+def protection(ctx: Context) -> str:
+    """How sealed files are protected here: "immutable" (chattr +i) or "read-only" (0444)."""
+    return archive.protection_in_force(ctx.data.archive)
+
+
+@dataclass(frozen=True)
+class AlarmStatus:
+    kind: str
+    camera_id: int | None
+    message: str
+    raised: str
+
+
+@dataclass(frozen=True)
+class SystemStatus:
+    protection: str
+    alarms: list[AlarmStatus]
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def system_status(ctx: Context) -> SystemStatus:
+    with ctx.engine.connect() as conn:
+        alarms = [
+            AlarmStatus(a.kind, a.camera_id, a.message, iso(a.raised_us)) for a in open_alarms(conn)
+        ]
+    return SystemStatus(protection(ctx), alarms)

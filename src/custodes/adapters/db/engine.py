@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 
@@ -29,3 +29,15 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+def write_first(conn: Connection) -> None:
+    """Make a transaction that reads before it writes take SQLite's write lock first.
+
+    A deferred SQLite transaction that reads and then writes must upgrade its lock; if another
+    connection wrote meanwhile the upgrade fails at once (SQLITE_BUSY, no waiting). A write
+    statement first — one that changes nothing — takes the lock up front, waiting its turn
+    under busy_timeout. PostgreSQL needs nothing: rows are locked as they are written.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("UPDATE settings SET value = value WHERE 0")

@@ -65,6 +65,10 @@ cameras = Table(
     Column("direction_deg", Float),
     Column("installed_on", Date),
     Column("signage_posted", Boolean, nullable=False, default=False),
+    # retention: the operator's own setting (days; the floor applies when it is lower) and
+    # whether the camera protects a key anti-terror target (Shenzhen Art. 32: 90 days)
+    Column("retention_days", Integer),
+    Column("key_target", Boolean, nullable=False, default=False, server_default="0"),
     Column("retired_us", BigInteger),
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
@@ -89,6 +93,8 @@ segments = Table(
     Column("sha256", String(64), nullable=False),
     Column("run_id", String(32), nullable=False),
     Column("sealed_us", BigInteger, nullable=False),
+    # the camera's hash chain at this segment (domain/chain.py), written with the row
+    Column("link", String(64), nullable=False),
     UniqueConstraint("camera_id", "seq"),
     Index("ix_segments_camera_start", "camera_id", "start_us"),
 )
@@ -153,4 +159,127 @@ web_sessions = Table(
     Column("last_seen_us", BigInteger, nullable=False),
     Column("expires_us", BigInteger, nullable=False),
     Index("ix_web_sessions_expires", "expires_us"),
+)
+
+
+# Public keys of every signing key the installation has used (key id = SHA-256 prefix).
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("public_key", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("retired_us", BigInteger),
+    # the retired key's signature over the new key's id and public key (rotation)
+    Column("endorsed_by", String(16)),
+    Column("endorsement", String(128)),
+)
+
+# Signed checkpoints of the per-camera segment chains; also appended to
+# archive/camNNNNN/checkpoints.jsonl. Never updated or deleted (kept after pruning).
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("link", String(64), nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", String(128), nullable=False),
+    UniqueConstraint("camera_id", "seq"),
+)
+
+# Segments removed by the sweep, a checkpoint-aligned seq range at a time: the chain resumes
+# after the range from the checkpoint at `last_seq`. `state` is 'deleting' until the files and
+# rows are gone (a crash mid-batch is finished on restart), then 'done'.
+pruned_ranges = Table(
+    "pruned_ranges",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("first_seq", BigInteger, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("segments", BigInteger, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("ledger_seq", BigInteger),
+    Column("created_us", BigInteger, nullable=False),
+    Index("ix_pruned_ranges_camera_seq", "camera_id", "first_seq"),
+)
+
+# Holds keep footage past its normal retention: 'important' (Liaoning Art. 14(7): one year)
+# or 'case' (until released; a release is asked by one account and confirmed by another).
+holds = Table(
+    "holds",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reference", String(128)),
+    Column("created_by", String(64), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("until_us", BigInteger),  # NULL: until released
+    Column("release_requested_by", String(64)),
+    Column("release_requested_us", BigInteger),
+    Column("released_by", String(64)),
+    Column("released_us", BigInteger),
+    Index("ix_holds_camera", "camera_id", "start_us"),
+)
+
+# Alarms: problems that need a person (verification failed, disk filling, disk full …).
+alarms = Table(
+    "alarms",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(32), nullable=False),
+    Column("camera_id", Integer, ForeignKey("cameras.id")),
+    Column("message", Text, nullable=False),
+    Column("raised_us", BigInteger, nullable=False),
+    Column("cleared_us", BigInteger),
+    Index("ix_alarms_open", "cleared_us"),
+)
+
+# The ledger: one append-only, hash-chained event log (services/ledger.py). No code path
+# updates or deletes it; SQLite triggers refuse it, and on PostgreSQL the application role is
+# granted SELECT and INSERT only (adapters/db/grants.py).
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("actor", String(128), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("object", String(256), nullable=False),
+    Column("details", Text, nullable=False),  # canonical JSON
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_ledger_time", "time_us"),
+    Index("ix_ledger_action_time", "action", "time_us"),
+)
+
+# The ledger's newest (seq, hash): one row, updated first in every append so that concurrent
+# appenders queue on it (a row lock on PostgreSQL, the write lock on SQLite).
+ledger_head = Table(
+    "ledger_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+# Signed checkpoints of the ledger (the signature over (seq, hash, time, key id)).
+ledger_checkpoints = Table(
+    "ledger_checkpoints",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+    Column("time_us", BigInteger, nullable=False),
+    Column("key_id", String(16), nullable=False),
+    Column("signature", String(128), nullable=False),
 )

@@ -12,7 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from custodes import __version__
 from custodes.adapters.live.hub import LiveHub
 from custodes.entrypoints.web import pages
-from custodes.entrypoints.web.routes import cameras, live, recordings, session, system
+from custodes.entrypoints.web.routes import (
+    cameras,
+    live,
+    recordings,
+    retention,
+    session,
+    system,
+)
 from custodes.services.context import Context
 
 API = "/api/v1"
@@ -39,7 +46,7 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
     )
     app.state.ctx = ctx
     api = APIRouter(prefix=API)
-    for module in (session, cameras, recordings, live, system):
+    for module in (session, cameras, recordings, retention, live, system):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)

@@ -16,7 +16,7 @@ from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx
 from custodes.services import auth
 from custodes.services import cameras as camera_service
 from custodes.services.settings import site_timezone
-from custodes.services.status import camera_status
+from custodes.services.status import camera_status, system_status
 
 TEMPLATES = Path(__file__).with_name("templates")
 router = APIRouter(include_in_schema=False)
@@ -47,6 +47,14 @@ def _lang(request: Request) -> str:
     )
 
 
+# The banner's title per alarm kind (msgids: the catalogues translate them).
+ALARM_TITLES = {
+    "integrity": "Integrity check failed",
+    "disk-low": "Disk space will not hold the retention period",
+    "disk-full": "Disk full: recording stopped",
+}
+
+
 def _render(request: Request, name: str, session: auth.Session | None, **ctx: Any) -> HTMLResponse:
     lang = _lang(request)
     tr = i18n.translations(lang)
@@ -55,6 +63,8 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
     html = _env.get_template(name).render(
         request=request,
         session=session,
+        alarms=system_status(get_ctx(request)).alarms if session else [],
+        alarm_titles=ALARM_TITLES,
         lang=lang,
         languages=i18n.LANGUAGES,
         js_strings=json.dumps(strings, ensure_ascii=False),

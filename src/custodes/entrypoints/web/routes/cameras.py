@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from custodes.domain.camera import CameraFieldError, CameraSpec
 from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error
 from custodes.services import cameras as svc
+from custodes.services import ledger
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -62,31 +63,41 @@ def get_camera(camera_id: int, _: SessionDep, ctx: CtxDep) -> CameraOut:
 
 
 @router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
-def add_camera(body: CameraIn, _: SessionDep, ctx: CtxDep) -> CameraOut:
+def add_camera(body: CameraIn, session: SessionDep, ctx: CtxDep) -> CameraOut:
     values: dict[str, Any] = body.model_dump(exclude_none=True)
     try:
-        return _out(svc.add_camera(ctx, CameraSpec(**values)))
+        return _out(
+            svc.add_camera(ctx, CameraSpec(**values), actor=ledger.account_actor(session.username))
+        )
     except CameraFieldError as exc:
         raise _invalid(exc) from None
 
 
 @router.patch("/{camera_id}", response_model=CameraOut)
-def update_camera(camera_id: int, body: CameraFields, _: SessionDep, ctx: CtxDep) -> CameraOut:
+def update_camera(
+    camera_id: int, body: CameraFields, session: SessionDep, ctx: CtxDep
+) -> CameraOut:
     _find(ctx, camera_id)
     changes = body.model_dump(exclude_unset=True)
     for required in ("name", "url", "place", "signage_posted"):
         if required in changes and changes[required] is None:
             raise field_error("body", required, "must not be null")
     try:
-        return _out(svc.update_camera(ctx, str(camera_id), changes))
+        return _out(
+            svc.update_camera(
+                ctx, str(camera_id), changes, actor=ledger.account_actor(session.username)
+            )
+        )
     except CameraFieldError as exc:
         raise _invalid(exc) from None
 
 
 @router.post("/{camera_id}/retire", response_model=CameraOut)
-def retire_camera(camera_id: int, _: SessionDep, ctx: CtxDep) -> CameraOut:
+def retire_camera(camera_id: int, session: SessionDep, ctx: CtxDep) -> CameraOut:
     _find(ctx, camera_id)
-    return _out(svc.retire_camera(ctx, str(camera_id)))
+    return _out(
+        svc.retire_camera(ctx, str(camera_id), actor=ledger.account_actor(session.username))
+    )
 
 
 def _find(ctx: CtxDep, camera_id: int) -> svc.CameraView:

@@ -8,11 +8,16 @@ reached.
 
 GET /cameras/{id}/hls/{stream}/index.m3u8 and the files it names: HLS, for clients without
 MSE. The stream is in the path so that the playlist's relative segment names resolve to it.
+
+Watching is a ledger entry: once per socket when its stream starts, and once per HLS viewing
+(a session's first request for a stream, or the first after HLS_VIEW_GAP_S without one), not
+once per playlist or segment fetched.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
@@ -20,7 +25,7 @@ from fastapi.responses import Response
 
 from custodes.adapters.live.hub import HLS_FILE, LiveHub, LiveUnavailable
 from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, SessionDep
-from custodes.services import auth
+from custodes.services import auth, ledger
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 
@@ -30,6 +35,35 @@ HLS_TYPES = {
     "mp4": "video/mp4",
     "m4s": "video/iso.segment",
 }
+HLS_VIEW_GAP_S = 60.0  # an HLS viewer silent this long who asks again is a new viewing
+
+
+def _record_live_view(
+    ctx: Context, username: str, camera_id: int, stream: str, transport: str
+) -> None:
+    ledger.record_now(
+        ctx,
+        actor=ledger.account_actor(username),
+        action=ledger.LIVE_VIEWED,
+        object=f"camera:{camera_id}",
+        details={"stream": stream, "transport": transport},
+    )
+
+
+def _new_hls_viewing(request: Request, session: auth.Session, camera_id: int, stream: str) -> bool:
+    """Note this request of a session's HLS viewing; True when it starts a viewing."""
+    seen: dict[tuple[str, int, str], float] | None = getattr(
+        request.app.state, "hls_viewings", None
+    )
+    if seen is None:
+        seen = request.app.state.hls_viewings = {}
+    now = time.monotonic()
+    for key in [k for k, t in seen.items() if now - t > HLS_VIEW_GAP_S]:
+        del seen[key]
+    key = (session.token, camera_id, stream)
+    new = key not in seen
+    seen[key] = now
+    return new
 
 
 @router.websocket("/live")
@@ -39,7 +73,8 @@ async def live(
     ctx: Context = websocket.app.state.ctx
     hub: LiveHub = websocket.app.state.live
     token = websocket.cookies.get(SESSION_COOKIE)
-    if not token or auth.resume(ctx, token) is None:
+    session = auth.resume(ctx, token) if token else None
+    if session is None:
         await websocket.close(code=4401, reason="log in first")
         return
     try:
@@ -52,6 +87,9 @@ async def live(
     try:
         async with hub.watch(f"{camera_id}:{stream}", url) as (source, viewer):
             assert source.init is not None
+            await asyncio.to_thread(
+                _record_live_view, ctx, session.username, camera_id, stream, "mse"
+            )
             await websocket.send_json({"mime": f'video/mp4; codecs="{source.codec}"'})
             await websocket.send_bytes(source.init)
             while (data := await viewer.queue.get()) is not None:
@@ -71,7 +109,7 @@ async def live(
 async def hls_file(
     request: Request,
     ctx: CtxDep,
-    _: SessionDep,
+    session: SessionDep,
     camera_id: int,
     stream: Literal["main", "sub"],
     name: str,
@@ -89,6 +127,8 @@ async def hls_file(
         source = await hub.hls(f"{camera_id}:{stream}", url)
     except LiveUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    if _new_hls_viewing(request, session, camera_id, stream):
+        await asyncio.to_thread(_record_live_view, ctx, session.username, camera_id, stream, "hls")
     try:
         body = await asyncio.to_thread((source.hls_dir / name).read_bytes)
     except FileNotFoundError:

@@ -1,4 +1,8 @@
-"""Recorded time of a camera: /cameras/{id}/recordings (timeline) and /media (one MP4)."""
+"""Recorded time of a camera: /cameras/{id}/recordings (timeline) and /media (one MP4).
+
+Each /media request that finds footage is a ledger entry (who, which camera, which range),
+committed before the first byte is sent: no footage leaves without its record.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from custodes.adapters.ffmpeg.clip import Piece, clip_command, write_concat_list
 from custodes.clock import iso
 from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error, to_us
 from custodes.services import cameras as camera_service
+from custodes.services import ledger
 from custodes.services.recordings import segments_between, timeline
 
 router = APIRouter(prefix="/cameras/{camera_id}", tags=["recordings"])
@@ -114,7 +119,7 @@ def recordings(
 )
 async def media(
     camera_id: int,
-    _: SessionDep,
+    session: SessionDep,
     ctx: CtxDep,
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
@@ -125,6 +130,20 @@ async def media(
     refs = segments_between(ctx, camera_id, a, b)
     if not refs:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
+    await asyncio.to_thread(
+        ledger.record_now,
+        ctx,
+        actor=ledger.account_actor(session.username),
+        action=ledger.MEDIA_VIEWED,
+        object=f"camera:{camera_id}",
+        details={
+            "start_us": a,
+            "end_us": b,
+            "start": iso(a),
+            "end": iso(b),
+            "segments": len(refs),
+        },
+    )
     pieces = [Piece(ctx.data.archive / r.path, r.start_us, r.end_us) for r in refs]
     list_file = write_concat_list(pieces, a, b)
     proc = await asyncio.create_subprocess_exec(

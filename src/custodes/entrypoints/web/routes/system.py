@@ -7,7 +7,7 @@ from pydantic import BaseModel
 
 from custodes import __version__
 from custodes.entrypoints.web.deps import CtxDep, SessionDep
-from custodes.services.status import CameraStatus, camera_status
+from custodes.services.status import AlarmStatus, CameraStatus, camera_status, system_status
 
 router = APIRouter(tags=["system"])
 
@@ -19,6 +19,8 @@ class Health(BaseModel):
 
 class StatusOut(BaseModel):
     cameras: list[CameraStatus]
+    protection: str
+    alarms: list[AlarmStatus]
 
 
 @router.get("/health", response_model=Health)
@@ -28,4 +30,5 @@ def health() -> Health:
 
 @router.get("/status", response_model=StatusOut)
 def status(_: SessionDep, ctx: CtxDep) -> StatusOut:
-    return StatusOut(cameras=camera_status(ctx))
+    system = system_status(ctx)
+    return StatusOut(cameras=camera_status(ctx), protection=system.protection, alarms=system.alarms)

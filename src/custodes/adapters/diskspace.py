@@ -1,0 +1,73 @@
+"""Free space on the archive's volume, and the guard that stops recording before it runs out.
+
+Recording stops for the cameras writing to a volume when its free space falls below the
+reserve, and resumes by itself once free space is back above the resume mark (hysteresis,
+so that a camera does not flap at the edge). The reserve keeps room for sealing the segments
+already written and for the database: a full disk never makes the system overwrite or
+delete footage — it stops adding more.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+RESERVE_ENV = "CUSTODES_DISK_RESERVE_MB"
+DEFAULT_RESERVE_BYTES = 512 * 1024 * 1024
+CACHE_S = 1.0
+
+
+@dataclass(frozen=True)
+class Usage:
+    total: int
+    free: int  # available to this (unprivileged) process
+
+    @property
+    def used_fraction(self) -> float:
+        return 1 - self.free / self.total if self.total else 1.0
+
+
+def usage(path: Path) -> Usage:
+    st = os.statvfs(path)
+    return Usage(st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize)
+
+
+def reserve_bytes() -> int:
+    raw = os.environ.get(RESERVE_ENV)
+    return int(float(raw) * 1024 * 1024) if raw else DEFAULT_RESERVE_BYTES
+
+
+class DiskGuard:
+    """Shared by the workers of one archive volume; cheap to ask (statvfs at most once a
+    second)."""
+
+    def __init__(self, path: Path, reserve: int | None = None) -> None:
+        self.path = path
+        self.reserve = reserve if reserve is not None else reserve_bytes()
+        self.resume_at = self.reserve * 2
+        self._lock = threading.Lock()
+        self._full = False
+        self._checked = 0.0
+        self._free = 0
+
+    def full(self) -> bool:
+        with self._lock:
+            now = time.monotonic()
+            if now - self._checked >= CACHE_S:
+                self._free = usage(self.path).free
+                self._checked = now
+                if self._full:
+                    self._full = self._free < self.resume_at
+                else:
+                    self._full = self._free < self.reserve
+            return self._full
+
+    def describe(self) -> str:
+        return (
+            f"disk full: {self._free / 1e6:,.0f} MB free on {self.path} (reserve "
+            f"{self.reserve / 1e6:,.0f} MB); recording resumes above "
+            f"{self.resume_at / 1e6:,.0f} MB"
+        )

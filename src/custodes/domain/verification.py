@@ -1,0 +1,334 @@
+"""Judge one camera's archive: index rows, file digests, chain links and signed checkpoints.
+
+Pure: the caller reads the rows, hashes the files and reads both checkpoint stores; this
+module only compares. Verdicts (GLOSSARY.md):
+
+* ok            — file digest, index row, link and checkpoints agree;
+* modified      — the file's bytes differ from its digest;
+* missing       — a file, an index row (a hole in the seqs no sweep recorded) or rows that a
+                  checkpoint vouches for are gone;
+* inserted      — a file no row names, rows added before a checkpoint, or a row whose time
+                  overlaps its neighbour's;
+* reordered     — rows out of time order, or files holding another segment's bytes;
+* index-altered — a row's fields (times, size, digest) do not give its link, or the chain
+                  does not reach a signed checkpoint's link;
+* checkpoint    — a bad signature, an unknown key, or the checkpoint file and the database
+                  disagree (truncated, edited, or a database restored from elsewhere);
+* unsigned-tail — segments after the newest checkpoint: normal up to one checkpoint interval
+                  (not a failure), a failure beyond it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from custodes.domain.chain import GENESIS, Cadence, Checkpoint, segment_link
+
+OVERLAP_TOLERANCE_US = 100_000  # receipt-time jitter between neighbours is not an overlap
+_UNKNOWN = b"?" * 32  # no trusted previous link (after an unexplained hole)
+
+
+@dataclass(frozen=True)
+class Row:
+    seq: int
+    start_us: int
+    end_us: int
+    bytes: int
+    sha256: str
+    link: str
+    path: str
+
+
+@dataclass(frozen=True)
+class SignedPoint:
+    seq: int
+    link: str
+    time_us: int
+    key_id: str
+    signature: str
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: str
+    first_seq: int | None
+    last_seq: int | None
+    detail: str
+    failure: bool = True
+
+
+@dataclass
+class Judgement:
+    findings: list[Finding] = field(default_factory=list)
+    ok_seqs: list[int] = field(default_factory=list)
+
+    def add(self, kind: str, first: int | None, last: int | None, detail: str) -> None:
+        self.findings.append(Finding(kind, first, last, detail))
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything known about one camera; `digests` maps a row's path to its file's SHA-256
+    (None: no file). Only rows whose path is in `digests` had their file checked."""
+
+    camera_id: int
+    rows: Sequence[Row]
+    pruned: Sequence[tuple[int, int]]  # (first_seq, last_seq) removed by the sweep
+    checkpoints_db: Sequence[SignedPoint]
+    checkpoints_file: Sequence[SignedPoint]
+    file_problems: Sequence[str]  # unparsable checkpoint-file lines
+    keys: dict[str, str]  # key id -> public key (hex)
+    digests: dict[str, str | None]
+    unindexed_files: Sequence[str]
+
+
+def judge(
+    ev: Evidence,
+    cadence: Cadence,
+    signature_ok: Callable[[str, bytes, str], bool],
+) -> Judgement:
+    j = Judgement()
+    bad: set[int] = set()
+    valid_cps = _check_checkpoints(ev, signature_ok, j)
+    cp_links = {cp.seq: cp.link for cp in valid_cps}
+    _walk_chain(ev, cp_links, j, bad)
+    _check_against_checkpoints(ev, valid_cps, j, bad)
+    _check_files(ev, j, bad)
+    for path in ev.unindexed_files:
+        j.add("inserted", None, None, f"{path}: a file in the archive that no index row names")
+    _check_tail(ev, valid_cps, cadence, j)
+    j.ok_seqs = [r.seq for r in ev.rows if r.seq not in bad]
+    return j
+
+
+def _check_checkpoints(
+    ev: Evidence, signature_ok: Callable[[str, bytes, str], bool], j: Judgement
+) -> list[SignedPoint]:
+    valid: list[SignedPoint] = []
+    for cp in ev.checkpoints_db:
+        public = ev.keys.get(cp.key_id)
+        message = Checkpoint(ev.camera_id, cp.seq, cp.link, cp.time_us, cp.key_id).message()
+        if public is None:
+            j.add("checkpoint", cp.seq, cp.seq, f"checkpoint {cp.seq}: unknown key {cp.key_id}")
+        elif not signature_ok(public, message, cp.signature):
+            j.add("checkpoint", cp.seq, cp.seq, f"checkpoint {cp.seq}: signature does not verify")
+        else:
+            valid.append(cp)
+    in_db = {(cp.seq, cp.link, cp.signature) for cp in ev.checkpoints_db}
+    in_file = {(cp.seq, cp.link, cp.signature) for cp in ev.checkpoints_file}
+    db_only = sorted(seq for seq, _, _ in in_db - in_file)
+    file_only = sorted(seq for seq, _, _ in in_file - in_db)
+    if db_only:
+        j.add(
+            "checkpoint",
+            db_only[0],
+            db_only[-1],
+            f"{len(db_only)} checkpoint(s) of the database are not in the checkpoint file "
+            "(truncated or edited)",
+        )
+    if file_only:
+        j.add(
+            "checkpoint",
+            file_only[0],
+            file_only[-1],
+            f"{len(file_only)} checkpoint(s) of the checkpoint file are not in the database",
+        )
+        # a checkpoint the file vouches for, past every row and every pruning: rows are gone
+        newest_row = ev.rows[-1].seq if ev.rows else -1
+        newest_pruned = max((last for _, last in ev.pruned), default=-1)
+        beyond = [s for s in file_only if s > max(newest_row, newest_pruned)]
+        if beyond:
+            j.add(
+                "missing",
+                newest_row + 1,
+                beyond[-1],
+                f"the checkpoint file vouches for segments up to seq {beyond[-1]}; "
+                f"the index ends at {newest_row}",
+            )
+    for problem in ev.file_problems:
+        j.add("checkpoint", None, None, problem)
+    return valid
+
+
+def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[int]) -> None:
+    pruned = sorted(ev.pruned)
+    prev = GENESIS
+    expected = 0
+    previous: Row | None = None
+    for row in ev.rows:
+        if row.seq > expected:
+            hole = (expected, row.seq - 1)
+            anchor = cp_links.get(row.seq - 1)
+            if not _covered(hole, pruned):
+                j.add("missing", hole[0], hole[1], f"index rows {hole[0]}–{hole[1]} are gone")
+            elif anchor is None:
+                j.add(
+                    "missing",
+                    hole[0],
+                    hole[1],
+                    f"pruned range ends at {hole[1]} without a signed checkpoint there",
+                )
+            prev = bytes.fromhex(anchor) if anchor is not None else _UNKNOWN
+        if previous is not None and row.start_us < previous.start_us:
+            j.add(
+                "reordered",
+                previous.seq,
+                row.seq,
+                f"seq {row.seq} starts before seq {previous.seq}: rows out of time order",
+            )
+            bad.update((previous.seq, row.seq))
+        elif previous is not None and row.start_us < previous.end_us - OVERLAP_TOLERANCE_US:
+            j.add(
+                "inserted",
+                row.seq,
+                row.seq,
+                f"seq {row.seq} overlaps seq {previous.seq} in time",
+            )
+            bad.add(row.seq)
+        if prev is not _UNKNOWN:
+            computed = segment_link(
+                prev, ev.camera_id, row.seq, row.start_us, row.end_us, row.bytes, row.sha256
+            ).hex()
+            if computed != row.link and row.seq not in bad:
+                j.add(
+                    "index-altered",
+                    row.seq,
+                    row.seq,
+                    f"seq {row.seq}: its fields and the previous link do not give its link",
+                )
+                bad.add(row.seq)
+        prev = bytes.fromhex(row.link)  # go on from what is stored: one edit, one finding
+        expected = row.seq + 1
+        previous = row
+
+
+def _covered(hole: tuple[int, int], pruned: list[tuple[int, int]]) -> bool:
+    need = hole[0]
+    for first, last in pruned:
+        if first <= need <= last:
+            need = last + 1
+        if need > hole[1]:
+            return True
+    return need > hole[1]
+
+
+def _check_against_checkpoints(
+    ev: Evidence, valid: list[SignedPoint], j: Judgement, bad: set[int]
+) -> None:
+    """Does the chain reach every signed checkpoint? Rows are recomputed from their fields
+    (not their stored links), so rewriting the links after an edit does not help. When a
+    checkpoint is missed, one inserted row is looked for (dropping it must restore the signed
+    link), and rows whose stored link equals a checkpoint's at a lower seq show removals."""
+    by_seq = {r.seq: r for r in ev.rows}
+    by_link = {r.link: r.seq for r in ev.rows}
+    offset = 0  # rows found inserted so far: original seq s is now s + offset
+    previous_cp, prev_link = -1, GENESIS
+    pruned = sorted(ev.pruned)
+    for cp in sorted(valid, key=lambda c: c.seq):
+        lo = previous_cp + 1
+        current = [by_seq.get(s + offset) for s in range(lo, cp.seq + 1)]
+        if offset == 0 and _covered((lo, cp.seq), pruned):
+            pass  # swept: nothing left to recompute; the chain resumes from this checkpoint
+        elif all(r is not None for r in current) and _reaches(
+            ev.camera_id, prev_link, lo, [r for r in current if r is not None], cp.link
+        ):
+            pass
+        elif (k := _one_insertion(ev.camera_id, prev_link, lo, cp, offset, by_seq)) is not None:
+            j.add(
+                "inserted",
+                k,
+                k,
+                f"seq {k} was inserted: without it the chain reaches signed checkpoint {cp.seq}",
+            )
+            bad.add(k)
+            offset += 1
+        elif (moved := by_link.get(cp.link)) is not None and moved < cp.seq + offset:
+            j.add(
+                "missing",
+                lo + offset,
+                cp.seq + offset,
+                f"{cp.seq + offset - moved} row(s) removed before checkpoint {cp.seq} "
+                f"(its segment is now seq {moved})",
+            )
+            bad.update(range(lo + offset, moved + 1))
+            offset = moved - cp.seq
+        else:
+            j.add(
+                "index-altered",
+                lo + offset,
+                cp.seq + offset,
+                f"rows {lo + offset}–{cp.seq + offset} were rewritten, removed or reordered: "
+                f"the chain does not reach signed checkpoint {cp.seq}",
+            )
+            bad.update(s + offset for s in range(lo, cp.seq + 1) if s + offset in by_seq)
+        previous_cp, prev_link = cp.seq, bytes.fromhex(cp.link)
+
+
+def _reaches(camera_id: int, prev: bytes, first_seq: int, rows: list[Row], target: str) -> bool:
+    for seq, r in enumerate(rows, first_seq):
+        prev = segment_link(prev, camera_id, seq, r.start_us, r.end_us, r.bytes, r.sha256)
+    return prev.hex() == target
+
+
+def _one_insertion(
+    camera_id: int,
+    prev: bytes,
+    lo: int,
+    cp: SignedPoint,
+    offset: int,
+    by_seq: dict[int, Row],
+) -> int | None:
+    """The current seq of a single inserted row that explains a missed checkpoint, if any."""
+    window = [by_seq.get(s + offset) for s in range(lo, cp.seq + 2)]
+    if any(r is None for r in window):
+        return None
+    rows = [r for r in window if r is not None]
+    for k in range(len(rows)):
+        if _reaches(camera_id, prev, lo, rows[:k] + rows[k + 1 :], cp.link):
+            return rows[k].seq
+    return None
+
+
+def _check_files(ev: Evidence, j: Judgement, bad: set[int]) -> None:
+    owner = {r.sha256: r.seq for r in ev.rows}
+    for row in ev.rows:
+        if row.path not in ev.digests:
+            continue
+        actual = ev.digests[row.path]
+        if actual is None:
+            j.add("missing", row.seq, row.seq, f"seq {row.seq}: file {row.path} is gone")
+            bad.add(row.seq)
+        elif actual != row.sha256:
+            other = owner.get(actual)
+            if other is not None and other != row.seq:
+                j.add(
+                    "reordered",
+                    row.seq,
+                    row.seq,
+                    f"seq {row.seq}: {row.path} holds the bytes of seq {other}",
+                )
+            else:
+                j.add("modified", row.seq, row.seq, f"seq {row.seq}: {row.path} was changed")
+            bad.add(row.seq)
+
+
+def _check_tail(ev: Evidence, valid: Iterable[SignedPoint], cadence: Cadence, j: Judgement) -> None:
+    if not ev.rows:
+        return
+    newest = max((cp.seq for cp in valid), default=-1)
+    tail = [r for r in ev.rows if r.seq > newest]
+    if not tail:
+        return
+    media_us = tail[-1].end_us - tail[0].start_us
+    within = len(tail) <= cadence.segments and media_us <= cadence.seconds * 1_000_000
+    j.findings.append(
+        Finding(
+            "unsigned-tail",
+            tail[0].seq,
+            tail[-1].seq,
+            f"{len(tail)} segment(s) after the newest checkpoint"
+            + (" (within one checkpoint interval)" if within else ", more than one interval"),
+            failure=not within,
+        )
+    )

@@ -1,0 +1,127 @@
+"""`custodes verify`: the archive's integrity, per camera, as a table or JSON; exit 1 on any
+problem."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from custodes.clock import iso
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.services import cameras as camera_service
+from custodes.services import keys
+from custodes.services.verify import VerifyReport, raise_or_clear_alarm
+from custodes.services.verify import verify as run_verify
+
+
+def parse_time(value: str, name: str) -> int:
+    """µs since the epoch from an ISO 8601 time with a zone."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise fail(f"--{name}: not an ISO 8601 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise fail(f"--{name}: give a time zone (e.g. +08:00 or Z): {value!r}")
+    return int(parsed.timestamp() * 1_000_000)
+
+
+def verify(
+    data: DataOpt = None,
+    camera: Annotated[
+        str | None, typer.Option(help="One camera (id or name); all by default.")
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--from", help="Start of a time range (ISO 8601).")
+    ] = None,
+    until: Annotated[str | None, typer.Option("--to", help="End of the range (ISO 8601).")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Hashing threads (default: one per core).", min=1)
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Re-hash segments, walk the hash chains, check signed checkpoints and the checkpoint
+    files. Verdicts: ok, modified, missing, inserted, reordered, index-altered, checkpoint,
+    unsigned tail."""
+    ctx = context(data)
+    from_us = None if since is None else parse_time(since, "from")
+    to_us = None if until is None else parse_time(until, "to")
+    ids: list[int] | None = None
+    if camera is not None:
+        try:
+            ids = [camera_service.find_camera(ctx, camera).id]
+        except camera_service.CameraNotFound as exc:
+            raise fail(str(exc)) from None
+    if as_json:
+        report = run_verify(ctx, camera_ids=ids, from_us=from_us, to_us=to_us, workers=workers)
+    else:
+        columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task("hashing", total=None)
+            report = run_verify(
+                ctx,
+                camera_ids=ids,
+                from_us=from_us,
+                to_us=to_us,
+                workers=workers,
+                progress=lambda n: bar.advance(task, n),
+            )
+    if ids is None and from_us is None and to_us is None:
+        raise_or_clear_alarm(ctx, report)
+    if as_json:
+        out.print_json(json.dumps(report.to_json()))
+    else:
+        _print(report)
+    raise typer.Exit(1 if report.failed else 0)
+
+
+def _print(report: VerifyReport) -> None:
+    table = Table("camera", "verdict", "seq", "time", "detail")
+    for cam in report.cameras:
+        for span in cam.ok_spans:
+            table.add_row(
+                cam.name,
+                "[green]ok[/]",
+                f"{span.first_seq}–{span.last_seq}",
+                f"{iso(span.start_us)} – {iso(span.end_us)}",
+                "",
+            )
+        for f in cam.findings:
+            seqs = "" if f.first_seq is None else f"{f.first_seq}–{f.last_seq}"
+            colour = "red" if f.failure else "yellow"
+            table.add_row(cam.name, f"[{colour}]{f.kind}[/]", seqs, "", f.detail)
+    out.print(table)
+    mb = report.bytes_hashed / 1e6
+    seconds = max((report.finished_us - report.started_us) / 1e6, 1e-6)
+    verdict = "[red]PROBLEMS FOUND[/]" if report.failed else "[green]all verified[/]"
+    out.print(
+        f"{verdict}: {sum(c.segments for c in report.cameras)} segments, {mb:,.1f} MB hashed "
+        f"in {seconds:.1f} s ({mb / seconds:,.0f} MB/s)"
+    )
+
+
+keys_app = typer.Typer(help="The signing keys.", no_args_is_help=True)
+
+
+@keys_app.command("export")
+def keys_export(data: DataOpt = None) -> None:
+    """Every public key ever used (JSON): give it to whoever must verify checkpoints and
+    exports; rotated keys carry the previous key's endorsement."""
+    out.print_json(json.dumps([k.__dict__ for k in keys.export(context(data))]))
+
+
+@keys_app.command("rotate")
+def keys_rotate(data: DataOpt = None) -> None:
+    """Make a new signing key, endorsed by the old one, which is retired (stop the service
+    first)."""
+    ctx = context(data)
+    try:
+        old, new = keys.rotate(ctx, actor=cli_actor())
+    except keys.RotationRefused as exc:
+        raise fail(str(exc)) from None
+    out.print(f"signing key {old} retired; {new} signs from now on")

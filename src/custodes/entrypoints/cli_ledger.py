@@ -1,0 +1,155 @@
+"""`custodes ledger verify|export|checkpoint` and `custodes db grant-app-role` (registered by
+cli.py; shared options and helpers come from cli_common.py, so there is no import cycle)."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from custodes.adapters.db.grants import GrantError, grant_application_role
+from custodes.domain.ledger import Finding
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.services import ledger
+
+ledger_app = typer.Typer(
+    help="The ledger: verify it, export it, sign its head.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+
+
+def cli_actor() -> str:
+    """Who acts from the command line: the operating-system account (the ledger's actor)."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):
+        name = f"uid{os.getuid()}"
+    return f"cli:{name}"[: ledger.ACTOR_MAX]
+
+
+def _instant(option: str, value: str | None) -> int | None:
+    """ISO 8601 (UTC when no zone is given) → µs since the epoch."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise fail(f"{option}: not an ISO 8601 time: {value!r}") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+@ledger_app.command("verify")
+def verify(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Recompute every hash and link, check the head and every signed checkpoint.
+
+    Exit status 1 when anything is wrong, 0 otherwise (an unsigned tail is only a note).
+    """
+    ctx = context(data)
+    report = ledger.verify(ctx)
+    failures = [f for f in report.findings if f.failure]
+    ledger.record_now(
+        ctx,
+        actor=cli_actor(),
+        action=ledger.VERIFY_RAN,
+        object="ledger",
+        details={
+            "entries": report.entries,
+            "ok": report.ok,
+            "failures": len(failures) + report.dropped,
+            "kinds": sorted({f.kind for f in failures}),
+        },
+    )
+    if as_json:
+        out.print_json(json.dumps(report.to_json(), ensure_ascii=False))
+    else:
+        _print_report(report)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _print_report(report: ledger.VerifyReport) -> None:
+    rate = report.entries / report.seconds if report.seconds > 0 else 0.0
+    out.print(
+        f"{report.entries:,} entries, head at {report.head_seq}, "
+        f"{report.checkpoints} signed checkpoint(s), {report.seconds:.2f} s ({rate:,.0f}/s)",
+        highlight=False,
+    )
+    if report.findings:
+        table = Table("seq", "finding", "what")
+        for f in report.findings:
+            table.add_row(_seq(f), f.kind if f.failure else f"{f.kind} (note)", f.message)
+        out.print(table)
+    if report.dropped:
+        out.print(f"… and {report.dropped:,} more finding(s) not listed", highlight=False)
+    out.print("[green]ledger intact[/]" if report.ok else "[red]ledger NOT intact[/]")
+
+
+def _seq(f: Finding) -> str:
+    return "" if f.seq is None else str(f.seq)
+
+
+@ledger_app.command("export")
+def export(
+    fmt: Annotated[
+        str, typer.Option("--format", help="csv or json (json also carries the checkpoints).")
+    ] = "json",
+    since: Annotated[str | None, typer.Option("--since", help="ISO 8601, inclusive.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO 8601, exclusive.")] = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="File to write (default: standard output).")
+    ] = None,
+    data: DataOpt = None,
+) -> None:
+    """Write the entries (all, or in a time range) as CSV or JSON, exactly as stored."""
+    if fmt not in ("csv", "json"):
+        raise fail(f"--format: csv or json, not {fmt!r}")
+    kind: Literal["csv", "json"] = "csv" if fmt == "csv" else "json"
+    since_us, until_us = _instant("--since", since), _instant("--until", until)
+    ctx = context(data)
+    if out_file is None:
+        count = ledger.export(ctx, kind, sys.stdout, since_us, until_us)
+    else:
+        with out_file.open("w", encoding="utf-8", newline="") as f:
+            count = ledger.export(ctx, kind, f, since_us, until_us)
+    ledger.record_now(
+        ctx,
+        actor=cli_actor(),
+        action=ledger.LEDGER_EXPORTED,
+        object="ledger",
+        details={"format": kind, "since_us": since_us, "until_us": until_us, "entries": count},
+    )
+    if out_file is not None:
+        err.print(f"{count:,} entries written to {out_file}", highlight=False)
+
+
+@ledger_app.command("checkpoint")
+def checkpoint(data: DataOpt = None) -> None:
+    """Sign the ledger's head now (the service does it on its own schedule)."""
+    seq = ledger.checkpoint(context(data))
+    out.print("head unchanged since the last checkpoint" if seq is None else f"signed {seq}")
+
+
+@db_app.command("grant-app-role")
+def grant_app_role(
+    role: Annotated[str, typer.Argument(help="An existing PostgreSQL LOGIN role.")],
+    data: DataOpt = None,
+) -> None:
+    """PostgreSQL: let ROLE read and write the working tables, but only SELECT and INSERT
+    the ledger and the checkpoints. Run as the schema's owner, again after each upgrade."""
+    ctx = context(data)
+    try:
+        statements = grant_application_role(ctx.engine, role)
+    except GrantError as exc:
+        raise fail(str(exc)) from None
+    for statement in statements:
+        out.print(statement, highlight=False)

@@ -1,0 +1,219 @@
+"""`custodes retention …`, `custodes hold …` and `custodes recordings delete`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from custodes.clock import iso
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_integrity import parse_time
+from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.services import auth, retention
+from custodes.services import cameras as camera_service
+from custodes.services.capacity import check_and_alarm
+from custodes.services.context import Context
+from custodes.services.sweep import sweep
+
+retention_app = typer.Typer(help="Retention: policies and the sweep.", no_args_is_help=True)
+hold_app = typer.Typer(help="Holds: keep footage past its retention.", no_args_is_help=True)
+recordings_app = typer.Typer(help="Recorded footage.", no_args_is_help=True)
+
+FromOpt = Annotated[str, typer.Option("--from", help="Start (ISO 8601 with zone).")]
+ToOpt = Annotated[str, typer.Option("--to", help="End (ISO 8601 with zone).")]
+UserOpt = Annotated[str, typer.Option("--user", help="Your account (you are asked its password).")]
+PasswordOpt = Annotated[
+    str | None,
+    typer.Option(envvar="CUSTODES_PASSWORD", help="Password (else asked).", show_default=False),
+]
+
+
+def _camera_id(ctx: Context, ref: str) -> int:
+    try:
+        return camera_service.find_camera(ctx, ref).id
+    except camera_service.CameraNotFound as exc:
+        raise fail(str(exc)) from None
+
+
+def _account(ctx: Context, user: str, password: str | None) -> str:
+    """The actor for the ledger, after checking the account's password."""
+    secret = password if password is not None else getpass.getpass(f"password for {user}: ")
+    session = auth.login(ctx, user, secret)
+    if session is None:
+        raise fail("wrong user or password")
+    auth.logout(ctx, session.token)
+    return f"account:{user}"
+
+
+@retention_app.command("show")
+def show(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Each camera's retention, and the reason and article behind it."""
+    ctx = context(data)
+    rows = []
+    with ctx.engine.connect() as conn:
+        for cam in camera_service.list_cameras(ctx):
+            p = retention.policy_for(conn, cam.id)
+            rows.append((cam, p))
+    if as_json:
+        out.print_json(
+            json.dumps(
+                [
+                    {
+                        "camera_id": c.id,
+                        "name": c.name,
+                        "days": p.days,
+                        "reason": p.reason,
+                        "article": p.article,
+                    }
+                    for c, p in rows
+                ]
+            )
+        )
+        return
+    table = Table("camera", "days", "reason", "article")
+    for c, p in rows:
+        table.add_row(c.name, str(p.days), p.reason, p.article or "")
+    out.print(table)
+
+
+@retention_app.command("sweep")
+def run_sweep(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Delete footage past retention and not held, now (the service also does it hourly)."""
+    ctx = context(data)
+    report = sweep(ctx)
+    result = {"batches": report.batches, "segments": report.segments, "bytes": report.bytes}
+    if as_json:
+        out.print_json(json.dumps(result))
+    else:
+        out.print(
+            f"deleted {report.segments} segment(s), {report.bytes / 1e6:,.1f} MB, "
+            f"in {report.batches} batch(es)"
+        )
+
+
+@recordings_app.command("delete")
+def delete_recordings(camera: str, since: FromOpt, until: ToOpt, data: DataOpt = None) -> None:
+    """Delete a camera's recordings of a range — refused while any of it is retained or held."""
+    ctx = context(data)
+    cam = _camera_id(ctx, camera)
+    a, b = parse_time(since, "from"), parse_time(until, "to")
+    try:
+        retention.check_deletion(ctx, cam, a, b, actor=cli_actor(), via="cli")
+    except retention.RetentionRefused as exc:
+        raise fail(f"refused: {exc.refusal.reason} ({exc.refusal.article})", 1) from None
+    report = sweep(ctx, actor=cli_actor(), camera_ids=[cam], within=(a, b))
+    out.print(f"deleted {report.segments} segment(s) ({report.bytes / 1e6:,.1f} MB)")
+
+
+@hold_app.command("add")
+def hold_add(
+    camera: str,
+    since: FromOpt,
+    until: ToOpt,
+    user: UserOpt,
+    kind: Annotated[str, typer.Option(help="important (1 year) or case (until released).")],
+    reason: Annotated[str, typer.Option(help="Why the footage is held.")],
+    reference: Annotated[str | None, typer.Option(help="Case or document number.")] = None,
+    password: PasswordOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Hold a camera's footage of a range past its retention."""
+    ctx = context(data)
+    actor = _account(ctx, user, password)
+    try:
+        hold_id = retention.place_hold(
+            ctx,
+            camera_id=_camera_id(ctx, camera),
+            start_us=parse_time(since, "from"),
+            end_us=parse_time(until, "to"),
+            kind=kind,
+            reason=reason,
+            reference=reference,
+            actor=actor,
+        )
+    except retention.HoldError as exc:
+        raise fail(str(exc)) from None
+    out.print(f"hold {hold_id} placed")
+
+
+@hold_app.command("list")
+def hold_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Every hold, released ones included."""
+    ctx = context(data)
+    holds = retention.list_holds(ctx)
+    if as_json:
+        out.print_json(json.dumps([h.__dict__ for h in holds]))
+        return
+    table = Table("id", "kind", "camera", "from", "to", "until", "by", "release")
+    for h in holds:
+        release = h.released_by or (
+            f"asked by {h.release_requested_by}" if h.release_requested_by else ""
+        )
+        until = (
+            "released"
+            if h.released_by
+            else ("until released" if h.until_us is None else iso(h.until_us))
+        )
+        table.add_row(
+            str(h.id),
+            h.kind,
+            str(h.camera_id),
+            iso(h.start_us),
+            iso(h.end_us),
+            until,
+            h.created_by,
+            release,
+        )
+    out.print(table)
+
+
+@hold_app.command("release")
+def hold_release(
+    hold_id: int, user: UserOpt, password: PasswordOpt = None, data: DataOpt = None
+) -> None:
+    """Ask for a hold's release, or confirm another account's request."""
+    ctx = context(data)
+    actor = _account(ctx, user, password)
+    try:
+        outcome = retention.release_hold(ctx, hold_id, actor=actor)
+    except retention.HoldError as exc:
+        raise fail(str(exc), 1) from None
+    if outcome == "requested":
+        out.print(f"release of hold {hold_id} asked; a second account must confirm it")
+    else:
+        out.print(f"hold {hold_id} released")
+
+
+@retention_app.command("plan")
+def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Per camera: measured bitrate × retention → bytes needed, against the volume's free
+    space; days of headroom. Exit 1 when the volume cannot hold the retention floors."""
+    ctx = context(data)
+    result = check_and_alarm(ctx)
+    if as_json:
+        out.print_json(json.dumps(result.to_json()))
+        raise typer.Exit(0 if result.volume.ok else 1)
+    table = Table("camera", "days", "Mbit/s", "stored GB", "needed GB")
+    for c in result.cameras:
+        table.add_row(
+            c.name,
+            str(c.retention_days),
+            f"{c.bitrate_bps / 1e6:.2f}",
+            f"{c.stored_bytes / 1e9:,.2f}",
+            f"{c.needed_bytes / 1e9:,.2f}",
+        )
+    out.print(table)
+    v = result.volume
+    days = "—" if v.headroom_days is None else f"{v.headroom_days:,.1f} days"
+    out.print(
+        f"volume {v.path}: {v.free_bytes / 1e9:,.1f} GB free of {v.total_bytes / 1e9:,.1f}; "
+        f"archives still grow by {v.growth_bytes / 1e9:,.1f} GB; reserve "
+        f"{v.reserve_bytes / 1e9:,.1f} GB; headroom {v.headroom_bytes / 1e9:,.1f} GB ({days})"
+    )
+    colour = "green" if v.ok else "red"
+    out.print(f"[{colour}]{v.message}[/]")
+    raise typer.Exit(0 if v.ok else 1)

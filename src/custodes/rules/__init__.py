@@ -1,0 +1,1 @@
+"""Rule data shipped with the product (one TOML file per jurisdiction), and its loader."""

@@ -1,0 +1,133 @@
+"""`custodes retention plan`: will the disk hold every camera's retention?
+
+Per camera: the bitrate measured over its last day of segments (its whole archive when it
+has less), × its retention → the bytes its archive settles at. Against the volume: what the
+archives still have to grow by, beside the free space (less the recording reserve). The
+headroom is what is left, also in days of today's total write rate. An alarm is raised while
+the volume cannot hold the retention floors, or would have less than WARN_DAYS of headroom.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+
+from custodes.adapters.db import schema
+from custodes.adapters.diskspace import Usage, reserve_bytes, usage
+from custodes.domain.retention import DAY_US
+from custodes.services import alarms
+from custodes.services.context import Context
+from custodes.services.retention import policy_for
+
+S = schema.segments
+CAM = schema.cameras
+WARN_DAYS = 7.0
+
+
+@dataclass(frozen=True)
+class CameraPlan:
+    camera_id: int
+    name: str
+    retention_days: int
+    bitrate_bps: float  # bits per second, measured
+    stored_bytes: int
+    needed_bytes: int  # bitrate × retention: what its archive settles at
+
+
+@dataclass(frozen=True)
+class VolumePlan:
+    path: str
+    total_bytes: int
+    free_bytes: int
+    reserve_bytes: int
+    growth_bytes: int  # what the archives still have to grow by
+    headroom_bytes: int  # free − reserve − growth
+    daily_bytes: int  # today's write rate, all cameras
+    headroom_days: float | None  # headroom in days of writing (None when nothing records)
+    ok: bool
+    message: str
+
+
+@dataclass(frozen=True)
+class CapacityPlan:
+    cameras: list[CameraPlan]
+    volume: VolumePlan
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def plan(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
+    """`disk` stands in for the archive volume's usage (tests)."""
+    now = ctx.clock()
+    cams: list[CameraPlan] = []
+    with ctx.engine.connect() as conn:
+        for cam_id, name in conn.execute(
+            select(CAM.c.id, CAM.c.name).where(CAM.c.retired_us.is_(None)).order_by(CAM.c.id)
+        ):
+            days = policy_for(conn, cam_id).days
+            stored = int(
+                conn.execute(
+                    select(func.coalesce(func.sum(S.c.bytes), 0)).where(S.c.camera_id == cam_id)
+                ).scalar_one()
+            )
+            recent = conn.execute(
+                select(func.sum(S.c.bytes), func.sum(S.c.duration_us)).where(
+                    S.c.camera_id == cam_id, S.c.end_us > now - DAY_US
+                )
+            ).one()
+            size, media = recent
+            if not media:
+                size, media = conn.execute(
+                    select(func.sum(S.c.bytes), func.sum(S.c.duration_us)).where(
+                        S.c.camera_id == cam_id
+                    )
+                ).one()
+            bitrate = (int(size) * 8 / (int(media) / 1e6)) if media else 0.0
+            needed = int(bitrate / 8 * days * 86_400)
+            cams.append(CameraPlan(cam_id, name, days, bitrate, stored, needed))
+    disk = disk or usage(ctx.data.archive)
+    reserve = reserve_bytes()
+    growth = sum(max(c.needed_bytes - c.stored_bytes, 0) for c in cams)
+    headroom = disk.free - reserve - growth
+    daily = int(sum(c.bitrate_bps / 8 * 86_400 for c in cams))
+    days_left = headroom / daily if daily else None
+    if headroom < 0:
+        full_in = (disk.free - reserve) / daily if daily else 0.0
+        ok = False
+        message = (
+            f"the volume cannot hold the retention floors: {-headroom / 1e9:,.1f} GB short; "
+            f"recording stops in about {max(full_in, 0):.1f} days"
+        )
+    elif days_left is not None and days_left < WARN_DAYS:
+        ok = False
+        message = f"only {days_left:.1f} days of headroom beyond the retention floors"
+    else:
+        ok = True
+        message = "the volume holds every camera's retention"
+    volume = VolumePlan(
+        str(ctx.data.archive),
+        disk.total,
+        disk.free,
+        reserve,
+        growth,
+        headroom,
+        daily,
+        days_left,
+        ok,
+        message,
+    )
+    return CapacityPlan(cams, volume)
+
+
+def check_and_alarm(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
+    """Raise the disk-low alarm while the plan is not ok; clear it once it is."""
+    result = plan(ctx, disk)
+    with ctx.engine.begin() as conn:
+        if result.volume.ok:
+            alarms.clear_alarm(conn, alarms.DISK_LOW, ctx.clock())
+        else:
+            alarms.raise_alarm(conn, alarms.DISK_LOW, result.volume.message, ctx.clock())
+    return result

@@ -1,0 +1,349 @@
+"""`custodes verify`: re-hash the archive, walk the chains, check the checkpoints.
+
+For each camera: every index row is read (the chain needs them all), the files of the rows in
+the requested time range are re-hashed on `workers` threads (hashlib releases the GIL, so the
+cores hash in parallel), both checkpoint stores and both public-key stores are read, and
+domain/verification.py judges. A full run (no time range) also lists the camera's archive
+directory for files that no row names. `rate_bytes_s` throttles the reading (the scheduled
+background run); `progress` is called with the bytes of each file hashed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mmap
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from custodes.adapters.db import schema
+from custodes.clock import iso
+from custodes.domain.chain import Cadence
+from custodes.domain.verification import Evidence, Finding, Row, SignedPoint, judge
+from custodes.services import alarms, checkpoints, signing
+from custodes.services.context import Context
+
+S = schema.segments
+P = schema.pruned_ranges
+CAM = schema.cameras
+
+
+@dataclass(frozen=True)
+class OkSpan:
+    first_seq: int
+    last_seq: int
+    start_us: int
+    end_us: int
+
+
+@dataclass
+class CameraVerdict:
+    camera_id: int
+    name: str
+    segments: int = 0
+    files_hashed: int = 0
+    bytes_hashed: int = 0
+    ok_spans: list[OkSpan] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def failed(self) -> bool:
+        return any(f.failure for f in self.findings)
+
+
+@dataclass
+class VerifyReport:
+    cameras: list[CameraVerdict]
+    started_us: int
+    finished_us: int
+
+    @property
+    def failed(self) -> bool:
+        return any(c.failed for c in self.cameras)
+
+    @property
+    def bytes_hashed(self) -> int:
+        return sum(c.bytes_hashed for c in self.cameras)
+
+    def problems(self) -> Iterator[tuple[CameraVerdict, Finding]]:
+        for cam in self.cameras:
+            for f in cam.findings:
+                if f.failure:
+                    yield cam, f
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": not self.failed,
+            "started": iso(self.started_us),
+            "finished": iso(self.finished_us),
+            "bytes_hashed": self.bytes_hashed,
+            "cameras": [
+                {
+                    "camera_id": c.camera_id,
+                    "name": c.name,
+                    "ok": not c.failed,
+                    "segments": c.segments,
+                    "files_hashed": c.files_hashed,
+                    "bytes_hashed": c.bytes_hashed,
+                    "ok_spans": [
+                        {
+                            "first_seq": s.first_seq,
+                            "last_seq": s.last_seq,
+                            "start": iso(s.start_us),
+                            "end": iso(s.end_us),
+                        }
+                        for s in c.ok_spans
+                    ],
+                    "findings": [
+                        {
+                            "verdict": f.kind,
+                            "first_seq": f.first_seq,
+                            "last_seq": f.last_seq,
+                            "detail": f.detail,
+                            "failure": f.failure,
+                        }
+                        for f in c.findings
+                    ],
+                }
+                for c in self.cameras
+            ],
+        }
+
+
+class _Throttle:
+    """Keeps the average read rate of all threads at or below `rate` bytes per second."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._rate = rate
+        self._lock = threading.Lock()
+        self._start = time.monotonic()
+        self._done = 0
+
+    def account(self, size: int) -> None:
+        if not self._rate:
+            return
+        with self._lock:
+            self._done += size
+            ahead = self._done / self._rate - (time.monotonic() - self._start)
+        if ahead > 0:
+            time.sleep(ahead)
+
+
+def hash_file(path: Path) -> str | None:
+    """SHA-256 of a file, None when it is not there. Hashed from its mapped pages: one GIL
+    release per file instead of one per 256 KiB read, which is what lets two threads keep
+    two cores busy."""
+    try:
+        with path.open("rb", buffering=0) as f:
+            if os.fstat(f.fileno()).st_size == 0:
+                return hashlib.sha256().hexdigest()
+            with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+                return hashlib.sha256(mm).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def verify(
+    ctx: Context,
+    *,
+    camera_ids: list[int] | None = None,
+    from_us: int | None = None,
+    to_us: int | None = None,
+    workers: int | None = None,
+    rate_bytes_s: float | None = None,
+    cadence: Cadence | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyReport:
+    started = ctx.clock()
+    cadence = cadence or Cadence()
+    throttle = _Throttle(rate_bytes_s)
+    with ctx.engine.connect() as conn:
+        cams = conn.execute(select(CAM.c.id, CAM.c.name).order_by(CAM.c.id)).all()
+        keys = signing.public_keys(conn)
+    keys_file = signing.public_keys_from_file(ctx.data)
+    all_keys = {**keys_file, **keys}
+    verdicts: list[CameraVerdict] = []
+    with ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
+        for cam_id, name in cams:
+            if camera_ids is not None and cam_id not in camera_ids:
+                continue
+            verdicts.append(
+                _verify_camera(
+                    ctx, cam_id, name, all_keys, from_us, to_us, pool, throttle, cadence, progress
+                )
+            )
+    return VerifyReport(verdicts, started, ctx.clock())
+
+
+def _verify_camera(
+    ctx: Context,
+    cam_id: int,
+    name: str,
+    keys: dict[str, str],
+    from_us: int | None,
+    to_us: int | None,
+    pool: ThreadPoolExecutor,
+    throttle: _Throttle,
+    cadence: Cadence,
+    progress: Callable[[int], None] | None,
+) -> CameraVerdict:
+    with ctx.engine.connect() as conn:
+        rows = [
+            Row(r.seq, r.start_us, r.end_us, r.bytes, r.sha256, r.link, r.path)
+            for r in conn.execute(
+                select(S.c.seq, S.c.start_us, S.c.end_us, S.c.bytes, S.c.sha256, S.c.link, S.c.path)
+                .where(S.c.camera_id == cam_id)
+                .order_by(S.c.seq)
+            )
+        ]
+        pruned = [
+            (int(a), int(b))
+            for a, b in conn.execute(
+                select(P.c.first_seq, P.c.last_seq).where(P.c.camera_id == cam_id)
+            )
+        ]
+    db_cps, file_cps, file_problems = _checkpoint_stores(ctx, cam_id, rows)
+    in_range = [
+        r
+        for r in rows
+        if (from_us is None or r.end_us > from_us) and (to_us is None or r.start_us < to_us)
+    ]
+    archive = ctx.data.archive
+
+    def one(row: Row) -> tuple[str, str | None]:
+        digest = hash_file(archive / row.path)
+        throttle.account(row.bytes)
+        if progress is not None:
+            progress(row.bytes)
+        return row.path, digest
+
+    digests = dict(pool.map(one, in_range))
+    unindexed: list[str] = []
+    if from_us is None and to_us is None:
+        unindexed = _unindexed(ctx, cam_id, {r.path for r in rows})
+    evidence = Evidence(
+        camera_id=cam_id,
+        rows=rows,
+        pruned=pruned,
+        checkpoints_db=db_cps,
+        checkpoints_file=file_cps,
+        file_problems=file_problems,
+        keys=keys,
+        digests=digests,
+        unindexed_files=unindexed,
+    )
+    judgement = judge(evidence, cadence, signing.signature_ok)
+    verdict = CameraVerdict(
+        cam_id,
+        name,
+        segments=len(in_range),
+        files_hashed=sum(1 for d in digests.values() if d is not None),
+        bytes_hashed=sum(r.bytes for r in in_range if digests.get(r.path) is not None),
+        findings=judgement.findings,
+    )
+    ok = set(judgement.ok_seqs)
+    verdict.ok_spans = _spans([r for r in in_range if r.seq in ok])
+    return verdict
+
+
+def _checkpoint_stores(
+    ctx: Context, cam_id: int, rows: list[Row]
+) -> tuple[list[SignedPoint], list[SignedPoint], list[str]]:
+    """Both checkpoint stores as of the rows' snapshot, while the recorder goes on writing.
+
+    Checkpoints are only ever added after the newest, and a checkpoint's row commits with it,
+    so every checkpoint up to the snapshot's newest seq S is in the database; the database is
+    read again after the file, so a file checkpoint past S that the database lacks was lost
+    from the database, not sealed meanwhile. Past S nothing else is compared. A database
+    checkpoint the file lacks is read for once more after a pause (its line is appended just
+    after the commit)."""
+    top = max(
+        rows[-1].seq if rows else -1,
+        max((p.last_seq for p in _pruned_view(ctx, cam_id)), default=-1),
+    )
+    for attempt in range(2):
+        in_file, problems = checkpoints.read_file(ctx.data, cam_id)
+        with ctx.engine.connect() as conn:
+            in_db = [_point(cp) for cp in checkpoints.rows(conn, cam_id)]
+        db_keys = {(c.seq, c.link, c.signature) for c in in_db}
+        file_points = [_point(cp) for cp in in_file if cp.camera_id == cam_id]
+        file_keys = {(c.seq, c.link, c.signature) for c in file_points}
+        db_view = [c for c in in_db if c.seq <= top]
+        file_view = [
+            c for c in file_points if c.seq <= top or (c.seq, c.link, c.signature) not in db_keys
+        ]
+        pending = [c for c in db_view if (c.seq, c.link, c.signature) not in file_keys]
+        if not pending or attempt:
+            return db_view, file_view, problems
+        time.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
+@dataclass(frozen=True)
+class _Pruned:
+    first_seq: int
+    last_seq: int
+
+
+def _pruned_view(ctx: Context, cam_id: int) -> list[_Pruned]:
+    with ctx.engine.connect() as conn:
+        return [
+            _Pruned(int(a), int(b))
+            for a, b in conn.execute(
+                select(P.c.first_seq, P.c.last_seq).where(P.c.camera_id == cam_id)
+            )
+        ]
+
+
+def _unindexed(ctx: Context, cam_id: int, named: set[str]) -> list[str]:
+    """Archive files no index row names — asked again of the database, since a segment
+    sealed during the scan is placed a moment before its row commits."""
+    archive = ctx.data.archive
+    base = ctx.data.camera_archive(cam_id)
+    if not base.is_dir():
+        return []
+    found = [rel for p in base.rglob("*.mp4") if (rel := str(p.relative_to(archive))) not in named]
+    if not found:
+        return []
+    with ctx.engine.connect() as conn:
+        indexed_now = {r[0] for r in conn.execute(select(S.c.path).where(S.c.path.in_(found)))}
+    return sorted(set(found) - indexed_now)
+
+
+def _point(cp: checkpoints.SignedCheckpoint) -> SignedPoint:
+    return SignedPoint(cp.seq, cp.link, cp.time_us, cp.key_id, cp.signature)
+
+
+def _spans(rows: list[Row]) -> list[OkSpan]:
+    spans: list[OkSpan] = []
+    for r in rows:
+        last = spans[-1] if spans else None
+        if last is not None and r.seq == last.last_seq + 1:
+            spans[-1] = OkSpan(last.first_seq, r.seq, last.start_us, r.end_us)
+        else:
+            spans.append(OkSpan(r.seq, r.seq, r.start_us, r.end_us))
+    return spans
+
+
+def raise_or_clear_alarm(ctx: Context, report: VerifyReport) -> bool:
+    """After a full run: an integrity alarm while problems exist, cleared once none are left.
+    Returns True when a new alarm was raised."""
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        if report.failed:
+            count = sum(1 for _ in report.problems())
+            cam, first = next(report.problems())
+            message = (
+                f"verification found {count} problem(s); first: camera {cam.name}: "
+                f"{first.kind}: {first.detail}"
+            )
+            return alarms.raise_alarm(conn, alarms.INTEGRITY, message, now)
+        alarms.clear_alarm(conn, alarms.INTEGRITY, now)
+        return False

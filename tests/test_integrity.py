@@ -1,0 +1,232 @@
+"""Tamper evidence: `custodes verify` on real sealed files, after each kind of tampering."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, insert, select, text, update
+from typer.testing import CliRunner
+
+from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.stderr import StreamInfo
+from custodes.domain.camera import CameraSpec
+from custodes.domain.chain import segment_link
+from custodes.domain.timing import RunClock
+from custodes.entrypoints.cli import app
+from custodes.recorder.events import SegmentClosed
+from custodes.services import cameras as svc
+from custodes.services import checkpoints
+from custodes.services.context import Context
+from custodes.services.sealing import Sealer
+from custodes.services.verify import VerifyReport, verify
+
+from .media import make_segments
+from .sealed import CADENCE, SEGMENTS, T0, Archive, seal_archive
+
+S = schema.segments
+
+
+@pytest.fixture
+def archive(ctx: Context) -> Archive:
+    return seal_archive(ctx)
+
+
+def _kinds(report: VerifyReport) -> set[tuple[str, int | None]]:
+    return {(f.kind, f.first_seq) for c in report.cameras for f in c.findings if f.failure}
+
+
+def _run(a: Archive) -> VerifyReport:
+    return verify(a.ctx, cadence=CADENCE, workers=2)
+
+
+def _writable(path: Path) -> None:
+    path.chmod(0o644)
+
+
+def _drop_guards(a: Archive) -> None:
+    """What an attacker with database access does first: remove the append-only triggers."""
+    with a.ctx.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            for verb in ("update", "delete"):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS checkpoints_no_{verb}"))
+        else:
+            conn.execute(text("DROP TRIGGER IF EXISTS checkpoints_append_only ON checkpoints"))
+
+
+def test_an_untouched_archive_passes(archive: Archive) -> None:
+    report = _run(archive)
+    assert not report.failed, report.to_json()
+    (cam,) = report.cameras
+    assert cam.files_hashed == SEGMENTS
+    assert [(s.first_seq, s.last_seq) for s in cam.ok_spans] == [(0, SEGMENTS - 1)]
+    with archive.ctx.engine.connect() as conn:
+        cps = [cp.seq for cp in checkpoints.rows(conn, archive.cam)]
+    assert cps == [0, 4, 8, 11]
+    result = CliRunner().invoke(app, ["verify", "--json", "--data", str(archive.ctx.data.root)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["ok"] is True
+
+
+def test_a_flipped_byte_is_modified(archive: Archive) -> None:
+    target = archive.path(5)
+    _writable(target)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    assert _kinds(_run(archive)) == {("modified", 5)}
+    result = CliRunner().invoke(app, ["verify", "--data", str(archive.ctx.data.root)])
+    assert result.exit_code == 1 and "modified" in result.output
+
+
+def test_a_deleted_file_is_missing(archive: Archive) -> None:
+    archive.path(6).unlink()
+    assert _kinds(_run(archive)) == {("missing", 6)}
+
+
+def test_two_swapped_files_are_reordered(archive: Archive) -> None:
+    a, b = archive.path(2), archive.path(3)
+    _writable(a)
+    _writable(b)
+    da, db = a.read_bytes(), b.read_bytes()
+    a.write_bytes(db)
+    b.write_bytes(da)
+    assert _kinds(_run(archive)) == {("reordered", 2), ("reordered", 3)}
+
+
+def test_an_edited_digest_is_index_altered(archive: Archive) -> None:
+    with archive.ctx.engine.begin() as conn:
+        conn.execute(
+            update(S).where(S.c.camera_id == archive.cam, S.c.seq == 1).values(sha256="ab" * 32)
+        )
+    kinds = _kinds(_run(archive))
+    assert ("index-altered", 1) in kinds
+    assert ("modified", 1) in kinds  # the file no longer matches what the row now claims
+
+
+def test_a_forged_segment_with_a_matching_row_is_inserted(archive: Archive) -> None:
+    """A thorough forger: a new file, a row for it, later rows renumbered, every later link
+    recomputed so that the chain itself is consistent. The signed checkpoints expose it."""
+    ctx, cam = archive.ctx, archive.cam
+    source = archive.path(6)
+    forged = source.with_name("forged.mp4")
+    forged.write_bytes(source.read_bytes()[:-100] + b"\0" * 100)
+    import hashlib
+
+    with ctx.engine.begin() as conn:
+        rows = conn.execute(select(S).where(S.c.camera_id == cam).order_by(S.c.seq.desc())).all()
+        for r in rows:
+            if r.seq >= 6:
+                conn.execute(update(S).where(S.c.id == r.id).values(seq=r.seq + 1))
+        base = next(r for r in rows if r.seq == 6)
+        conn.execute(
+            insert(S).values(
+                {
+                    **{k: getattr(base, k) for k in S.c.keys() if k != "id"},  # noqa: SIM118
+                    "seq": 6,
+                    "path": str(forged.relative_to(archive.root)),
+                    "sha256": hashlib.sha256(forged.read_bytes()).hexdigest(),
+                    "end_us": base.start_us,  # squeezed in: no overlap with its neighbours
+                    "start_us": base.start_us - 1,
+                }
+            )
+        )
+        prev = bytes.fromhex(next(r for r in rows if r.seq == 5).link)
+        for r in conn.execute(
+            select(S).where(S.c.camera_id == cam, S.c.seq >= 6).order_by(S.c.seq)
+        ).all():
+            prev = segment_link(prev, cam, r.seq, r.start_us, r.end_us, r.bytes, r.sha256)
+            conn.execute(update(S).where(S.c.id == r.id).values(link=prev.hex()))
+    kinds = _kinds(_run(archive))
+    assert any(kind == "inserted" for kind, _ in kinds), kinds
+
+
+def test_a_deleted_index_row_is_missing(archive: Archive) -> None:
+    with archive.ctx.engine.begin() as conn:
+        conn.execute(delete(S).where(S.c.camera_id == archive.cam, S.c.seq == 9))
+    kinds = _kinds(_run(archive))
+    assert ("missing", 9) in kinds
+    assert ("inserted", None) in kinds  # its file is still there, named by no row
+
+
+def test_rows_lost_from_the_end_are_missing(archive: Archive) -> None:
+    """A database restored from an older backup: the checkpoint file still knows better."""
+    _drop_guards(archive)
+    with archive.ctx.engine.begin() as conn:
+        conn.execute(delete(S).where(S.c.camera_id == archive.cam, S.c.seq >= 9))
+        conn.execute(
+            delete(schema.checkpoints).where(
+                schema.checkpoints.c.camera_id == archive.cam, schema.checkpoints.c.seq >= 9
+            )
+        )
+    kinds = {k for k, _ in _kinds(_run(archive))}
+    assert {"missing", "checkpoint"} <= kinds
+
+
+def test_a_truncated_checkpoint_file_is_named(archive: Archive) -> None:
+    path = checkpoints.file_path(archive.ctx.data, archive.cam)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(lines[:-1]) + lines[-1][:20])  # last line cut mid-way
+    report = _run(archive)
+    details = [f.detail for c in report.cameras for f in c.findings if f.kind == "checkpoint"]
+    assert any("not in the checkpoint file" in d for d in details), details
+    assert any("line 4" in d for d in details), details
+
+
+def test_the_chain_goes_on_across_sealer_restarts(ctx: Context, tmp_path: Path) -> None:
+    cam = svc.add_camera(ctx, CameraSpec(name="c", url="rtsp://10.0.0.1/s", place="p")).id
+    clock = RunClock()
+    for run in ("r1", "r2"):
+        run_dir = ctx.data.camera_spool(cam) / run
+        sealer = Sealer(ctx.engine, ctx.data, cadence=CADENCE)  # a new process each run
+        for name, a, b in make_segments(run_dir, count=3, seconds=1):
+            base = T0 if run == "r1" else T0 + 60_000_000
+            timing = clock.place(a, b, base + int(b * 1e6))
+            sealer.seal(SegmentClosed(cam, run, run_dir / name, timing, StreamInfo()))
+        clock = RunClock()
+    report = verify(ctx, cadence=CADENCE)
+    assert not report.failed, report.to_json()
+    tails = [f for c in report.cameras for f in c.findings if f.kind == "unsigned-tail"]
+    assert tails and not tails[0].failure  # within one interval: reported, not a failure
+
+
+def test_key_rotation_keeps_old_checkpoints_verifiable(archive: Archive) -> None:
+    import fcntl
+
+    from custodes.services import keys, signing
+
+    ctx = archive.ctx
+    before = signing.load_signer(ctx.data).key_id
+    with (ctx.data.root / "recorder.lock").open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(keys.RotationRefused, match="stop it"):
+            keys.rotate(ctx, actor="cli:ops")
+    old, new = keys.rotate(ctx, actor="cli:ops")
+    assert old == before and new != old
+    assert signing.load_signer(ctx.data).key_id == new
+    exported = {k.key_id: k for k in keys.export(ctx)}
+    assert exported[old].retired_us is not None and exported[new].endorsed_by == old
+    endorsement = exported[new].endorsement
+    assert endorsement is not None
+    assert signing.signature_ok(
+        exported[old].public_key,
+        keys.endorsement_message(new, exported[new].public_key),
+        endorsement,
+    )
+    assert set(signing.public_keys_from_file(ctx.data)) == {old, new}
+    # more footage after the rotation: checkpoints by the new key; the old ones still verify
+    run_dir = ctx.data.camera_spool(archive.cam) / "run2"
+    sealer = Sealer(ctx.engine, ctx.data, cadence=CADENCE)
+    clock = RunClock()
+    for name, a, b in make_segments(run_dir, count=2, seconds=1):
+        timing = clock.place(a, b, T0 + 120_000_000 + int(b * 1e6))
+        sealer.seal(SegmentClosed(archive.cam, "run2", run_dir / name, timing, StreamInfo()))
+    sealer.checkpoint_now(archive.cam)
+    with ctx.engine.connect() as conn:
+        used = {cp.key_id for cp in checkpoints.rows(conn, archive.cam)}
+        rotated = conn.execute(
+            select(schema.ledger.c.action).where(schema.ledger.c.action == "key-rotated")
+        ).all()
+    assert used == {old, new} and len(rotated) == 1
+    assert not _run(archive).failed
