@@ -18,6 +18,7 @@ import mmap
 import os
 import stat
 import struct
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -155,11 +156,25 @@ def is_immutable(path: Path) -> bool:
         os.close(fd)
 
 
+_PROBED: dict[Path, tuple[float, str]] = {}
+PROBE_TTL_S = 60.0
+
+
 def protection_in_force(archive_root: Path) -> str:
     """What keeps sealed files from being changed here: "immutable" (chattr +i, root on a
-    filesystem that supports it) or "read-only" (mode 0444 only). Probed with a scratch file."""
+    filesystem that supports it) or "read-only" (mode 0444 only). Probed with a scratch file,
+    at most once a minute per archive."""
     if not immutable_wanted():
         return "read-only"
+    known = _PROBED.get(archive_root)
+    if known is not None and time.monotonic() - known[0] < PROBE_TTL_S:
+        return known[1]
+    found = _probe(archive_root)
+    _PROBED[archive_root] = (time.monotonic(), found)
+    return found
+
+
+def _probe(archive_root: Path) -> str:
     probe = archive_root / ".protection-probe"
     try:
         probe.write_bytes(b"")

@@ -15,6 +15,7 @@ from sqlalchemy import Engine
 
 from custodes.clock import now_us
 from custodes.domain.backoff import Backoff
+from custodes.domain.chain import Cadence
 from custodes.paths import DataDir
 from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
 from custodes.recorder.worker import DISK_FULL
@@ -27,10 +28,13 @@ _STOP = object()
 
 
 class SealerPool:
-    def __init__(self, engine: Engine, data: DataDir, threads: int = 2) -> None:
+    def __init__(
+        self, engine: Engine, data: DataDir, threads: int = 2, cadence: Cadence | None = None
+    ) -> None:
         self._engine = engine
         self._data = data
-        self._sealer = Sealer(engine, data)  # one per pool: a camera stays on one thread
+        # one per pool: a camera stays on one thread
+        self._sealer = Sealer(engine, data, cadence=cadence)
         self._queues: list[queue.Queue[object]] = [queue.Queue() for _ in range(threads)]
         self._threads = [
             threading.Thread(target=self._run, args=(q,), name=f"sealer-{i}", daemon=True)

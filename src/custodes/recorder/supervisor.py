@@ -16,6 +16,7 @@ from custodes.services import index
 from custodes.services.cameras import active_targets, registry_mark
 from custodes.services.context import Context
 from custodes.services.reconcile import ReconcileReport, reconcile
+from custodes.services.settings import checkpoint_cadence
 from custodes.services.sweep import finish_pending
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,9 @@ class Supervisor:
         self.ctx = ctx
         self.segment_seconds = segment_seconds
         self.backoff_cap_s = backoff_cap_s
-        self.sealer = SealerPool(ctx.engine, ctx.data, sealer_threads)
+        self.sealer = SealerPool(
+            ctx.engine, ctx.data, sealer_threads, cadence=checkpoint_cadence(ctx)
+        )
         self.workers: dict[int, StreamWorker] = {}
         self.disk = DiskGuard(ctx.data.archive)
         self._lock_file: IO[str] | None = None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 
 from custodes.adapters.db import schema
+from custodes.domain.chain import Cadence
 from custodes.services import ledger
 from custodes.services.context import Context
 
@@ -48,3 +49,15 @@ def set_setting(ctx: Context, key: str, value: str, *, actor: str = ledger.SYSTE
 def site_timezone(ctx: Context) -> str:
     """The zone times are shown in (IANA name); stored times stay UTC."""
     return get_setting(ctx, "timezone") or DEFAULT_TIMEZONE
+
+
+def checkpoint_cadence(ctx: Context) -> Cadence:
+    """How often the segment chains are signed: settings `checkpoint_segments` and
+    `checkpoint_seconds` (defaults: 100 segments or 600 s, whichever first)."""
+    default = Cadence()
+    segments = get_setting(ctx, "checkpoint_segments")
+    seconds = get_setting(ctx, "checkpoint_seconds")
+    return Cadence(
+        segments=int(segments) if segments else default.segments,
+        seconds=int(seconds) if seconds else default.seconds,
+    )

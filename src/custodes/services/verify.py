@@ -29,6 +29,7 @@ from custodes.domain.chain import Cadence
 from custodes.domain.verification import Evidence, Finding, Row, SignedPoint, judge
 from custodes.services import alarms, checkpoints, signing
 from custodes.services.context import Context
+from custodes.services.settings import checkpoint_cadence
 
 S = schema.segments
 P = schema.pruned_ranges
@@ -162,7 +163,7 @@ def verify(
     progress: Callable[[int], None] | None = None,
 ) -> VerifyReport:
     started = ctx.clock()
-    cadence = cadence or Cadence()
+    cadence = cadence or checkpoint_cadence(ctx)
     throttle = _Throttle(rate_bytes_s)
     with ctx.engine.connect() as conn:
         cams = conn.execute(select(CAM.c.id, CAM.c.name).order_by(CAM.c.id)).all()

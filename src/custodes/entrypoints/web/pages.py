@@ -15,8 +15,9 @@ from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx
 from custodes.services import auth
 from custodes.services import cameras as camera_service
+from custodes.services.alarms import Alarm, open_alarms
 from custodes.services.settings import site_timezone
-from custodes.services.status import camera_status, system_status
+from custodes.services.status import camera_status
 
 TEMPLATES = Path(__file__).with_name("templates")
 router = APIRouter(include_in_schema=False)
@@ -55,6 +56,11 @@ ALARM_TITLES = {
 }
 
 
+def _alarms(request: Request) -> list[Alarm]:
+    with get_ctx(request).engine.connect() as conn:
+        return open_alarms(conn)
+
+
 def _render(request: Request, name: str, session: auth.Session | None, **ctx: Any) -> HTMLResponse:
     lang = _lang(request)
     tr = i18n.translations(lang)
@@ -63,7 +69,7 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
     html = _env.get_template(name).render(
         request=request,
         session=session,
-        alarms=system_status(get_ctx(request)).alarms if session else [],
+        alarms=_alarms(request) if session else [],
         alarm_titles=ALARM_TITLES,
         lang=lang,
         languages=i18n.LANGUAGES,

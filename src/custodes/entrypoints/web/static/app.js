@@ -35,3 +35,8 @@ if (logout) {
     location.href = "/login";
   });
 }
+
+// Times the server renders as <time data-us="…">: shown in the site's zone.
+for (const el of document.querySelectorAll("time[data-us]")) {
+  el.textContent = `(${formatTime(Number(el.dataset.us) / 1000, true)})`;
+}
