@@ -43,6 +43,9 @@ bench: setup
 	$(BIN)/python -m bench.recording
 	$(BIN)/python -m bench.timeline
 	$(BIN)/python -m bench.live_latency
+	$(BIN)/python -m bench.verify
+	$(BIN)/python -m bench.ledger
+	$(BIN)/python -m bench.sweep
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
