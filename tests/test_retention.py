@@ -10,26 +10,31 @@ import sys
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from typer.testing import CliRunner
 
 from custodes.adapters.db import schema
 from custodes.adapters.diskspace import RESERVE_ENV, Usage
+from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.clock import iso
 from custodes.domain.retention import DAY_US, camera_policy
+from custodes.domain.timing import RunClock
 from custodes.entrypoints.cli import app
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.paths import DATABASE_URL_ENV
+from custodes.recorder.events import SegmentClosed
 from custodes.rules.jurisdictions import known, load
 from custodes.services import ledger, retention
 from custodes.services.alarms import open_alarms
 from custodes.services.capacity import check_and_alarm, plan
 from custodes.services.context import Context
+from custodes.services.sealing import Sealer
 from custodes.services.setup import JURISDICTIONS
 from custodes.services.sweep import sweep
 from custodes.services.verify import verify
 
+from .media import make_segments
 from .sealed import CADENCE, SEGMENTS, T0, Archive, seal_archive
 from .test_api import PASSWORD, _set_password
 
@@ -266,3 +271,31 @@ def test_capacity_plan_and_its_alarm(archive: Archive, monkeypatch: pytest.Monke
         assert open_alarms(conn) == []
     cli = CliRunner().invoke(app, ["retention", "plan", "--json", "--data", str(ctx.data.root)])
     assert cli.exit_code == (0 if plan(ctx).volume.ok else 1), cli.output
+
+
+def test_the_sweep_and_a_running_sealer_keep_the_span_right(archive: Archive) -> None:
+    """The sealer caches the span it grows; the sweep trims that span's head meanwhile."""
+    ctx = archive.ctx
+    sealer = Sealer(ctx.engine, ctx.data, cadence=CADENCE)
+    run_dir = ctx.data.camera_spool(archive.cam) / "run2"
+    made = make_segments(run_dir, count=2, seconds=1)
+    clock = RunClock()
+
+    def seal(i: int) -> None:
+        name, a, b = made[i]
+        timing = clock.place(a, b, T0 + SEGMENTS * 1_000_000 + int(b * 1e6))
+        sealer.seal(SegmentClosed(archive.cam, "run2", run_dir / name, timing, StreamInfo()))
+
+    seal(0)  # the sealer now holds the span in its cache
+    _at(ctx, archive.end_us(6) + JILIN_DAYS * DAY_US)
+    assert sweep(ctx).segments == 5
+    seal(1)
+    with ctx.engine.connect() as conn:
+        (span,) = conn.execute(select(schema.spans)).all()
+        total = conn.execute(
+            select(func.count(), func.sum(schema.segments.c.bytes)).where(
+                schema.segments.c.camera_id == archive.cam
+            )
+        ).one()
+    assert (span.segments, span.bytes) == (total[0], total[1]) == (SEGMENTS + 2 - 5, total[1])
+    _verified(ctx)

@@ -83,13 +83,15 @@ def last_span(conn: Connection, camera_id: int) -> SpanRow | None:
 
 
 def grow_span(conn: Connection, span: SpanRow, row: SegmentRow) -> SpanRow:
+    """Counts are added in SQL, not written from the cached row: the sweep may have trimmed
+    the span's head meanwhile (services/sweep.py)."""
     grown = SpanRow(
         span.id, max(span.end_us, row.end_us), span.segments + 1, span.bytes + row.bytes
     )
     conn.execute(
         update(SP)
         .where(SP.c.id == span.id)
-        .values(end_us=grown.end_us, segments=grown.segments, bytes=grown.bytes)
+        .values(end_us=grown.end_us, segments=SP.c.segments + 1, bytes=SP.c.bytes + row.bytes)
     )
     return grown
 
