@@ -114,7 +114,10 @@ def test_hls_fallback_shares_the_stream_and_plays(
 ) -> None:
     cam = svc.add_camera(ctx, CameraSpec(name="c", url=sim.url("cam1"), place="p")).id
     base = f"/api/v1/cameras/{cam}/hls/main"
-    with _client(ctx) as client:
+    _set_password(ctx, PASSWORD)
+    # a linger long enough for ffprobe below on a loaded machine; a stream stopped early would
+    # be restarted by the next playlist request, not by a segment request
+    with TestClient(create_app(ctx, live_linger_s=3.0)) as client:
         client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
         with client.websocket_connect(f"/api/v1/cameras/{cam}/live") as ws:
             ws.receive_json()
@@ -157,9 +160,12 @@ def test_hls_fallback_shares_the_stream_and_plays(
         live = client.app.state.live  # type: ignore[attr-defined]
         (stream,) = live.streams().values()
         assert stream.hls_dir.is_dir()
-        time.sleep(2)  # no HLS request and no viewer past the linger: stopped, cleaned up
+        time.sleep(4.5)  # no HLS request and no viewer past the linger: stopped, cleaned up
         assert _ffmpeg_live_pids() == []
         assert not stream.hls_dir.exists()
+        # a segment of a stream that is not running does not start one
+        assert client.get(f"{base}/{segments[-1]}").status_code == 404
+        assert _ffmpeg_live_pids() == [] and live.streams() == {}
 
 
 def test_unreachable_camera_closes_with_a_reason(ctx: Context) -> None:

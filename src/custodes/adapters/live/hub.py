@@ -290,12 +290,19 @@ class LiveHub:
             stream.last_used = time.monotonic()
             self._schedule_reap(key, stream)
 
-    async def hls(self, key: str, url: str) -> LiveStream:
-        """The stream for an HLS request: started if need be, kept while requests come."""
-        stream = self._stream(key, url)
+    async def hls(self, key: str, url: str, *, playlist: bool) -> LiveStream | None:
+        """The stream for an HLS request, kept while requests come. Only a playlist request
+        starts one (and waits for it); a segment of a stream that is not running is None —
+        the player fetches the playlist again."""
+        stream = self._streams.get(key)
+        if stream is None or stream.done:
+            if not playlist:
+                return None
+            stream = self._stream(key, url)
         stream.last_used = time.monotonic()
         self._schedule_reap(key, stream)
-        await stream.wait_hls(self._ready_timeout_s)
+        if playlist:
+            await stream.wait_hls(self._ready_timeout_s)
         return stream
 
     def _schedule_reap(self, key: str, stream: LiveStream) -> None:

@@ -23,7 +23,7 @@ from typing import Literal
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import Response
 
-from custodes.adapters.live.hub import HLS_FILE, LiveHub, LiveUnavailable
+from custodes.adapters.live.hub import HLS_FILE, HLS_PLAYLIST, LiveHub, LiveUnavailable
 from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, SessionDep
 from custodes.services import auth, ledger
 from custodes.services import cameras as camera_service
@@ -124,9 +124,13 @@ async def hls_file(
     hub: LiveHub = request.app.state.live
     url = camera_service.stream_url(ctx, camera_id, stream)
     try:
-        source = await hub.hls(f"{camera_id}:{stream}", url)
+        source = await hub.hls(f"{camera_id}:{stream}", url, playlist=name == HLS_PLAYLIST)
     except LiveUnavailable as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
+    if source is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, "the live stream is not running: fetch index.m3u8"
+        )
     if _new_hls_viewing(request, session, camera_id, stream):
         await asyncio.to_thread(_record_live_view, ctx, session.username, camera_id, stream, "hls")
     try:
