@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -226,3 +227,19 @@ def test_splitter_handles_arbitrary_chunking(tmp_path: Path) -> None:
     times = [decode_time(f.data) for f in fragments]
     assert times[0] == 0 and all(t is not None for t in times)
     assert {b - a for a, b in itertools.pairwise(times)} == {scale // 25}  # type: ignore[operator]
+
+
+def test_hls_directories_of_dead_servers_are_removed(tmp_path: Path) -> None:
+    from custodes.adapters.live.hub import HLS_DIR_PREFIX, LiveHub
+
+    dead = subprocess.run(["sh", "-c", "echo $$"], capture_output=True, text=True)
+    dead_pid = int(dead.stdout)  # that shell has exited
+    orphan = tmp_path / f"{HLS_DIR_PREFIX}{dead_pid}-abc"
+    orphan.mkdir()
+    (orphan / "seg1.m4s").write_bytes(b"x")
+    mine = tmp_path / f"{HLS_DIR_PREFIX}{os.getpid()}-def"
+    mine.mkdir()
+    other = tmp_path / "unrelated"
+    other.mkdir()
+    LiveHub(hls_root=tmp_path)
+    assert not orphan.exists() and mine.exists() and other.exists()

@@ -48,6 +48,7 @@ HLS_FILE = re.compile(r"^(index\.m3u8|init\.mp4|seg[0-9]{1,9}\.m4s)$")
 # Chromium's HLS player refuses a live playlist of one segment; the HLS spec asks clients to
 # start three target durations from the end, so the playlist is offered from three segments.
 HLS_READY_SEGMENTS = 3
+HLS_DIR_PREFIX = "custodes-live-"  # + the owning process's pid + "-": see remove_orphans
 
 
 class LiveUnavailable(RuntimeError):
@@ -106,6 +107,24 @@ def live_command(url: str, hls_dir: Path) -> list[str]:
     ]
 
 
+def remove_orphans(root: Path) -> list[Path]:
+    """Remove HLS directories left by live servers that died without cleaning up (kill -9):
+    those whose owning pid no longer runs."""
+    removed = []
+    for d in root.glob(f"{HLS_DIR_PREFIX}*-*"):
+        pid_text = d.name[len(HLS_DIR_PREFIX) :].split("-", 1)[0]
+        if not pid_text.isdigit() or not d.is_dir():
+            continue
+        try:
+            os.kill(int(pid_text), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+        except PermissionError:
+            continue  # alive, someone else's
+    return removed
+
+
 def scratch_root() -> Path:
     """Where HLS segments are written: RAM (/dev/shm) where there is one, else the temp dir."""
     shm = Path("/dev/shm")
@@ -126,7 +145,9 @@ class LiveStream:
     def __init__(self, key: str, url: str, hls_root: Path) -> None:
         self.key = key
         self._url = url
-        self.hls_dir = Path(tempfile.mkdtemp(prefix="custodes-live-", dir=hls_root))
+        self.hls_dir = Path(
+            tempfile.mkdtemp(prefix=f"{HLS_DIR_PREFIX}{os.getpid()}-", dir=hls_root)
+        )
         self.viewers: set[Viewer] = set()
         self.last_used = time.monotonic()  # last HLS request or socket viewer leaving
         self.reaper: asyncio.Task[None] | None = None
@@ -263,6 +284,7 @@ class LiveHub:
         self._linger_s = linger_s
         self._ready_timeout_s = ready_timeout_s
         self._hls_root = hls_root or scratch_root()
+        remove_orphans(self._hls_root)
         self._reapers: set[asyncio.Task[None]] = set()
 
     def streams(self) -> dict[str, LiveStream]:
