@@ -44,6 +44,26 @@ def _client(ctx: Context) -> TestClient:
     return TestClient(create_app(ctx, live_linger_s=0.5))
 
 
+def _probe(path: Path) -> str:
+    """codec,width,height,frames of the file's video, as ffprobe counts them."""
+    return subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+
+
 def _ffmpeg_live_pids() -> list[str]:
     out = subprocess.run(["pgrep", "-f", "frag_every_frame"], capture_output=True, text=True)
     return out.stdout.split()
@@ -83,23 +103,7 @@ def test_live_socket_sends_codec_init_and_keyframe_first_fragments(
         # the bytes are a playable MP4 of 1080p H.264, one frame per fragment
         out = tmp_path / "live.mp4"
         out.write_bytes(init + b"".join(fragments))
-        probe = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-count_frames",
-                "-show_entries",
-                "stream=codec_name,width,height,nb_read_frames",
-                "-of",
-                "csv=p=0",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert probe.stdout.strip() == "h264,1920,1080,60"
+        assert _probe(out) == "h264,1920,1080,60"
         with (
             pytest.raises(WebSocketDisconnect) as unknown,
             client.websocket_connect("/api/v1/cameras/999/live") as ws,
@@ -137,23 +141,7 @@ def test_hls_fallback_shares_the_stream_and_plays(
         assert first.headers["content-type"] == "video/iso.segment"
         out = tmp_path / "hls.mp4"
         out.write_bytes(init.content + first.content)
-        probe = subprocess.run(
-            [
-                "ffprobe",
-                "-v",
-                "error",
-                "-count_frames",
-                "-show_entries",
-                "stream=codec_name,width,height,nb_read_frames",
-                "-of",
-                "csv=p=0",
-                str(out),
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        assert probe.stdout.strip() == "h264,1920,1080,50"  # one GOP: 2 s at 25 fps
+        assert _probe(out) == "h264,1920,1080,50"  # one GOP: 2 s at 25 fps
         assert client.get(f"{base}/secrets.txt").status_code == 404
         assert client.get(f"{base}/seg999999.m4s").status_code == 404
         assert client.get(f"/api/v1/cameras/{cam}/hls/other/index.m3u8").status_code == 422

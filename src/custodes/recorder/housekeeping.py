@@ -14,6 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy import func, select
+
+from custodes.adapters.db import schema
 from custodes.services import ledger
 from custodes.services.capacity import check_and_alarm
 from custodes.services.context import Context
@@ -22,6 +25,7 @@ from custodes.services.verify import raise_or_clear_alarm, verify
 
 log = logging.getLogger(__name__)
 HOUSEKEEPER = "system:housekeeping"
+ARCHIVE = "archive"  # the ledger object of a verification of the whole archive
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,12 @@ class Housekeeper(threading.Thread):
             ("verify", s.verify_s, self._verify),
         ]
         self._due = {name: time.monotonic() for name, _, _ in self._jobs}
+        # A restart does not re-read the whole archive: the next verification is due one
+        # interval after the last one the ledger records.
+        last = self._last_verification_us()
+        if last is not None:
+            wait_s = (last - ctx.clock()) / 1e6 + s.verify_s
+            self._due["verify"] = time.monotonic() + max(wait_s, 0.0)
 
     def stop(self) -> None:
         self._halt.set()
@@ -67,6 +77,16 @@ class Housekeeper(threading.Thread):
             ledger.checkpoint(self.ctx)  # leave no unsigned ledger tail behind a clean stop
         except Exception:
             log.exception("housekeeping: closing ledger checkpoint failed")
+
+    def _last_verification_us(self) -> int | None:
+        L = schema.ledger
+        with self.ctx.engine.connect() as conn:
+            last = conn.execute(
+                select(func.max(L.c.time_us)).where(
+                    L.c.action == ledger.VERIFY_RAN, L.c.object == ARCHIVE
+                )
+            ).scalar()
+        return None if last is None else int(last)
 
     def _ledger_checkpoint(self) -> None:
         ledger.checkpoint(self.ctx)
@@ -92,7 +112,7 @@ class Housekeeper(threading.Thread):
             self.ctx,
             actor=HOUSEKEEPER,
             action=ledger.VERIFY_RAN,
-            object="archive",
+            object=ARCHIVE,
             details={
                 "ok": not report.failed,
                 "segments": sum(c.segments for c in report.cameras),
@@ -105,7 +125,7 @@ class Housekeeper(threading.Thread):
                 self.ctx,
                 actor=HOUSEKEEPER,
                 action=ledger.ALARM_RAISED,
-                object="archive",
+                object=ARCHIVE,
                 details={"kind": "integrity", "problems": len(problems)},
             )
         if report.failed:

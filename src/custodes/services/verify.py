@@ -210,7 +210,7 @@ def _verify_camera(
                 select(P.c.first_seq, P.c.last_seq).where(P.c.camera_id == cam_id)
             )
         ]
-    db_cps, file_cps, file_problems = _checkpoint_stores(ctx, cam_id, rows)
+    db_cps, file_cps, file_problems = _checkpoint_stores(ctx, cam_id, rows, pruned)
     in_range = [
         r
         for r in rows
@@ -255,7 +255,7 @@ def _verify_camera(
 
 
 def _checkpoint_stores(
-    ctx: Context, cam_id: int, rows: list[Row]
+    ctx: Context, cam_id: int, rows: list[Row], pruned: list[tuple[int, int]]
 ) -> tuple[list[SignedPoint], list[SignedPoint], list[str]]:
     """Both checkpoint stores as of the rows' snapshot, while the recorder goes on writing.
 
@@ -265,10 +265,7 @@ def _checkpoint_stores(
     from the database, not sealed meanwhile. Past S nothing else is compared. A database
     checkpoint the file lacks is read for once more after a pause (its line is appended just
     after the commit)."""
-    top = max(
-        rows[-1].seq if rows else -1,
-        max((p.last_seq for p in _pruned_view(ctx, cam_id)), default=-1),
-    )
+    top = max(rows[-1].seq if rows else -1, max((last for _, last in pruned), default=-1))
     for attempt in range(2):
         in_file, problems = checkpoints.read_file(ctx.data, cam_id)
         with ctx.engine.connect() as conn:
@@ -285,22 +282,6 @@ def _checkpoint_stores(
             return db_view, file_view, problems
         time.sleep(0.5)
     raise AssertionError("unreachable")
-
-
-@dataclass(frozen=True)
-class _Pruned:
-    first_seq: int
-    last_seq: int
-
-
-def _pruned_view(ctx: Context, cam_id: int) -> list[_Pruned]:
-    with ctx.engine.connect() as conn:
-        return [
-            _Pruned(int(a), int(b))
-            for a, b in conn.execute(
-                select(P.c.first_seq, P.c.last_seq).where(P.c.camera_id == cam_id)
-            )
-        ]
 
 
 def _unindexed(ctx: Context, cam_id: int, named: set[str]) -> list[str]:
