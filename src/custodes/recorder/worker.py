@@ -106,8 +106,9 @@ class StreamWorker(threading.Thread):
         assert self._disk is not None
         message = self._disk.describe()
         log.error("camera %s: %s", self.cfg.name, message)
-        self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message))
+        # the gap first: whoever sees the fault finds the gap already recorded
         self._open_gap(self._recorded_until_us or self._started_us, "disk full")
+        self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message))
         while not self._halt.is_set() and self._disk.full():
             self._halt.wait(DISK_POLL_S)
         if not self._halt.is_set():
