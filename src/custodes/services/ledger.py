@@ -95,8 +95,47 @@ KEY_ROTATED = "key-rotated"
 VERIFY_RAN = "verify-ran"
 ALARM_RAISED = "alarm-raised"
 LEDGER_EXPORTED = "ledger-exported"
+# accounts and organisations (issue 5)
+ACCOUNT_LOCKED = "account-locked"
+ACCOUNT_CREATED = "account-created"
+ACCOUNT_CHANGED = "account-changed"
+TOTP_ENROLLED = "totp-enrolled"
+ORGANISATION_ADDED = "organisation-added"
+CAMERAS_ASSIGNED = "cameras-assigned"
+# access to recorded footage: every entry's details carry "request" and, once there is one,
+# "grant" (ids), so that the access register can join them (services/register.py)
+DOCUMENT_UPLOADED = "document-uploaded"
+REQUEST_CREATED = "request-created"
+REQUEST_SIGNED = "request-signed"
+REQUEST_SUBMITTED = "request-submitted"
+REQUEST_REFUSED = "request-refused"  # a submission or approval the rules refused
+REQUEST_APPROVED = "request-approved"  # details also: grant, expires_us
+REQUEST_REJECTED = "request-rejected"
+REQUEST_WITHDRAWN = "request-withdrawn"
+GRANT_REVOKED = "grant-revoked"
+ACCESS_DENIED = "access-denied"  # footage asked for without a grant that covers it
+EXPORT_CREATED = "export-created"  # details also: export, camera, start_us, end_us, manifest
+EXPORT_DOWNLOADED = "export-downloaded"
 ACTIONS = frozenset(
     {
+        ACCOUNT_LOCKED,
+        ACCOUNT_CREATED,
+        ACCOUNT_CHANGED,
+        TOTP_ENROLLED,
+        ORGANISATION_ADDED,
+        CAMERAS_ASSIGNED,
+        DOCUMENT_UPLOADED,
+        REQUEST_CREATED,
+        REQUEST_SIGNED,
+        REQUEST_SUBMITTED,
+        REQUEST_REFUSED,
+        REQUEST_APPROVED,
+        REQUEST_REJECTED,
+        REQUEST_WITHDRAWN,
+        GRANT_REVOKED,
+        ACCESS_DENIED,
+        EXPORT_CREATED,
+        EXPORT_DOWNLOADED,
         LOGIN,
         LOGIN_FAILED,
         LOGOUT,

@@ -66,6 +66,7 @@ def initialise(data: DataDir, jurisdiction: str | None = None) -> InitResult:
                     password_hash=PasswordHasher().hash(password),
                     role="system_admin",
                     created_us=now_us(),
+                    organisation_id=1,  # the operating unit (made by migration 0005)
                 )
             )
     return InitResult(Context(data, engine), created_key, password, current)

@@ -38,14 +38,43 @@ settings = Table(
     Column("value", Text, nullable=False),
 )
 
+# Organisations: the operating unit itself (id 1, made by the migration) and every organ,
+# organisation or individual that asks for footage (domain/access_rules.py OrgKind).
+organisations = Table(
+    "organisations",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("kind", String(32), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
 accounts = Table(
     "accounts",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False, unique=True),
     Column("password_hash", String(255), nullable=False),
-    Column("role", String(32), nullable=False),
+    Column("role", String(32), nullable=False),  # domain/roles.py Role
     Column("created_us", BigInteger, nullable=False),
+    Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("display_name", String(128)),
+    Column("work_id", String(64)),  # the work-ID number shown at an access (Jilin Art. 28)
+    # TOTP secret, encrypted with the data directory's key (CredentialBox); NULL: no TOTP
+    Column("totp_secret", LargeBinary),
+    # the RFC 6238 time step of the last code accepted: a code is never accepted twice
+    Column("totp_last_step", BigInteger),
+    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
+    Column("locked_until_us", BigInteger),
+    Column("disabled_us", BigInteger),
+)
+
+# Which cameras a duty operator may watch live (other roles: domain/roles.py).
+camera_assignments = Table(
+    "camera_assignments",
+    metadata,
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), primary_key=True),
 )
 
 cameras = Table(
@@ -282,4 +311,112 @@ ledger_checkpoints = Table(
     Column("time_us", BigInteger, nullable=False),
     Column("key_id", String(16), nullable=False),
     Column("signature", String(128), nullable=False),
+)
+
+
+# Approval documents (PDF or image) uploaded with an access request: stored once under
+# documents/<sha256>.<ext> in the data directory, never changed.
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sha256", String(64), nullable=False),
+    Column("filename", String(255), nullable=False),
+    Column("media_type", String(64), nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("uploaded_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("uploaded_us", BigInteger, nullable=False),
+)
+
+# Access requests (services/access.py): draft → submitted → approved | rejected | withdrawn.
+access_requests = Table(
+    "access_requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("organisation_id", Integer, ForeignKey("organisations.id"), nullable=False),
+    Column("created_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("jurisdiction", String(16), nullable=False),
+    Column("action", String(24), nullable=False),
+    Column("basis", String(40), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("destination", Text, nullable=False, default=""),
+    Column("destination_abroad", Boolean, nullable=False, default=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("document_id", Integer, ForeignKey("documents.id")),
+    Column("psb_approval_ref", String(128)),  # the public security approval's reference
+    Column("judicial_approval_ref", String(128)),  # county-level judicial approval
+    Column("manager_consent", Boolean, nullable=False, default=False),
+    Column("state", String(16), nullable=False),
+    Column("submitted_us", BigInteger),
+    Column("decided_by", Integer, ForeignKey("accounts.id")),
+    Column("decided_us", BigInteger),
+    Column("decision_note", Text),
+    Index("ix_access_requests_state", "state", "created_us"),
+)
+
+request_cameras = Table(
+    "request_cameras",
+    metadata,
+    Column("request_id", Integer, ForeignKey("access_requests.id"), primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), primary_key=True),
+)
+
+# The staff present at an access, each signing with their own account and work ID.
+request_staff = Table(
+    "request_staff",
+    metadata,
+    Column("request_id", Integer, ForeignKey("access_requests.id"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("work_id", String(64), nullable=False),
+    Column("signed_us", BigInteger, nullable=False),
+)
+
+# Grants: what an approved request allows, to its staff, until it expires or is revoked.
+grants = Table(
+    "grants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", Integer, ForeignKey("access_requests.id"), nullable=False, unique=True),
+    Column("action", String(24), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("granted_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("granted_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("revoked_by", Integer, ForeignKey("accounts.id")),
+    Column("revoked_us", BigInteger),
+    Column("revoke_reason", Text),
+)
+
+# Who holds a grant for which camera: one row per (holder, camera), so that the check on the
+# playback path is a single indexed lookup.
+grant_scope = Table(
+    "grant_scope",
+    metadata,
+    Column("grant_id", Integer, ForeignKey("grants.id"), primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), primary_key=True),
+    Index("ix_grant_scope_holder", "account_id", "camera_id"),
+)
+
+# Exports made under copy grants (services/exports.py); the bundle lies in exports/<id>/.
+exports = Table(
+    "exports",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("grant_id", Integer, ForeignKey("grants.id"), nullable=False),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("covered_start_us", BigInteger, nullable=False),
+    Column("covered_end_us", BigInteger, nullable=False),
+    Column("segments", Integer, nullable=False),
+    Column("bytes", BigInteger, nullable=False),
+    Column("manifest_sha256", String(64), nullable=False),
+    Column("watermarked", Boolean, nullable=False, default=False),
+    Column("created_by", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )

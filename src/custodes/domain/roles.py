@@ -1,0 +1,104 @@
+"""Roles and what each may do: separation of duties (issue 5, part 1). Pure.
+
+- duty operator: watches its assigned cameras live; may open an access request for its unit;
+- security manager: approves or rejects requests (never one it is among the staff of), revokes
+  grants, places and releases holds, assigns cameras, watches live;
+- auditor: reads the ledger and the access register; sees no footage, live or recorded;
+- system administrator: configures cameras, accounts and settings, watches live to commission
+  cameras; sees no recorded footage unless granted like anyone else;
+- external officer (public security, judicial, emergency …): opens requests for its own
+  organisation, signs them as staff, and uses what a grant allows.
+
+Recorded footage (playback, copy, retrieval of originals) is never a role's right: it needs a
+grant (services/grants.py), whatever the role.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    DUTY_OPERATOR = "duty_operator"
+    SECURITY_MANAGER = "security_manager"
+    AUDITOR = "auditor"
+    SYSTEM_ADMIN = "system_admin"
+    EXTERNAL_OFFICER = "external_officer"
+
+
+class Permission(StrEnum):
+    LIVE_ASSIGNED = "live-assigned"  # live view of the cameras assigned to the account
+    LIVE_ALL = "live-all"  # live view of every camera
+    CAMERAS_READ = "cameras-read"  # the registry and the recorded timeline (no footage)
+    CAMERAS_CONFIGURE = "cameras-configure"
+    ACCOUNTS_MANAGE = "accounts-manage"
+    ASSIGN_CAMERAS = "assign-cameras"
+    REQUEST_CREATE = "request-create"
+    REQUEST_SIGN = "request-sign"
+    REQUEST_DECIDE = "request-decide"
+    GRANT_REVOKE = "grant-revoke"
+    REQUESTS_READ_ALL = "requests-read-all"  # every organisation's requests (else: own org)
+    REGISTER_READ = "register-read"
+    LEDGER_READ = "ledger-read"
+    HOLDS_MANAGE = "holds-manage"
+    RETENTION_READ = "retention-read"
+
+
+P = Permission
+PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.DUTY_OPERATOR: frozenset(
+        {P.LIVE_ASSIGNED, P.CAMERAS_READ, P.REQUEST_CREATE, P.REQUEST_SIGN, P.RETENTION_READ}
+    ),
+    Role.SECURITY_MANAGER: frozenset(
+        {
+            P.LIVE_ALL,
+            P.CAMERAS_READ,
+            P.ASSIGN_CAMERAS,
+            P.REQUEST_DECIDE,
+            P.GRANT_REVOKE,
+            P.REQUESTS_READ_ALL,
+            P.REGISTER_READ,
+            P.HOLDS_MANAGE,
+            P.RETENTION_READ,
+        }
+    ),
+    Role.AUDITOR: frozenset(
+        {P.REQUESTS_READ_ALL, P.REGISTER_READ, P.LEDGER_READ, P.RETENTION_READ, P.CAMERAS_READ}
+    ),
+    Role.SYSTEM_ADMIN: frozenset(
+        {
+            P.LIVE_ALL,
+            P.CAMERAS_READ,
+            P.CAMERAS_CONFIGURE,
+            P.ACCOUNTS_MANAGE,
+            P.ASSIGN_CAMERAS,
+            P.RETENTION_READ,
+        }
+    ),
+    Role.EXTERNAL_OFFICER: frozenset({P.CAMERAS_READ, P.REQUEST_CREATE, P.REQUEST_SIGN}),
+}
+
+# Roles an account of an outside organisation may hold: outsiders never run the system.
+OUTSIDE_ROLES = frozenset({Role.EXTERNAL_OFFICER})
+
+
+def parse_role(value: str) -> Role:
+    try:
+        return Role(value)
+    except ValueError:
+        raise ValueError(
+            f"role: {value!r} is not one of {', '.join(r.value for r in Role)}"
+        ) from None
+
+
+def allows(role: str, permission: Permission) -> bool:
+    """Whether the role holds the permission; an unknown role holds nothing."""
+    try:
+        return permission in PERMISSIONS[Role(role)]
+    except ValueError:
+        return False
+
+
+def role_fits_organisation(role: Role, *, operating_unit: bool) -> bool:
+    """Staff of the operating unit hold unit roles; outsiders hold only the external role."""
+    return (role not in OUTSIDE_ROLES) if operating_unit else (role in OUTSIDE_ROLES)

@@ -1,0 +1,285 @@
+"""Access requests, signatures, decisions and grants (services/access.py, services/grants.py),
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+
+from custodes.adapters.db import schema
+from custodes.domain.access_rules import Action, Basis
+from custodes.domain.camera import CameraSpec
+from custodes.domain.roles import Role
+from custodes.services import access, documents, grants, ledger
+from custodes.services import cameras as camera_service
+from custodes.services.context import Context
+
+from .grant_setup import PDF, approved_grant, organisation, person
+
+HOUR = 3_600_000_000
+DAY = 24 * HOUR
+
+
+def _camera(ctx: Context, name: str = "gate") -> int:
+    spec = CameraSpec(name=name, url=f"rtsp://127.0.0.1:1/{name}", place="entrance")
+    return camera_service.add_camera(ctx, spec, actor="test").id
+
+
+def _entries(ctx: Context, action: str) -> list[dict[str, object]]:
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.ledger.c.details).where(schema.ledger.c.action == action)
+        ).scalars()
+        return [json.loads(d) for d in rows]
+
+
+@pytest.fixture
+def cam(ctx: Context) -> int:
+    return _camera(ctx)
+
+
+def _psb_pair(ctx: Context) -> tuple[access.Actor, access.Actor]:
+    psb = organisation(ctx, "区公安分局 District PSB", "public-security")
+    a = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="A001").actor
+    b = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="B002").actor
+    return a, b
+
+
+def _request(
+    ctx: Context, actor: access.Actor, cam: int, action: Action = Action.COPY, **kw: object
+) -> int:
+    now = ctx.clock()
+    fields: dict[str, object] = {
+        "camera_ids": (cam,),
+        "start_us": now - 2 * HOUR,
+        "end_us": now - HOUR,
+        "action": action,
+        "basis": Basis.LAW_ENFORCEMENT,
+        "purpose": "theft at the gate",
+        "destination": "district PSB evidence room",
+    }
+    fields.update(kw)
+    return access.create_request(ctx, actor, access.NewRequest(**fields))  # type: ignore[arg-type]
+
+
+def test_full_flow_grants_the_signed_staff_and_is_in_the_ledger(ctx: Context, cam: int) -> None:
+    now = ctx.clock()
+    setup = approved_grant(ctx, camera_ids=[cam], start_us=now - 2 * HOUR, end_us=now - HOUR)
+    g = setup.grant
+    assert g.action is Action.COPY
+    for holder in setup.holders:
+        with ctx.engine.connect() as conn:
+            found = grants.find(
+                conn,
+                account_id=holder.account_id,
+                camera_id=cam,
+                start_us=now - 90 * 60_000_000,
+                end_us=now - HOUR,
+                need=Action.COPY,
+                now_us=ctx.clock(),
+            )
+        assert found is not None and found.id == g.id
+    view = access.get_request(ctx, setup.holders[0].actor, setup.request_id)
+    assert view.state == "approved" and view.grant is not None
+    assert [s.username for s in view.staff] == [h.username for h in setup.holders]
+    assert view.document is not None and view.document["filename"] == "调取证据通知书.pdf"
+    approved = _entries(ctx, ledger.REQUEST_APPROVED)
+    assert approved[-1]["grant"] == g.id and approved[-1]["request"] == setup.request_id
+    signed = _entries(ctx, ledger.REQUEST_SIGNED)
+    assert len(signed) == 2
+
+
+def test_grant_scope_camera_range_action_expiry_revocation(ctx: Context, cam: int) -> None:
+    other = _camera(ctx, "yard")
+    now = ctx.clock()
+    setup = approved_grant(
+        ctx, camera_ids=[cam], start_us=now - 2 * HOUR, end_us=now - HOUR, action=Action.VIEW
+    )
+    holder = setup.holders[0]
+
+    def check(camera: int, a: int, b: int, need: Action, at: int | None = None) -> bool:
+        with ctx.engine.connect() as conn:
+            return (
+                grants.find(
+                    conn,
+                    account_id=holder.account_id,
+                    camera_id=camera,
+                    start_us=a,
+                    end_us=b,
+                    need=need,
+                    now_us=at or ctx.clock(),
+                )
+                is not None
+            )
+
+    assert check(cam, now - 2 * HOUR, now - HOUR, Action.VIEW)
+    assert not check(cam, now - 2 * HOUR, now - HOUR, Action.COPY)  # view never yields a file
+    assert not check(other, now - 2 * HOUR, now - HOUR, Action.VIEW)  # another camera
+    assert not check(cam, now - 3 * HOUR, now - HOUR, Action.VIEW)  # outside the range
+    assert not check(cam, now - 2 * HOUR, now - HOUR, Action.VIEW, at=setup.grant.expires_us)
+    with ctx.engine.connect() as conn:  # the manager who approved holds nothing
+        assert (
+            grants.find(
+                conn,
+                account_id=setup.manager.account_id,
+                camera_id=cam,
+                start_us=now - 2 * HOUR,
+                end_us=now - HOUR,
+                need=Action.VIEW,
+                now_us=ctx.clock(),
+            )
+            is None
+        )
+    with pytest.raises(access.NotAllowed):  # an officer cannot revoke
+        access.revoke(ctx, holder.actor, setup.grant.id, reason="no")
+    access.revoke(ctx, setup.manager.actor, setup.grant.id, reason="case closed")
+    assert not check(cam, now - 2 * HOUR, now - HOUR, Action.VIEW)
+    with pytest.raises(grants.NoGrant, match="file an access request"):
+        grants.require(
+            ctx,
+            account_id=holder.account_id,
+            username=holder.username,
+            camera_id=cam,
+            start_us=now - 2 * HOUR,
+            end_us=now - HOUR,
+            need=Action.VIEW,
+        )
+    assert _entries(ctx, ledger.ACCESS_DENIED)[-1]["need"] == "view"
+    assert _entries(ctx, ledger.GRANT_REVOKED)[-1]["reason"] == "case closed"
+
+
+def test_one_account_cannot_sign_twice_and_one_signature_is_refused(ctx: Context, cam: int) -> None:
+    a, _ = _psb_pair(ctx)
+    doc = documents.upload(ctx, a, "notice.pdf", PDF)
+    rid = _request(ctx, a, cam, document_id=doc.id)
+    access.sign(ctx, a, rid, "A001")
+    with pytest.raises(access.AccessError, match="signed this request already"):
+        access.sign(ctx, a, rid, "A001")
+    with pytest.raises(access.Refused) as refused:
+        access.submit(ctx, a, rid)
+    assert [(r.item, r.article) for r in refused.value.items] == [("staff", "Jilin Art. 28")]
+    assert _entries(ctx, ledger.REQUEST_REFUSED)[-1]["refusals"] == [
+        {
+            "item": "staff",
+            "reason": "at least two staff, each signing with their own account",
+            "article": "Jilin Art. 28",
+        }
+    ]
+    assert access.get_request(ctx, a, rid).state == "draft"
+
+
+def test_work_id_must_match_the_account(ctx: Context, cam: int) -> None:
+    a, _ = _psb_pair(ctx)
+    rid = _request(ctx, a, cam)
+    with pytest.raises(access.AccessError, match="work ID registered"):
+        access.sign(ctx, a, rid, "X999")
+    with pytest.raises(access.AccessError, match="work ID"):
+        access.sign(ctx, a, rid, "  ")
+
+
+def test_missing_document_refused_with_the_article(ctx: Context, cam: int) -> None:
+    a, b = _psb_pair(ctx)
+    rid = _request(ctx, a, cam)
+    access.sign(ctx, a, rid, "A001")
+    access.sign(ctx, b, rid, "B002")
+    with pytest.raises(access.Refused) as refused:
+        access.submit(ctx, a, rid)
+    assert ("approval_document", "Jilin Art. 28") in [
+        (r.item, r.article) for r in refused.value.items
+    ]
+
+
+def test_approver_cannot_be_a_requester(ctx: Context, cam: int) -> None:
+    """Roles already keep managers from requesting; the party check also catches an account
+    that signed as a duty operator and was made a manager before the decision."""
+    operator = person(ctx, Role.DUTY_OPERATOR, work_id="U-7")
+    promoted = person(ctx, Role.DUTY_OPERATOR, work_id="U-8")
+    other_manager = person(ctx, Role.SECURITY_MANAGER)
+    doc = documents.upload(ctx, operator.actor, "psb-confirmation.pdf", PDF)
+    rid = _request(
+        ctx,
+        operator.actor,
+        cam,
+        action=Action.VIEW,
+        basis=Basis.CONFIRMED_BY_PSB,
+        destination="",
+        document_id=doc.id,
+        psb_approval_ref="公(2026)88号",
+    )
+    access.sign(ctx, operator.actor, rid, "U-7")
+    access.sign(ctx, promoted.actor, rid, "U-8")
+    access.submit(ctx, operator.actor, rid)
+    with pytest.raises(access.NotAllowed):  # a duty operator never decides
+        access.approve(ctx, operator.actor, rid)
+    as_manager = access.Actor(
+        promoted.account_id, promoted.username, Role.SECURITY_MANAGER.value, 1
+    )
+    with pytest.raises(access.NotAllowed, match="another manager decides"):
+        access.approve(ctx, as_manager, rid)
+    with pytest.raises(access.NotAllowed):  # managers do not file requests
+        _request(ctx, other_manager.actor, cam)
+    assert access.approve(ctx, other_manager.actor, rid) > 0
+
+
+def test_other_organisations_requests_are_not_found(ctx: Context, cam: int) -> None:
+    a, _ = _psb_pair(ctx)
+    rid = _request(ctx, a, cam)
+    court = organisation(ctx, "区人民法院 District Court", "judicial")
+    judge = person(ctx, Role.EXTERNAL_OFFICER, court, work_id="J1").actor
+    with pytest.raises(access.NotFound):
+        access.get_request(ctx, judge, rid)
+    with pytest.raises(access.NotFound):
+        access.sign(ctx, judge, rid, "J1")
+    assert [r.id for r in access.list_requests(ctx, judge)] == []
+    auditor = person(ctx, Role.AUDITOR).actor
+    assert [r.id for r in access.list_requests(ctx, auditor)] == [rid]
+    with pytest.raises(access.NotAllowed):  # auditors read, never decide or request
+        _request(ctx, auditor, cam)
+
+
+def test_abroad_needs_psb_approval_even_for_the_unit(ctx: Context, cam: int) -> None:
+    now = ctx.clock()
+    setup_ok = approved_grant(ctx, camera_ids=[cam], start_us=now - 2 * HOUR, end_us=now - HOUR)
+    assert setup_ok.grant.id > 0
+    a, b = _psb_pair(ctx)
+    doc = documents.upload(ctx, a, "n.pdf", PDF)
+    rid = _request(ctx, a, cam, document_id=doc.id, destination_abroad=True)
+    access.sign(ctx, a, rid, "A001")
+    access.sign(ctx, b, rid, "B002")
+    with pytest.raises(access.Refused) as refused:
+        access.submit(ctx, a, rid)
+    assert [(r.item, r.article) for r in refused.value.items] == [
+        ("psb_approval", "Jilin Art. 22(6)")
+    ]
+
+
+def test_bad_fields_name_the_field(ctx: Context, cam: int) -> None:
+    a, _ = _psb_pair(ctx)
+    now = ctx.clock()
+    with pytest.raises(access.AccessError) as e:
+        _request(ctx, a, cam, start_us=now - HOUR, end_us=now - 2 * HOUR)
+    assert e.value.field == "end"
+    with pytest.raises(access.AccessError) as e:
+        _request(ctx, a, cam, start_us=now - 40 * DAY, end_us=now)
+    assert e.value.field == "end"
+    with pytest.raises(access.AccessError) as e:
+        _request(ctx, a, 999)
+    assert e.value.field == "camera_ids"
+    with pytest.raises(access.AccessError) as e:
+        documents.upload(ctx, a, "evil.pdf", b"MZ\x90\x00 not a pdf")
+    assert e.value.field == "document"
+
+
+def test_document_is_stored_once_read_only_and_hashed(ctx: Context) -> None:
+    a, _ = _psb_pair(ctx)
+    d1 = documents.upload(ctx, a, "../../etc/passwd.pdf", PDF)
+    d2 = documents.upload(ctx, a, "again.pdf", PDF)
+    assert d1.path == d2.path and d1.path.read_bytes() == PDF
+    assert d1.filename == "passwd.pdf"
+    assert d1.path.stat().st_mode & 0o222 == 0
+    court = organisation(ctx, "区人民法院 District Court", "judicial")
+    judge = person(ctx, Role.EXTERNAL_OFFICER, court, work_id="J1").actor
+    with pytest.raises(access.NotFound):
+        documents.get(ctx, judge, d1.id, read_all=False)
