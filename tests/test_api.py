@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from custodes.adapters.db import schema
 from custodes.adapters.ffmpeg.stderr import StreamInfo
@@ -18,12 +20,13 @@ from custodes.domain.timing import RunClock
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER, SESSION_COOKIE
 from custodes.recorder.events import SegmentClosed
-from custodes.services import auth
+from custodes.services import auth, ledger
 from custodes.services import cameras as svc
 from custodes.services.context import Context
 from custodes.services.sealing import Sealer
 from custodes.services.setup import ADMIN_USERNAME
 
+from .grant_setup import approved_grant
 from .media import make_segments
 
 T0 = 1_795_000_000_000_000  # 2026-11-18T…Z
@@ -55,6 +58,14 @@ def logged_in(client: TestClient) -> TestClient:
     assert res.status_code == 200, res.text
     client.headers[CSRF_HEADER] = res.json()["csrf_token"]
     return client
+
+
+def ledger_entries(ctx: Context, action: str) -> list[dict[str, Any]]:
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.ledger.c.details).where(schema.ledger.c.action == action)
+        ).scalars()
+        return [json.loads(d) for d in rows]
 
 
 def _seal_run(ctx: Context, cam: int, run: str, base_us: int, count: int) -> None:
@@ -226,10 +237,26 @@ def test_media_range_is_one_mp4_of_the_right_duration(
     cam = svc.add_camera(ctx, CameraSpec(name="C", url="rtsp://h/x", place="p")).id
     _seal_run(ctx, cam, "run1", T0, 5)  # 10 s, keyframe every 1 s
     start, end = T0 + 2_500_000, T0 + 7_300_000
-    res = logged_in.get(
-        f"/api/v1/cameras/{cam}/media", params={"start": iso(start), "end": iso(end)}
+    params = {"start": iso(start), "end": iso(end)}
+    # the administrator configures cameras but holds no grant: no recorded footage
+    denied = logged_in.get(f"/api/v1/cameras/{cam}/media", params=params)
+    assert denied.status_code == 403 and "access request" in denied.json()["detail"]
+    setup = approved_grant(ctx, camera_ids=[cam], start_us=T0, end_us=T0 + 3_600_000_000)
+    officer = setup.holders[0]
+    logged_in.post("/api/v1/auth/logout")
+    res = logged_in.post(
+        "/api/v1/auth/login", json={"username": officer.username, "password": officer.password}
     )
+    logged_in.headers[CSRF_HEADER] = res.json()["csrf_token"]
+    res = logged_in.get(f"/api/v1/cameras/{cam}/media", params=params)
     assert res.status_code == 200, res.text
+    viewed = ledger_entries(ctx, ledger.MEDIA_VIEWED)[-1]
+    assert viewed["grant"] == setup.grant.id and viewed["request"] == setup.request_id
+    outside = logged_in.get(
+        f"/api/v1/cameras/{cam}/media",
+        params={"start": iso(T0 - 10_000_000), "end": iso(T0 + 5_000_000)},
+    )
+    assert outside.status_code == 403
     assert res.headers["content-type"] == "video/mp4"
     out = tmp_path / "clip.mp4"
     out.write_bytes(res.content)

@@ -36,6 +36,7 @@ from custodes.services.context import Context
 from custodes.services.settings import get_setting, set_setting
 
 from .conftest import free_port
+from .grant_setup import approved_grant
 from .test_api import PASSWORD, T0, _seal_run, _set_password
 
 L = schema.ledger
@@ -366,8 +367,8 @@ def client(ctx: Context) -> Iterator[TestClient]:
         yield c
 
 
-def _login(client: TestClient) -> None:
-    res = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+def _login(client: TestClient, username: str = "admin", password: str = PASSWORD) -> None:
+    res = client.post("/api/v1/auth/login", json={"username": username, "password": password})
     assert res.status_code == 200, res.text
     client.headers[CSRF_HEADER] = res.json()["csrf_token"]
 
@@ -456,7 +457,9 @@ def test_setting_changes_are_recorded(ctx: Context) -> None:
 def test_media_view_is_recorded_before_it_is_served(client: TestClient, ctx: Context) -> None:
     cam = svc.add_camera(ctx, CameraSpec(name="C", url="rtsp://h/x", place="p")).id
     _seal_run(ctx, cam, "run1", T0, 3)
-    _login(client)
+    setup = approved_grant(ctx, camera_ids=[cam], start_us=T0, end_us=T0 + 3_600_000_000)
+    officer = setup.holders[0]
+    _login(client, officer.username, officer.password)
     start, end = T0 + 500_000, T0 + 3_500_000
     res = client.get(f"/api/v1/cameras/{cam}/media", params={"start": iso(start), "end": iso(end)})
     assert res.status_code == 200 and len(res.content) > 0
@@ -466,8 +469,11 @@ def test_media_view_is_recorded_before_it_is_served(client: TestClient, ctx: Con
     )
     assert none.status_code == 404  # nothing shown, nothing recorded
     (viewed,) = _rows(ctx, ledger.MEDIA_VIEWED)
-    assert viewed.actor == "account:admin" and viewed.object == f"camera:{cam}"
+    assert viewed.actor == f"account:{officer.username}" and viewed.object == f"camera:{cam}"
     assert json.loads(viewed.details) == {
+        "request": setup.request_id,
+        "grant": setup.grant.id,
+        "camera": cam,
         "start_us": start,
         "end_us": end,
         "start": iso(start),

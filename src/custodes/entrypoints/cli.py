@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.entrypoints import cli_integrity, cli_retention
+from custodes.entrypoints import cli_accounts, cli_integrity, cli_retention
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor, db_app, ledger_app
 from custodes.paths import DataDir, resolve_data_dir
@@ -33,6 +33,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(cli_retention.retention_app, name="retention")
 app.add_typer(cli_retention.hold_app, name="hold")
 app.add_typer(cli_retention.recordings_app, name="recordings")
+app.add_typer(cli_accounts.accounts_app, name="account")
 _fail = fail
 _context = context
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import os
 from typing import Annotated
 
 import typer
@@ -42,7 +43,8 @@ def _camera_id(ctx: Context, ref: str) -> int:
 def _account(ctx: Context, user: str, password: str | None) -> str:
     """The actor for the ledger, after checking the account's password."""
     secret = password if password is not None else getpass.getpass(f"password for {user}: ")
-    session = auth.login(ctx, user, secret)
+    # an account with TOTP gives its current code in CUSTODES_TOTP
+    session = auth.login(ctx, user, secret, os.environ.get("CUSTODES_TOTP") or None)
     if session is None:
         raise fail("wrong user or password")
     auth.logout(ctx, session.token)

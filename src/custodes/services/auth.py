@@ -1,8 +1,27 @@
-"""Logging in and out: Argon2id password check, server-side sessions with expiry.
+"""Logging in and out: Argon2id password, optional TOTP, lockout, server-side sessions.
 
 Every log-in, failed log-in and log-out is a ledger entry, written in the same transaction as
-the session change. A failed attempt records the user name tried (never the password), and
-costs one ledger write whether or not the account exists, like the Argon2 check.
+the change it goes with (the session, the failure count, the lock). A failed attempt records
+the user name tried (never the password nor the code), and costs one Argon2 check and one
+write transaction whether or not the account exists.
+
+Refusals, all given to the caller as the same `None` (and by the web API as the same 401), so
+that nobody learns from the answer whether an account exists, is locked or disabled, or
+whether the password was right; the ledger entry says which (details "reason"; none for a
+wrong password or an unknown user):
+- a wrong password, or a missing, wrong or already used TOTP code: counted; the
+  `MAX_FAILED_LOGINS`-th consecutive one locks the account for `LOCKOUT_US` (ACCOUNT_LOCKED,
+  actor "system") and the count starts again from nothing;
+- "locked": any attempt while locked, the right password included (details "password_ok");
+  not counted, so that attempts during the lock do not prolong it;
+- "disabled": an account with `disabled_us` set (its sessions end too: `resume`).
+A successful log-in resets the count. An administrator may lift a lock early
+(services/accounts.py `enable` or `reset_password`).
+
+TOTP (RFC 6238: SHA-1, 6 digits, 30-s steps) is optional per account; the secret is stored
+encrypted with the data directory's key. A code is accepted one step either side of now, and
+only for a step later than the last one accepted (`totp_last_step`), so a code seen over
+someone's shoulder cannot be replayed.
 """
 
 from __future__ import annotations
@@ -11,12 +30,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, insert, select, update
+from pyotp.exceptions import OTPVerificationError
+from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 
 from custodes.adapters.db import schema
+from custodes.adapters.keys import CredentialBox
 from custodes.services import ledger
 from custodes.services.context import Context
 
@@ -24,6 +47,12 @@ A = schema.accounts
 WS = schema.web_sessions
 IDLE_TIMEOUT_US = 30 * 60 * 1_000_000  # 30 minutes without a request ends a session
 ABSOLUTE_TIMEOUT_US = 12 * 3600 * 1_000_000  # and no session outlives a 12-hour shift
+MAX_FAILED_LOGINS = 5  # consecutive failures that lock an account
+LOCKOUT_US = 15 * 60 * 1_000_000  # for this long
+TOTP_INTERVAL_S = 30
+TOTP_WINDOW = 1  # steps accepted either side of now (clock drift)
+TOTP_ISSUER = "Custodes"
+_TOTP_LABEL = "totp"  # the CredentialBox "user" part of a sealed TOTP secret
 UNAUTHENTICATED = "unauthenticated"  # the ledger actor of a failed log-in
 _hasher = PasswordHasher()
 # Verified against when the user does not exist, so both paths cost one Argon2 check.
@@ -35,36 +64,122 @@ class Session:
     token: str  # only ever in the cookie; the database holds its SHA-256
     account_id: int
     username: str
-    role: str
+    role: str  # domain/roles.py Role, read from the account at every request
     csrf_token: str
     expires_us: int
+    organisation_id: int
+    display_name: str | None = None
+    work_id: str | None = None
 
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def login(ctx: Context, username: str, password: str, *, now: int | None = None) -> Session | None:
-    """A new session, or None for a wrong user or password (indistinguishable to the caller)."""
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    """One Argon2 check (against a dummy hash when there is none: equal cost)."""
+    try:
+        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# TOTP -----------------------------------------------------------------------------------------
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()  # 160 bits, as RFC 4226 recommends
+
+
+def totp_uri(secret: str, username: str) -> str:
+    return pyotp.TOTP(secret, interval=TOTP_INTERVAL_S).provisioning_uri(
+        name=username, issuer_name=TOTP_ISSUER
+    )
+
+
+def seal_totp(box: CredentialBox, secret: str) -> bytes:
+    sealed = box.seal(_TOTP_LABEL, secret)
+    assert sealed is not None
+    return sealed
+
+
+def open_totp(box: CredentialBox, sealed: bytes) -> str:
+    label, secret = box.open(sealed)
+    if label != _TOTP_LABEL or not secret:
+        raise ValueError("not a sealed TOTP secret")
+    return secret
+
+
+def totp_step(secret: str, code: str | None, now_us: int) -> int | None:
+    """The time step a code is valid for (within the window around now), else None."""
+    if not code or len(code) != 6 or not code.isdigit():
+        return None
+    try:
+        return pyotp.TOTP(secret, interval=TOTP_INTERVAL_S).verify_and_get_timecode(
+            code, for_time=now_us // 1_000_000, valid_window=TOTP_WINDOW
+        )
+    except OTPVerificationError:
+        return None
+
+
+# Log-in ---------------------------------------------------------------------------------------
+
+
+def login(
+    ctx: Context,
+    username: str,
+    password: str,
+    totp: str | None = None,
+    *,
+    now: int | None = None,
+) -> Session | None:
+    """A new session, or None — for every kind of refusal alike (see the module's doc)."""
     now = now or ctx.clock()
     with ctx.engine.connect() as conn:
-        row = conn.execute(
-            select(A.c.id, A.c.username, A.c.role, A.c.password_hash).where(
-                A.c.username == username
-            )
-        ).first()
-    try:
-        _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        _record_failure(ctx, username, now, known=row is not None)
-        return None
+        row = conn.execute(select(A).where(A.c.username == username)).first()
+    password_ok = password_matches(row.password_hash if row else None, password)
     if row is None:
-        _record_failure(ctx, username, now, known=False)
+        _counted_failure(ctx, username, now, {})
         return None
+    if row.disabled_us is not None:
+        _failure(ctx, username, now, {"reason": "disabled"})
+        return None
+    if _locked(row, now):
+        lock = {"locked_until_us": row.locked_until_us, "password_ok": password_ok}
+        _failure(ctx, username, now, {"reason": "locked", **lock})
+        return None
+    if not password_ok:
+        _counted_failure(ctx, username, now, {})
+        return None
+    step = None
+    if row.totp_secret is not None:
+        step = totp_step(open_totp(ctx.credentials, row.totp_secret), totp, now)
+        if step is None or (row.totp_last_step is not None and step <= row.totp_last_step):
+            why = "missing" if not totp else ("wrong" if step is None else "replayed")
+            _counted_failure(ctx, username, now, {"reason": "totp", "totp": why})
+            return None
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + IDLE_TIMEOUT_US
     with ctx.engine.begin() as conn:
+        # The write first, and conditional: a lock, a disabling or a use of the same code that
+        # committed since the read above wins.
+        conditions = [
+            A.c.id == row.id,
+            A.c.disabled_us.is_(None),
+            or_(A.c.locked_until_us.is_(None), A.c.locked_until_us <= now),
+        ]
+        values: dict[str, Any] = {"failed_logins": 0, "locked_until_us": None}
+        if step is not None:
+            conditions.append(or_(A.c.totp_last_step.is_(None), A.c.totp_last_step < step))
+            values["totp_last_step"] = step
+        if conn.execute(update(A).where(*conditions).values(**values)).rowcount != 1:
+            _record_failure(conn, username, now, {"reason": "changed-meanwhile"}, known=True)
+            return None
         conn.execute(delete(WS).where(WS.c.expires_us < now))
         conn.execute(
             insert(WS).values(
@@ -84,18 +199,96 @@ def login(ctx: Context, username: str, password: str, *, now: int | None = None)
             details={"role": row.role, "session": _session_ref(token)},
             time_us=now,
         )
-    return Session(token, int(row.id), row.username, row.role, csrf, expires)
+    return _session(token, row, csrf, expires)
 
 
-def _record_failure(ctx: Context, username: str, now: int, *, known: bool) -> None:
+def _locked(row: Row[Any], now: int) -> bool:
+    return row.locked_until_us is not None and row.locked_until_us > now
+
+
+def _failure(ctx: Context, username: str, now: int, extra: dict[str, Any]) -> None:
+    """An uncounted failure of an existing account (locked, disabled)."""
+    with ctx.engine.begin() as conn:
+        _record_failure(conn, username, now, extra, known=True)
+
+
+def _counted_failure(ctx: Context, username: str, now: int, extra: dict[str, Any]) -> None:
+    """A wrong password or code: one more failure, and the lock at the limit. The same UPDATE
+    runs for an unknown user name (it matches nothing), so both cost the same."""
+    with ctx.engine.begin() as conn:
+        bumped = conn.execute(
+            update(A)
+            .where(A.c.username == username)
+            .values(failed_logins=A.c.failed_logins + 1)
+            .returning(A.c.id, A.c.failed_logins, A.c.locked_until_us)
+        ).first()
+        _record_failure(conn, username, now, extra, known=bumped is not None)
+        if bumped is None or bumped.failed_logins < MAX_FAILED_LOGINS or _locked(bumped, now):
+            return
+        until = now + LOCKOUT_US
+        conn.execute(
+            update(A).where(A.c.id == bumped.id).values(locked_until_us=until, failed_logins=0)
+        )
+        ledger.record(
+            conn,
+            actor=ledger.SYSTEM,
+            action=ledger.ACCOUNT_LOCKED,
+            object=_object(username),
+            details={"failures": int(bumped.failed_logins), "until_us": until},
+            time_us=now,
+        )
+
+
+def _record_failure(
+    conn: Connection, username: str, now: int, extra: dict[str, Any], *, known: bool
+) -> None:
     # Not authenticated: the actor is nobody; the name tried is the object (clipped to fit).
-    ledger.record_now(
-        ctx,
+    ledger.record(
+        conn,
         actor=UNAUTHENTICATED,
         action=ledger.LOGIN_FAILED,
-        object=f"account:{username[: ledger.OBJECT_MAX - 8]}",
-        details={"username": username[:256], "account_exists": known},
+        object=_object(username),
+        details={"username": username[:256], "account_exists": known, **extra},
         time_us=now,
+    )
+
+
+def _object(username: str) -> str:
+    return f"account:{username[: ledger.OBJECT_MAX - 8]}"
+
+
+def check_password(ctx: Context, account_id: int, password: str, *, now: int | None = None) -> bool:
+    """Re-authentication of a logged-in account before it changes its own credentials.
+
+    Refused like a log-in: a wrong password counts towards the lockout (a stolen session must
+    not become a way to guess the password), and a locked or disabled account is refused.
+    """
+    now = now or ctx.clock()
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(A).where(A.c.id == account_id)).first()
+    ok = password_matches(row.password_hash if row else None, password)
+    if row is None:
+        return False
+    if row.disabled_us is not None or _locked(row, now):
+        reason = "disabled" if row.disabled_us is not None else "locked"
+        _failure(ctx, row.username, now, {"reason": reason, "during": "re-authentication"})
+        return False
+    if not ok:
+        _counted_failure(ctx, row.username, now, {"during": "re-authentication"})
+    return ok
+
+
+def _session(token: str, row: Row[Any], csrf: str, expires: int) -> Session:
+    return Session(
+        token=token,
+        account_id=int(row.id),
+        username=row.username,
+        role=row.role,
+        csrf_token=csrf,
+        expires_us=expires,
+        organisation_id=int(row.organisation_id),
+        display_name=row.display_name,
+        work_id=row.work_id,
     )
 
 
@@ -106,17 +299,30 @@ def _session_ref(token: str) -> str:
 
 
 def resume(ctx: Context, token: str, *, now: int | None = None) -> Session | None:
-    """The live session behind a cookie token; slides its idle expiry forward."""
+    """The live session behind a cookie token; slides its idle expiry forward. The account's
+    role and details are read afresh; a disabled account's sessions end here at once."""
     now = now or ctx.clock()
     with ctx.engine.begin() as conn:
         row = conn.execute(
-            select(WS, A.c.username, A.c.role)
+            select(
+                WS,
+                A.c.username,
+                A.c.role,
+                A.c.organisation_id,
+                A.c.display_name,
+                A.c.work_id,
+                A.c.disabled_us,
+            )
             .join(A, A.c.id == WS.c.account_id)
             .where(WS.c.token_sha256 == _digest(token))
         ).first()
         if row is None:
             return None
-        if row.expires_us <= now or now - row.created_us >= ABSOLUTE_TIMEOUT_US:
+        if (
+            row.expires_us <= now
+            or now - row.created_us >= ABSOLUTE_TIMEOUT_US
+            or row.disabled_us is not None
+        ):
             conn.execute(delete(WS).where(WS.c.token_sha256 == row.token_sha256))
             return None
         expires = min(now + IDLE_TIMEOUT_US, row.created_us + ABSOLUTE_TIMEOUT_US)
@@ -128,7 +334,25 @@ def resume(ctx: Context, token: str, *, now: int | None = None) -> Session | Non
             )
         else:
             expires = row.expires_us
-    return Session(token, int(row.account_id), row.username, row.role, row.csrf_token, expires)
+    return Session(
+        token=token,
+        account_id=int(row.account_id),
+        username=row.username,
+        role=row.role,
+        csrf_token=row.csrf_token,
+        expires_us=expires,
+        organisation_id=int(row.organisation_id),
+        display_name=row.display_name,
+        work_id=row.work_id,
+    )
+
+
+def end_sessions(conn: Connection, account_id: int, *, keep_token: str | None = None) -> int:
+    """End an account's sessions (all, or all but one) inside the caller's transaction."""
+    stmt = delete(WS).where(WS.c.account_id == account_id)
+    if keep_token is not None:
+        stmt = stmt.where(WS.c.token_sha256 != _digest(keep_token))
+    return int(conn.execute(stmt).rowcount)
 
 
 def logout(ctx: Context, token: str) -> None:

@@ -11,8 +11,10 @@ from fastapi.staticfiles import StaticFiles
 
 from custodes import __version__
 from custodes.adapters.live.hub import LiveHub
-from custodes.entrypoints.web import pages
+from custodes.entrypoints.web import pages, pages_access
 from custodes.entrypoints.web.routes import (
+    access,
+    accounts,
     cameras,
     live,
     recordings,
@@ -46,9 +48,19 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
     )
     app.state.ctx = ctx
     api = APIRouter(prefix=API)
-    for module in (session, cameras, recordings, retention, live, system):
+    for module in (
+        session,
+        accounts,
+        cameras,
+        recordings,
+        access,
+                retention,
+        live,
+        system,
+    ):
         api.include_router(module.router)
     app.include_router(api)
     app.include_router(pages.router)
+    app.include_router(pages_access.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
+from pydantic import Field
 
 from custodes.services import auth
 from custodes.services.context import Context
@@ -37,6 +38,13 @@ def current_session(request: Request, ctx: CtxDep) -> auth.Session:
 
 
 SessionDep = Annotated[auth.Session, Depends(current_session)]
+
+# Ids are 32-bit integer columns: a larger number is refused as invalid input (422) before it
+# reaches the database, where it would overflow (SQLite) or fail the cast (PostgreSQL).
+ID_MAX = 2**31 - 1
+PathId = Annotated[int, Path(ge=1, le=ID_MAX)]
+QueryId = Annotated[int | None, Query(ge=1, le=ID_MAX)]
+BodyId = Annotated[int, Field(ge=1, le=ID_MAX)]
 
 
 def field_error(location: str, name: str, message: str) -> HTTPException:

@@ -11,11 +11,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx
 from custodes.services import auth
 from custodes.services import cameras as camera_service
 from custodes.services.alarms import Alarm, open_alarms
+from custodes.services.live_access import live_cameras, may_watch
 from custodes.services.settings import site_timezone
 from custodes.services.status import camera_status
 
@@ -39,6 +41,15 @@ JS_STRINGS = (
     "Playing from",
     "Nothing recorded at this time",
     "Saved",
+    "Download",
+    # the access register's event kinds (static/register.js)
+    "Request approved",
+    "Playback",
+    "Copy made",
+    "Copy taken",
+    "Request rejected",
+    "Grant revoked",
+    "Access refused",
 )
 
 
@@ -75,6 +86,7 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
         languages=i18n.LANGUAGES,
         js_strings=json.dumps(strings, ensure_ascii=False),
         timezone=site_timezone(get_ctx(request)),
+        can=lambda permission: session is not None and allows(session.role, Permission(permission)),
         **ctx,
     )
     return HTMLResponse(html)
@@ -118,7 +130,11 @@ def live_grid(request: Request, layout: int = 4) -> Response:
         return _to_login(request)
     if layout not in LAYOUTS:
         layout = 4
-    cams = camera_service.list_cameras(get_ctx(request))
+    ctx = get_ctx(request)
+    allowed = live_cameras(ctx, account_id=session.account_id, role=session.role)
+    if allowed is not None and not allowed and not allows(session.role, Permission.LIVE_ASSIGNED):
+        return RedirectResponse("/requests", status_code=303)  # a role without live view
+    cams = [c for c in camera_service.list_cameras(ctx) if allowed is None or c.id in allowed]
     return _render(
         request, "live.html", session, layout=layout, layouts=LAYOUTS, cameras=cams[:layout]
     )
@@ -171,4 +187,5 @@ def camera_page(camera_id: int, request: Request) -> Response:
     except camera_service.CameraNotFound:
         return HTMLResponse("not found", status_code=404)
     status = next((s for s in camera_status(ctx) if s.id == camera_id), None)
-    return _render(request, "camera.html", session, camera=cam, status=status)
+    live_ok = may_watch(ctx, account_id=session.account_id, role=session.role, camera_id=cam.id)
+    return _render(request, "camera.html", session, camera=cam, status=status, live_ok=live_ok)

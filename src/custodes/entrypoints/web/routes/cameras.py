@@ -9,7 +9,8 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error
+from custodes.entrypoints.web.deps import CtxDep, PathId, field_error
+from custodes.entrypoints.web.permissions import CameraConfigurer, CameraReader
 from custodes.services import cameras as svc
 from custodes.services import ledger
 
@@ -53,17 +54,17 @@ def _invalid(exc: CameraFieldError) -> HTTPException:
 
 
 @router.get("", response_model=list[CameraOut])
-def list_cameras(_: SessionDep, ctx: CtxDep, include_retired: bool = False) -> list[CameraOut]:
+def list_cameras(_: CameraReader, ctx: CtxDep, include_retired: bool = False) -> list[CameraOut]:
     return [_out(v) for v in svc.list_cameras(ctx, include_retired=include_retired)]
 
 
 @router.get("/{camera_id}", response_model=CameraOut)
-def get_camera(camera_id: int, _: SessionDep, ctx: CtxDep) -> CameraOut:
+def get_camera(camera_id: PathId, _: CameraReader, ctx: CtxDep) -> CameraOut:
     return _out(_find(ctx, camera_id))
 
 
 @router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
-def add_camera(body: CameraIn, session: SessionDep, ctx: CtxDep) -> CameraOut:
+def add_camera(body: CameraIn, session: CameraConfigurer, ctx: CtxDep) -> CameraOut:
     values: dict[str, Any] = body.model_dump(exclude_none=True)
     try:
         return _out(
@@ -75,7 +76,7 @@ def add_camera(body: CameraIn, session: SessionDep, ctx: CtxDep) -> CameraOut:
 
 @router.patch("/{camera_id}", response_model=CameraOut)
 def update_camera(
-    camera_id: int, body: CameraFields, session: SessionDep, ctx: CtxDep
+    camera_id: PathId, body: CameraFields, session: CameraConfigurer, ctx: CtxDep
 ) -> CameraOut:
     _find(ctx, camera_id)
     changes = body.model_dump(exclude_unset=True)
@@ -93,7 +94,7 @@ def update_camera(
 
 
 @router.post("/{camera_id}/retire", response_model=CameraOut)
-def retire_camera(camera_id: int, session: SessionDep, ctx: CtxDep) -> CameraOut:
+def retire_camera(camera_id: PathId, session: CameraConfigurer, ctx: CtxDep) -> CameraOut:
     _find(ctx, camera_id)
     return _out(
         svc.retire_camera(ctx, str(camera_id), actor=ledger.account_actor(session.username))

@@ -24,10 +24,11 @@ from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisco
 from fastapi.responses import Response
 
 from custodes.adapters.live.hub import HLS_FILE, HLS_PLAYLIST, LiveHub, LiveUnavailable
-from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, SessionDep
+from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, PathId, SessionDep
 from custodes.services import auth, ledger
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
+from custodes.services.live_access import may_watch
 
 router = APIRouter(prefix="/cameras/{camera_id}", tags=["live"])
 HLS_TYPES = {
@@ -68,7 +69,7 @@ def _new_hls_viewing(request: Request, session: auth.Session, camera_id: int, st
 
 @router.websocket("/live")
 async def live(
-    websocket: WebSocket, camera_id: int, stream: Literal["main", "sub"] = "main"
+    websocket: WebSocket, camera_id: PathId, stream: Literal["main", "sub"] = "main"
 ) -> None:
     ctx: Context = websocket.app.state.ctx
     hub: LiveHub = websocket.app.state.live
@@ -76,6 +77,9 @@ async def live(
     session = auth.resume(ctx, token) if token else None
     if session is None:
         await websocket.close(code=4401, reason="log in first")
+        return
+    if not may_watch(ctx, account_id=session.account_id, role=session.role, camera_id=camera_id):
+        await websocket.close(code=4403, reason="not allowed to watch this camera live")
         return
     try:
         camera_service.find_camera(ctx, str(camera_id))
@@ -110,13 +114,15 @@ async def hls_file(
     request: Request,
     ctx: CtxDep,
     session: SessionDep,
-    camera_id: int,
+    camera_id: PathId,
     stream: Literal["main", "sub"],
     name: str,
 ) -> Response:
     """The live HLS playlist (`index.m3u8`) or one of the files it names."""
     if not HLS_FILE.match(name):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no HLS file {name!r}")
+    if not may_watch(ctx, account_id=session.account_id, role=session.role, camera_id=camera_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed to watch this camera live")
     try:
         camera_service.find_camera(ctx, str(camera_id))
     except camera_service.CameraNotFound:

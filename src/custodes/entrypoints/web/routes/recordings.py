@@ -1,7 +1,10 @@
 """Recorded time of a camera: /cameras/{id}/recordings (timeline) and /media (one MP4).
 
-Each /media request that finds footage is a ledger entry (who, which camera, which range),
-committed before the first byte is sent: no footage leaves without its record.
+The timeline says where footage exists, not what it shows. /media plays footage, so it needs
+a live grant of the session's account covering the camera and the whole range (any role: the
+grant, not the role, opens recorded footage). Each /media request that finds footage is a
+ledger entry (who, which camera, which range, under which grant), committed before the first
+byte is sent: no footage leaves without its record.
 """
 
 from __future__ import annotations
@@ -18,9 +21,11 @@ from pydantic import BaseModel
 
 from custodes.adapters.ffmpeg.clip import Piece, clip_command, write_concat_list
 from custodes.clock import iso
-from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error, to_us
+from custodes.domain.access_rules import Action
+from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, field_error, to_us
+from custodes.entrypoints.web.permissions import CameraReader
 from custodes.services import cameras as camera_service
-from custodes.services import ledger
+from custodes.services import grants, ledger
 from custodes.services.recordings import segments_between, timeline
 
 router = APIRouter(prefix="/cameras/{camera_id}", tags=["recordings"])
@@ -74,8 +79,8 @@ def _check_camera(ctx: CtxDep, camera_id: int) -> None:
 
 @router.get("/recordings", response_model=TimelineOut)
 def recordings(
-    camera_id: int,
-    _: SessionDep,
+    camera_id: PathId,
+    _: CameraReader,
     ctx: CtxDep,
     start: Annotated[datetime, Query(alias="from", description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(alias="to", description="ISO 8601; UTC if no zone")],
@@ -118,7 +123,7 @@ def recordings(
     responses={200: {"content": {"video/mp4": {}}, "description": "fragmented MP4"}},
 )
 async def media(
-    camera_id: int,
+    camera_id: PathId,
     session: SessionDep,
     ctx: CtxDep,
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
@@ -127,6 +132,19 @@ async def media(
     """One MP4 of [start, end): stream copy, from the keyframe at or before `start`."""
     _check_camera(ctx, camera_id)
     a, b = _window(start, end, ("start", "end"), MAX_MEDIA_HOURS * 3_600_000_000, "2 hours")
+    try:
+        grant = await asyncio.to_thread(
+            grants.require,
+            ctx,
+            account_id=session.account_id,
+            username=session.username,
+            camera_id=camera_id,
+            start_us=a,
+            end_us=b,
+            need=Action.VIEW,
+        )
+    except grants.NoGrant as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
     refs = segments_between(ctx, camera_id, a, b)
     if not refs:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
@@ -137,6 +155,9 @@ async def media(
         action=ledger.MEDIA_VIEWED,
         object=f"camera:{camera_id}",
         details={
+            "request": grant.request_id,
+            "grant": grant.id,
+            "camera": camera_id,
             "start_us": a,
             "end_us": b,
             "start": iso(a),

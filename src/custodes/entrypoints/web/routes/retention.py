@@ -6,15 +6,28 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from custodes.clock import iso
-from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error, to_us
+from custodes.domain.roles import Permission
+from custodes.entrypoints.web.deps import (
+    BodyId,
+    CtxDep,
+    PathId,
+    QueryId,
+    field_error,
+    to_us,
+)
+from custodes.entrypoints.web.permissions import HoldManager, RetentionReader, need
+from custodes.services import auth, ledger, retention
 from custodes.services import cameras as camera_service
-from custodes.services import ledger, retention
 from custodes.services.sweep import sweep
 
+# Deleting expired footage ahead of the sweep: the unit's administrator or security manager.
+Pruner = Annotated[
+    auth.Session, Depends(need(Permission.CAMERAS_CONFIGURE, Permission.HOLDS_MANAGE))
+]
 router = APIRouter(tags=["retention"])
 
 
@@ -33,7 +46,7 @@ class DeletedOut(BaseModel):
 
 
 class HoldIn(BaseModel):
-    camera_id: int
+    camera_id: BodyId
     start: datetime
     end: datetime
     kind: str = Field(pattern="^(important|case)$")
@@ -68,7 +81,7 @@ def _camera(ctx: CtxDep, camera_id: int) -> None:
 
 
 @router.get("/cameras/{camera_id}/retention", response_model=PolicyOut)
-def policy(camera_id: int, _: SessionDep, ctx: CtxDep) -> PolicyOut:
+def policy(camera_id: PathId, _: RetentionReader, ctx: CtxDep) -> PolicyOut:
     """How long this camera's footage is kept, and why."""
     _camera(ctx, camera_id)
     with ctx.engine.connect() as conn:
@@ -88,14 +101,15 @@ def policy(camera_id: int, _: SessionDep, ctx: CtxDep) -> PolicyOut:
     responses={403: {"description": "retained or held: the reason and the article"}},
 )
 def delete_recordings(
-    camera_id: int,
-    session: SessionDep,
+    camera_id: PathId,
+    session: Pruner,
     ctx: CtxDep,
     start: Annotated[datetime, Query(alias="from")],
     end: Annotated[datetime, Query(alias="to")],
 ) -> DeletedOut:
     """Delete recordings of a range — only when all of it is past retention and not held;
-    otherwise 403 naming the reason and the article (and the refusal is in the ledger)."""
+    otherwise 403 naming the reason and the article (and the refusal is in the ledger). Only
+    the operating unit's administrator or security manager may ask."""
     _camera(ctx, camera_id)
     a, b = to_us(start), to_us(end)
     if b <= a:
@@ -129,12 +143,12 @@ def _hold_out(h: retention.HoldView) -> HoldOut:
 
 
 @router.get("/holds", response_model=list[HoldOut])
-def holds(_: SessionDep, ctx: CtxDep, camera_id: int | None = None) -> list[HoldOut]:
+def holds(_: RetentionReader, ctx: CtxDep, camera_id: QueryId = None) -> list[HoldOut]:
     return [_hold_out(h) for h in retention.list_holds(ctx, camera_id)]
 
 
 @router.post("/holds", response_model=HoldOut, status_code=201)
-def place(body: HoldIn, session: SessionDep, ctx: CtxDep) -> HoldOut:
+def place(body: HoldIn, session: HoldManager, ctx: CtxDep) -> HoldOut:
     """Keep a camera's footage of a time range past its retention."""
     _camera(ctx, body.camera_id)
     try:
@@ -155,7 +169,7 @@ def place(body: HoldIn, session: SessionDep, ctx: CtxDep) -> HoldOut:
 
 
 @router.post("/holds/{hold_id}/release", response_model=ReleaseOut)
-def release(hold_id: int, session: SessionDep, ctx: CtxDep) -> ReleaseOut:
+def release(hold_id: PathId, session: HoldManager, ctx: CtxDep) -> ReleaseOut:
     """The first account asks for the release, a second, different account confirms it."""
     try:
         outcome = retention.release_hold(ctx, hold_id, actor=ledger.account_actor(session.username))

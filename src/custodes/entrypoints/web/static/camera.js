@@ -3,7 +3,7 @@ import { api, formatTime, t } from "./app.js";
 import { LivePlayer } from "./live-player.js";
 
 const live = document.querySelector("video.live");
-new LivePlayer(live, live.dataset.camera, live.dataset.stream);
+if (live) new LivePlayer(live, live.dataset.camera, live.dataset.stream);
 
 const svg = document.getElementById("timeline");
 const camera = svg.dataset.camera;
@@ -82,7 +82,7 @@ function nextSpan(ms) {
   return data.spans.find((s) => s.start_us / 1e3 > ms);
 }
 
-export function playFrom(ms) {
+export async function playFrom(ms) {
   let s = spanAt(ms);
   if (!s) {
     s = nextSpan(ms);
@@ -90,6 +90,14 @@ export function playFrom(ms) {
     ms = s.start_us / 1e3;
   }
   const end = Math.min(ms + CHUNK_MS, s.end_us / 1e3);
+  // Recorded footage needs a grant: ask first, so that a refusal shows its reason.
+  const check = await api(`/grants/check?camera_id=${camera}&start=${iso(ms)}&end=${iso(end)}`);
+  if (!check.ok) {
+    position.textContent = (await check.json()).detail;
+    position.classList.add("error");
+    return;
+  }
+  position.classList.remove("error");
   playing = { start: ms, end };
   video.src = `/api/v1/cameras/${camera}/media?start=${iso(ms)}&end=${iso(end)}`;
   video.playbackRate = Number(document.getElementById("speed").value);

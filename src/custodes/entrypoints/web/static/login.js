@@ -6,7 +6,11 @@ form.addEventListener("submit", async (event) => {
   const data = new FormData(form);
   const res = await api("/auth/login", {
     method: "POST",
-    body: { username: data.get("username"), password: data.get("password") },
+    body: {
+      username: data.get("username"),
+      password: data.get("password"),
+      totp: (data.get("totp") || "").trim() || null,
+    },
   });
   if (res.ok) {
     const next = form.dataset.next || "/live";

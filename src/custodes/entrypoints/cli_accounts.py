@@ -1,0 +1,268 @@
+"""`custodes account …`: accounts, organisations and camera assignments from the command line.
+
+Run by the installation's operator (who holds the data directory): the ledger's actor is the
+operating-system user, "cli:<name>" (cli_ledger.cli_actor). The same rules hold as over HTTP
+(services/accounts.py), except those about one's own account, which a CLI user has none of.
+A generated password is printed once, on standard output; `--password-stdin` reads one from
+the first line of standard input instead (and prints none).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from custodes.clock import iso
+from custodes.domain.access_rules import OrgKind
+from custodes.domain.roles import Role
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.services import accounts as svc
+from custodes.services import cameras as camera_service
+from custodes.services.context import Context
+
+accounts_app = typer.Typer(
+    help="Accounts, organisations and camera assignments.", no_args_is_help=True
+)
+
+RoleOpt = Annotated[
+    str, typer.Option("--role", help=f"One of: {', '.join(r.value for r in Role)}.")
+]
+OUTSIDE_KINDS = [k for k in OrgKind if k is not OrgKind.OPERATING_UNIT]
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def _actor() -> svc.Actor:
+    return svc.Actor(cli_actor())
+
+
+def _account(ctx: Context, ref: str) -> svc.AccountView:
+    try:
+        return svc.find_account(ctx, ref)
+    except svc.NotFound as exc:
+        raise fail(exc.message) from None
+
+
+def _stdin_password() -> str:
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise fail("--password-stdin: no password on standard input")
+    return line
+
+
+def _print_account(a: svc.AccountView, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(_json(a), ensure_ascii=False))
+        return
+    out.print(
+        f"{a.username} (id {a.id}): {a.role}, {a.organisation}"
+        + (f", {a.display_name}" if a.display_name else "")
+        + (f", work ID {a.work_id}" if a.work_id else "")
+        + (", disabled" if a.disabled_us else "")
+        + (f", locked until {iso(a.locked_until_us)}" if a.locked_until_us else ""),
+        highlight=False,
+    )
+
+
+def _json(a: svc.AccountView) -> dict[str, object]:
+    return {**a.__dict__, "cameras": list(a.cameras)}
+
+
+@accounts_app.command("add")
+def add(
+    username: str,
+    role: RoleOpt,
+    org: Annotated[
+        str, typer.Option("--org", help="Organisation, by name or id (default: the unit).")
+    ] = str(svc.OPERATING_UNIT_ID),
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    work_id: Annotated[str | None, typer.Option("--work-id", help="Work-ID number.")] = None,
+    password_stdin: PasswordStdinOpt = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create an account; prints its generated password once (unless --password-stdin)."""
+    ctx = context(data)
+    password = _stdin_password() if password_stdin else svc.generate_password(username)
+    try:
+        organisation = svc.find_organisation(ctx, org)
+        view = svc.create_account(
+            ctx,
+            username=username,
+            role=role,
+            password=password,
+            organisation_id=organisation.id,
+            display_name=name,
+            work_id=work_id,
+            actor=_actor(),
+        )
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    if as_json:
+        shown = None if password_stdin else password
+        out.print_json(json.dumps({**_json(view), "password": shown}, ensure_ascii=False))
+        return
+    _print_account(view, False)
+    if not password_stdin:
+        out.print(f"password: [bold]{password}[/]  (shown once: hand it over now)")
+
+
+@accounts_app.command("list")
+def list_accounts(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Every account, disabled ones included."""
+    views = svc.list_accounts(context(data))
+    if as_json:
+        out.print_json(json.dumps([_json(v) for v in views], ensure_ascii=False))
+        return
+    table = Table("id", "user", "role", "organisation", "name", "work ID", "TOTP", "state")
+    for v in views:
+        state = "disabled" if v.disabled_us else ("locked" if v.locked_until_us else "")
+        table.add_row(
+            str(v.id),
+            v.username,
+            v.role,
+            v.organisation,
+            v.display_name or "",
+            v.work_id or "",
+            "yes" if v.totp else "",
+            state,
+        )
+    out.print(table)
+
+
+@accounts_app.command("set-role")
+def set_role(username: str, role: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Give an account another role (the last enabled administrator keeps theirs)."""
+    ctx = context(data)
+    account = _account(ctx, username)
+    try:
+        view = svc.set_role(ctx, account.id, role, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    _print_account(view, as_json)
+
+
+@accounts_app.command("disable")
+def disable(username: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Disable an account: no more log-ins, and its sessions end now."""
+    ctx = context(data)
+    try:
+        view = svc.disable_account(ctx, _account(ctx, username).id, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    _print_account(view, as_json)
+
+
+@accounts_app.command("enable")
+def enable(username: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Enable a disabled account; also lifts a lockout."""
+    ctx = context(data)
+    try:
+        view = svc.enable_account(ctx, _account(ctx, username).id, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    _print_account(view, as_json)
+
+
+@accounts_app.command("reset-password")
+def reset_password(
+    username: str, password_stdin: PasswordStdinOpt = False, data: DataOpt = None
+) -> None:
+    """A new password (printed once, unless --password-stdin); the account's sessions end."""
+    ctx = context(data)
+    account = _account(ctx, username)
+    given = _stdin_password() if password_stdin else None
+    try:
+        password = svc.reset_password(ctx, account.id, given, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    if given is None:
+        out.print(f"password: [bold]{password}[/]  (shown once: hand it over now)")
+    else:
+        out.print(f"password of {account.username} changed")
+
+
+@accounts_app.command("totp-remove")
+def totp_remove(username: str, data: DataOpt = None) -> None:
+    """Remove an account's TOTP second factor (a lost device); it can enrol again."""
+    ctx = context(data)
+    try:
+        svc.remove_totp(ctx, _account(ctx, username).id, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    out.print(f"TOTP of {username} removed")
+
+
+@accounts_app.command("assign")
+def assign(
+    username: str,
+    cameras: Annotated[
+        list[str] | None,
+        typer.Argument(help="Cameras (id or name); none: unassign all.", show_default=False),
+    ] = None,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set the cameras a duty operator may watch live (the whole list)."""
+    ctx = context(data)
+    account = _account(ctx, username)
+    ids = []
+    for ref in cameras or []:
+        try:
+            ids.append(camera_service.find_camera(ctx, ref).id)
+        except camera_service.CameraNotFound as exc:
+            raise fail(str(exc)) from None
+    try:
+        view = svc.set_cameras(ctx, account.id, ids, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    if as_json:
+        out.print_json(json.dumps({"username": view.username, "cameras": list(view.cameras)}))
+    else:
+        listed = ", ".join(str(c) for c in view.cameras) or "none"
+        out.print(f"{view.username} watches cameras: {listed}", highlight=False)
+
+
+@accounts_app.command("org-add")
+def org_add(
+    name: str,
+    kind: Annotated[
+        str,
+        typer.Option("--kind", help=f"One of: {', '.join(k.value for k in OUTSIDE_KINDS)}."),
+    ],
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Register an organisation that may ask for footage (organ, organisation, individual)."""
+    ctx = context(data)
+    try:
+        org = svc.add_organisation(ctx, name, kind, actor=_actor())
+    except svc.AccountError as exc:
+        raise fail(exc.message) from None
+    if as_json:
+        out.print_json(json.dumps(_org_json(org), ensure_ascii=False))
+    else:
+        out.print(f"organisation {org.id}: {org.name} ({org.kind})", highlight=False)
+
+
+def _org_json(o: svc.Organisation) -> dict[str, object]:
+    return {**o.__dict__, "operating_unit": o.operating_unit}
+
+
+@accounts_app.command("org-list")
+def org_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
+    """Every organisation; 1 is the operating unit."""
+    orgs = svc.list_organisations(context(data))
+    if as_json:
+        out.print_json(json.dumps([_org_json(o) for o in orgs], ensure_ascii=False))
+        return
+    table = Table("id", "name", "kind", "since")
+    for o in orgs:
+        table.add_row(str(o.id), o.name, o.kind, iso(o.created_us))
+    out.print(table)
