@@ -29,6 +29,11 @@ class DataDir:
         return self.root / "quarantine"
 
     @property
+    def exports(self) -> Path:
+        """Export bundles, one directory each (services/exports.py)."""
+        return self.root / "exports"
+
+    @property
     def keys(self) -> Path:
         return self.root / "keys"
 

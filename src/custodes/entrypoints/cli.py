@@ -14,7 +14,7 @@ import typer
 from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.entrypoints import cli_accounts, cli_integrity, cli_retention
+from custodes.entrypoints import cli_accounts, cli_export, cli_integrity, cli_retention
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor, db_app, ledger_app
 from custodes.paths import DataDir, resolve_data_dir
@@ -34,6 +34,8 @@ app.add_typer(cli_retention.retention_app, name="retention")
 app.add_typer(cli_retention.hold_app, name="hold")
 app.add_typer(cli_retention.recordings_app, name="recordings")
 app.add_typer(cli_accounts.accounts_app, name="account")
+app.command("export")(cli_export.export)
+app.command("verify-export")(cli_export.verify_export)
 _fail = fail
 _context = context
 

@@ -16,6 +16,7 @@ from custodes.entrypoints.web.routes import (
     access,
     accounts,
     cameras,
+    exports,
     live,
     recordings,
     retention,
@@ -54,7 +55,8 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         cameras,
         recordings,
         access,
-                retention,
+        exports,
+            retention,
         live,
         system,
     ):

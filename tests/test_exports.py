@@ -1,0 +1,872 @@
+"""Exports under copy grants: real sealed footage in, a bundle out that `custodes
+verify-export` checks with nothing but the bundle — and that fails, naming the cause, after
+each kind of tampering."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from fastapi.testclient import TestClient
+from sqlalchemy import Table, func, select
+from typer.testing import CliRunner
+
+from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.mp4box import children
+from custodes.adapters.ffmpeg.stderr import StreamInfo
+from custodes.clock import iso
+from custodes.domain import export_manifest as em
+from custodes.domain.access_rules import Action
+from custodes.domain.chain import Checkpoint, segment_link
+from custodes.domain.roles import Role
+from custodes.domain.timing import RunClock
+from custodes.entrypoints.cli import app
+from custodes.entrypoints.web.app import create_app
+from custodes.entrypoints.web.deps import CSRF_HEADER
+from custodes.recorder.events import SegmentClosed
+from custodes.services import exports, grants, keys, ledger, signing
+from custodes.services.context import Context
+from custodes.services.sealing import Sealer
+from custodes.services.verify_export import load_pinned_keys, verify_bundle
+
+from .grant_setup import GrantSetup, Person, approved_grant, person
+from .media import ffprobe_duration, make_segments
+from .sealed import CADENCE, T0, Archive, seal_archive
+
+SEC = 1_000_000
+# seal_archive: 12 one-second segments from T0 on, checkpoints at seq 0, 4, 8 and 11
+START, END = T0 + 2_500_000, T0 + 7_500_000  # segments 2..7, covered T0+2 s .. T0+8 s
+
+
+@dataclass
+class World:
+    ctx: Context
+    archive: Archive
+    setup: GrantSetup
+
+    @property
+    def officer(self) -> Person:
+        return self.setup.holders[0]
+
+    def export(self, start: int = START, end: int = END, **kw: bool) -> exports.ExportResult:
+        o = self.officer
+        grant = exports.require_grant(
+            self.ctx,
+            grant_id=self.setup.grant.id,
+            account_id=o.account_id,
+            username=o.username,
+            camera_id=self.archive.cam,
+            start_us=start,
+            end_us=end,
+        )
+        return exports.create_export(
+            self.ctx,
+            grant=grant,
+            account_id=o.account_id,
+            username=o.username,
+            camera_id=self.archive.cam,
+            start_us=start,
+            end_us=end,
+            **kw,
+        )
+
+
+@pytest.fixture
+def world(ctx: Context) -> World:
+    archive = seal_archive(ctx)
+    setup = approved_grant(
+        ctx, camera_ids=[archive.cam], start_us=T0 - 60 * SEC, end_us=T0 + 60 * SEC
+    )
+    return World(ctx, archive, setup)
+
+
+def _verify_cli(bundle: Path, *extra: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, ["verify-export", str(bundle), *extra])
+    return result.exit_code, result.output
+
+
+def _failures(bundle: Path, pinned: list[str] | None = None) -> list[str]:
+    return [str(f) for f in verify_bundle(bundle, pinned=pinned).findings if f.failure]
+
+
+def _installation_keys(ctx: Context) -> Path:
+    return ctx.data.archive / signing.PUBLIC_KEYS_FILE
+
+
+def _copy(bundle: Path, dest: Path) -> Path:
+    shutil.copytree(bundle, dest)
+    for p in dest.rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return dest
+
+
+def _rewrite(bundle: Path, change: Callable[[dict[str, object]], None]) -> bytes:
+    """Edit the manifest like an attacker would: parse, change, write back (same encoding)."""
+    doc = json.loads((bundle / em.MANIFEST_FILE).read_bytes())
+    change(doc)
+    raw = (json.dumps(doc, sort_keys=True, indent=2, ensure_ascii=False) + "\n").encode()
+    (bundle / em.MANIFEST_FILE).write_bytes(raw)
+    return raw
+
+
+def _segments(doc: dict[str, object]) -> list[dict[str, object]]:
+    found = doc["segments"]
+    assert isinstance(found, list)
+    return found
+
+
+# A fresh export ------------------------------------------------------------------------------
+
+
+def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: Path) -> None:
+    ctx = world.ctx
+    r = world.export()
+    assert (r.covered_start_us, r.covered_end_us, r.segments) == (T0 + 2 * SEC, T0 + 8 * SEC, 6)
+    assert r.path == ctx.data.exports / r.id and r.path.is_dir()
+    names = sorted(p.relative_to(r.path).as_posix() for p in r.path.rglob("*") if p.is_file())
+    assert names == sorted(
+        ["clip.mp4", "manifest.json", "manifest.sig"] + [em.segment_file(s) for s in range(2, 8)]
+    )
+    assert not [p for p in ctx.data.exports.iterdir() if p.name.startswith(".")]
+
+    code, output = _verify_cli(r.path)
+    assert code == 0, output
+    assert "verified" in output and "key not pinned" in output
+    code, output = _verify_cli(r.path, "--json", "--key", str(_installation_keys(ctx)))
+    assert code == 0, output
+    report = json.loads(output)
+    assert report["ok"] and report["pinned"] and report["warnings"] == []
+    assert report["signed_through_seq"] == 7 and report["segments"] == 6
+
+    # the clip: stream copy, moov before mdat (+faststart), the covered range's duration
+    clip = r.path / em.CLIP_FILE
+    head = [kind for kind, _, _ in children(clip.read_bytes()[:4096], truncated=True)]
+    assert head[:2] == [b"ftyp", b"moov"], head
+    assert abs(ffprobe_duration(clip) - 6.0) <= 0.08  # two frames at 25 fps
+    probe = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=codec_name", "-of", "csv=p=0", clip],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.split() == ["h264"]
+    # the clip is what the same ffmpeg makes from segments/ (bit-exact: anyone can redo it)
+    redo = tmp_path / "redo.mp4"
+    files = [(r.path / em.segment_file(s), SEC) for s in range(2, 8)]
+    listing = tmp_path / "list.ffconcat"
+    listing.write_text(exports.concat_list(files))
+    subprocess.run(exports.clip_command(listing, redo), check=True, capture_output=True)
+    assert redo.read_bytes() == clip.read_bytes()
+
+    manifest = em.decode((r.path / em.MANIFEST_FILE).read_bytes())
+    assert hashlib.sha256((r.path / em.MANIFEST_FILE).read_bytes()).hexdigest() == (
+        r.manifest_sha256
+    )
+    assert [s.seq for s in manifest.segments] == list(range(2, 8))
+    assert [a.seq for a in manifest.anchors] == [1]
+    assert [c.seq for c in manifest.chain_after] == [8]  # up to the closing checkpoint
+    assert [c.seq for c in manifest.checkpoints] == [0, 4, 8]
+    assert manifest.unsigned_tail is None and manifest.watermarked is None
+    assert manifest.grant.id == world.setup.grant.id and manifest.grant.action == "copy"
+    assert manifest.request.id == world.setup.request_id
+    assert {p.username for p in manifest.request.staff} == {h.username for h in world.setup.holders}
+    assert all(p.work_id for p in manifest.request.staff)
+    assert manifest.exporter.username == world.officer.username
+    assert manifest.request.destination and manifest.request.purpose
+    assert (manifest.camera.name, manifest.requested) == ("gate", em.TimeRange(START, END))
+
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(schema.exports)).one()
+        entry = conn.execute(
+            select(schema.ledger).where(schema.ledger.c.action == ledger.EXPORT_CREATED)
+        ).one()
+    assert (row.id, row.segments, row.manifest_sha256) == (r.id, 6, r.manifest_sha256)
+    assert entry.actor == f"account:{world.officer.username}"
+    assert entry.object == f"export:{r.id}"
+    details = json.loads(entry.details)
+    assert details["request"] == world.setup.request_id
+    assert details["grant"] == world.setup.grant.id
+    assert details["export"] == r.id and details["segments"] == 6
+    assert (details["covered_start_us"], details["covered_end_us"]) == (T0 + 2 * SEC, T0 + 8 * SEC)
+    assert details["manifest_sha256"] == r.manifest_sha256 and details["destination"]
+
+
+def test_the_watermarked_copy_is_reencoded_and_marked_not_evidence(world: World) -> None:
+    r = world.export(watermark=True)
+    manifest = em.decode((r.path / em.MANIFEST_FILE).read_bytes())
+    assert manifest.watermarked is not None and manifest.watermarked.evidence is False
+    assert manifest.clip.evidence is True
+    wm = r.path / em.WATERMARKED_FILE
+    assert manifest.watermarked.sha256 == hashlib.sha256(wm.read_bytes()).hexdigest()
+    assert abs(ffprobe_duration(wm) - 6.0) <= 0.08
+    assert _verify_cli(r.path)[0] == 0
+    wm.chmod(0o644)
+    with wm.open("r+b") as f:
+        f.seek(wm.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 1]))
+    assert _failures(r.path) == [
+        "clip-watermarked.mp4 (re-encoded viewing copy): sha256 differs from the manifest "
+        f"(clip-watermarked.mp4: {wm.stat().st_size} bytes, manifest {manifest.watermarked.bytes})"
+    ]
+
+
+def test_watermark_text_fits_and_picks_a_chinese_font() -> None:
+    request = em.RequestInfo(
+        1,
+        em.OrganisationInfo(1, "市公安局", "public-security"),
+        "law-enforcement",
+        "p",
+        "d",
+        False,
+        "jilin",
+        None,
+        None,
+        (),
+    )
+    text = exports.watermark_text(request, 3, "X", "officer", T0)
+    assert "NOT EVIDENCE" in text and "grant 3" in text and iso(T0) in text
+    assert exports.pick_font(text).name == "wqy-zenhei.ttc"
+    assert exports.pick_font("grant 3").name == "DejaVuSans.ttf"
+    assert 8 <= exports.font_size(text, 1920, 1080) <= 1080 // 18
+
+
+def test_the_minimal_probe_changes_no_byte_of_the_clip(tmp_path: Path) -> None:
+    """The clip's concat list opens each segment without decoding frames (four times faster
+    over an hour); with B-frames, AAC and a change of resolution the output is the same as
+    with ffmpeg's full probe."""
+    seg_dir = tmp_path / "segs"
+    seg_dir.mkdir()
+    for size in ("320x240", "480x270"):
+        subprocess.run(
+            [
+                "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error",
+                "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=25:duration=4",
+                "-f", "lavfi", "-i", "sine=frequency=440:duration=4",
+                "-c:v", "libx264", "-preset", "ultrafast", "-g", "25", "-bf", "2",
+                "-c:a", "aac", "-f", "segment", "-segment_time", "1", "-reset_timestamps", "1",
+                "-segment_format", "mp4", "-segment_format_options",
+                "movflags=+frag_keyframe+empty_moov+default_base_moof",
+                str(seg_dir / f"{size}-%02d.mp4"),
+            ],
+            check=True,
+        )  # fmt: skip
+    files = [(p, SEC) for p in sorted(seg_dir.iterdir())]
+    light = exports.concat_list(files)
+    full = "\n".join(line for line in light.splitlines() if not line.startswith("option")) + "\n"
+    outputs = []
+    for name, listing in (("light", light), ("full", full)):
+        (tmp_path / f"{name}.ffconcat").write_text(listing)
+        out = tmp_path / f"{name}.mp4"
+        subprocess.run(
+            exports.clip_command(tmp_path / f"{name}.ffconcat", out),
+            check=True,
+            capture_output=True,
+        )
+        outputs.append(out.read_bytes())
+    assert "option codec_whitelist none" in light and outputs[0] == outputs[1]
+
+
+# Tampering -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bundle(world: World) -> Path:
+    return world.export().path
+
+
+def test_a_flipped_byte_in_the_clip_is_named(bundle: Path, tmp_path: Path) -> None:
+    b = _copy(bundle, tmp_path / "b")
+    clip = b / em.CLIP_FILE
+    data = bytearray(clip.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    clip.write_bytes(bytes(data))
+    assert [f.split(" (")[0] for f in _failures(b)] == [
+        "clip.mp4: sha256 differs from the manifest"
+    ]
+    code, output = _verify_cli(b)
+    assert code == 1 and "clip.mp4: sha256 differs from the manifest" in output
+
+
+def test_an_edited_segment_digest_breaks_the_signature_and_the_chain(
+    bundle: Path, tmp_path: Path
+) -> None:
+    b = _copy(bundle, tmp_path / "b")
+
+    def edit(doc: dict[str, object]) -> None:
+        _segments(doc)[1]["sha256"] = "00" * 32  # segment 3
+
+    _rewrite(b, edit)
+    found = _failures(b)
+    assert any(f.startswith("manifest.sig: manifest signature invalid") for f in found), found
+    assert "segment 3: its digest, times or size in the manifest do not give its chain link " in (
+        "\n".join(found)
+    )
+    assert any(f.startswith("segment 3: sha256 differs from the manifest") for f in found)
+
+
+def test_an_attacker_who_resigns_with_their_own_key_is_caught(bundle: Path, tmp_path: Path) -> None:
+    """Swap a segment, fix its digest and every link after it, sign with a key of their own
+    and put that key in the manifest: the signed checkpoints still name the installation's
+    key and links the chain no longer reaches."""
+    b = _copy(bundle, tmp_path / "b")
+    target = b / em.segment_file(3)
+    forged = target.read_bytes() + b"\x00forged"
+    target.write_bytes(forged)
+    attacker = signing.signer_from_key(Ed25519PrivateKey.generate())
+
+    def forge(doc: dict[str, object]) -> None:
+        segs = _segments(doc)
+        segs[1]["sha256"] = hashlib.sha256(forged).hexdigest()
+        segs[1]["bytes"] = len(forged)
+        chain = doc["chain"]
+        assert isinstance(chain, dict)
+        prev = bytes.fromhex(chain["anchors"][0]["link"])
+        for row in [*segs, *chain["after"]]:
+            link = segment_link(
+                prev, 1, row["seq"], row["start_us"], row["end_us"], row["bytes"], row["sha256"]
+            )
+            prev = link
+            row["link"] = link.hex()
+        keys_ = doc["keys"]
+        assert isinstance(keys_, list)
+        keys_.append(
+            {
+                "key_id": attacker.key_id,
+                "public_key": attacker.public_hex,
+                "created_us": T0,
+                "retired_us": None,
+                "endorsed_by": None,
+                "endorsement": None,
+            }
+        )
+        doc["signer"] = {"key_id": attacker.key_id, "public_key": attacker.public_hex}
+
+    raw = _rewrite(b, forge)
+    (b / em.SIGNATURE_FILE).write_bytes(bytes.fromhex(attacker.sign(raw)))
+    found = "\n".join(_failures(b))
+    assert "checkpoint 4: the chain recomputed from the manifest does not reach" in found
+    assert f"manifest.sig: the manifest is signed by key {attacker.key_id}, which signed none" in (
+        found
+    )
+    code, output = _verify_cli(b)
+    assert code == 1 and attacker.key_id in output
+
+
+def test_a_bundle_fabricated_with_a_new_key_needs_the_pinned_key(
+    world: World, bundle: Path, tmp_path: Path
+) -> None:
+    """Everything re-signed with a fresh key — checkpoints too — is self-consistent: only the
+    key the recipient pins (or compares by hand) tells it apart."""
+    b = _copy(bundle, tmp_path / "b")
+    attacker = signing.signer_from_key(Ed25519PrivateKey.generate())
+
+    def fabricate(doc: dict[str, object]) -> None:
+        chain = doc["chain"]
+        assert isinstance(chain, dict)
+        for cp in chain["checkpoints"]:
+            body = Checkpoint(1, cp["seq"], cp["link"], cp["time_us"], attacker.key_id)
+            cp["key_id"], cp["signature"] = attacker.key_id, attacker.sign(body.message())
+        doc["keys"] = [
+            {
+                "key_id": attacker.key_id,
+                "public_key": attacker.public_hex,
+                "created_us": T0,
+                "retired_us": None,
+                "endorsed_by": None,
+                "endorsement": None,
+            }
+        ]
+        doc["signer"] = {"key_id": attacker.key_id, "public_key": attacker.public_hex}
+
+    raw = _rewrite(b, fabricate)
+    (b / em.SIGNATURE_FILE).write_bytes(bytes.fromhex(attacker.sign(raw)))
+    code, output = _verify_cli(b)
+    assert code == 0 and f"compare {attacker.key_id}" in output  # consistent, key not pinned
+    code, output = _verify_cli(b, "--key", str(_installation_keys(world.ctx)))
+    assert code == 1
+    assert f"signed by key {attacker.key_id}, which is neither a pinned key" in output
+
+
+def test_a_replaced_signature_is_named(bundle: Path, tmp_path: Path) -> None:
+    b = _copy(bundle, tmp_path / "b")
+    (b / em.SIGNATURE_FILE).write_bytes(bytes(64))
+    assert [f.split(":")[0] + ":" + f.split(":")[1] for f in _failures(b)] == [
+        "manifest.sig: manifest signature invalid under key "
+        + em.decode((b / em.MANIFEST_FILE).read_bytes()).signer_key_id
+    ]
+    (b / em.SIGNATURE_FILE).unlink()
+    assert _failures(b) == ["manifest.sig: missing: the manifest is not signed"]
+
+
+def test_a_manifest_signed_with_another_key_is_named(bundle: Path, tmp_path: Path) -> None:
+    b = _copy(bundle, tmp_path / "b")
+    other = Ed25519PrivateKey.generate()
+    (b / em.SIGNATURE_FILE).write_bytes(other.sign((b / em.MANIFEST_FILE).read_bytes()))
+    found = _failures(b)
+    assert len(found) == 1 and found[0].startswith("manifest.sig: manifest signature invalid")
+    code, output = _verify_cli(b)
+    assert code == 1 and "manifest signature invalid" in output
+
+
+def test_a_missing_segment_file_is_named(bundle: Path, tmp_path: Path) -> None:
+    b = _copy(bundle, tmp_path / "b")
+    (b / em.segment_file(5)).unlink()
+    assert _failures(b) == [f"segment 5: missing ({em.segment_file(5)})"]
+    code, output = _verify_cli(b)
+    assert code == 1 and "segment 5: missing" in output
+
+
+def test_a_stray_file_is_a_warning_and_strict_fails_it(bundle: Path, tmp_path: Path) -> None:
+    b = _copy(bundle, tmp_path / "b")
+    (b / "clip-real.mp4").write_bytes(b"not evidence")
+    verdict = verify_bundle(b)
+    assert not verdict.failed
+    assert [str(w).split(":")[0] for w in verdict.warnings] == ["clip-real.mp4"]
+    assert _verify_cli(b)[0] == 0
+    assert _verify_cli(b, "--strict")[0] == 1
+
+
+def test_a_pinned_key_of_another_installation_fails(bundle: Path, tmp_path: Path) -> None:
+    other = Ed25519PrivateKey.generate().public_key()
+    pem = other.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (tmp_path / "other.pem").write_bytes(pem)
+    code, output = _verify_cli(bundle, "--key", str(tmp_path / "other.pem"))
+    assert code == 1 and "neither a pinned key" in output
+    raw = other.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    (tmp_path / "other.hex").write_text(raw.hex() + "\n")
+    assert load_pinned_keys(tmp_path / "other.hex") == [raw.hex()]
+
+
+# The unsigned tail, rotation, pruning of what the chain needs ---------------------------------
+
+
+def test_an_unsigned_tail_is_a_warning_not_a_pass_as_signed(world: World) -> None:
+    """Two more segments after the last checkpoint (seq 11): the camera is still recording."""
+    ctx, cam = world.ctx, world.archive.cam
+    run_dir = ctx.data.camera_spool(cam) / "run2"
+    clock = RunClock()
+    base = world.archive.end_us(11)
+    for name, a, b in make_segments(run_dir, count=2, seconds=1):
+        timing = clock.place(a, b, base + int(b * 1e6))
+        Sealer(ctx.engine, ctx.data, cadence=CADENCE).seal(
+            SegmentClosed(cam, "run2", run_dir / name, timing, StreamInfo())
+        )
+    r = world.export(T0 + 10 * SEC + 500_000, base + 2 * SEC)
+    manifest = em.decode((r.path / em.MANIFEST_FILE).read_bytes())
+    assert [s.seq for s in manifest.segments] == [10, 11, 12, 13]
+    assert manifest.unsigned_tail is not None
+    assert (manifest.unsigned_tail.first_seq, manifest.unsigned_tail.last_seq) == (12, 13)
+    verdict = verify_bundle(r.path)
+    assert not verdict.failed and verdict.signed_through_seq == 11
+    assert verdict.unsigned_seqs == [12, 13]
+    assert [str(w).split(":")[0] for w in verdict.warnings] == ["segments 12–13"]
+    code, output = _verify_cli(r.path)
+    assert code == 0 and "unsigned tail" in output and "verified with 1 warning" in output
+    assert _verify_cli(r.path, "--strict")[0] == 1
+
+    # dropping the declaration (and re-signing: the attacker holds no key, so the signature
+    # check fails too) makes it a failure, never a pass as signed
+    copy = _copy(r.path, world.ctx.data.root / "b")
+
+    def undeclare(doc: dict[str, object]) -> None:
+        chain = doc["chain"]
+        assert isinstance(chain, dict)
+        chain["unsigned_tail"] = None
+
+    _rewrite(copy, undeclare)
+    assert "segments 12–13: no signed checkpoint vouches for them" in _failures(copy)
+
+
+def test_a_key_rotated_since_recording_still_verifies(world: World) -> None:
+    """Checkpoints signed by the old key, the manifest by the new one it endorsed."""
+    old, new = keys.rotate(world.ctx, actor="test")
+    r = world.export()
+    verdict = verify_bundle(r.path)
+    assert not verdict.failed, [str(f) for f in verdict.findings]
+    assert verdict.signer_key_id == new and verdict.checkpoint_key_ids == [old]
+    old_public = {k.key_id: k.public_key for k in keys.export(world.ctx)}[old]
+    assert not verify_bundle(r.path, pinned=[old_public]).failed  # old key endorses the new
+    assert _verify_cli(r.path, "--key", str(_installation_keys(world.ctx)))[0] == 0
+    published = world.ctx.data.root / "keys-export.json"  # what `custodes keys export` prints
+    published.write_text(json.dumps([k.__dict__ for k in keys.export(world.ctx)]))
+    assert sorted(load_pinned_keys(published)) == sorted(
+        k.public_key for k in keys.export(world.ctx)
+    )
+    assert _verify_cli(r.path, "--key", str(published))[0] == 0
+    new_public = {k.key_id: k.public_key for k in keys.export(world.ctx)}[new]
+    only_new = verify_bundle(r.path, pinned=[new_public])  # the old key's checkpoints: not
+    assert [str(f).split(":")[0] for f in only_new.findings] == [f"key {old}"]
+
+
+def test_the_endorsement_message_is_the_one_rotation_signs() -> None:
+    public = "ab" * 32
+    assert em.endorsement_message("0123456789abcdef", public) == keys.endorsement_message(
+        "0123456789abcdef", public
+    )
+
+
+# Refusals -----------------------------------------------------------------------------------
+
+
+def _count(ctx: Context, table: Table) -> int:
+    with ctx.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def _export_entries(ctx: Context) -> int:
+    with ctx.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(schema.ledger)
+                .where(schema.ledger.c.action == ledger.EXPORT_CREATED)
+            ).scalar_one()
+        )
+
+
+def _nothing_left(ctx: Context) -> None:
+    assert _count(ctx, schema.exports) == 0 and _export_entries(ctx) == 0
+    assert not ctx.data.exports.exists() or list(ctx.data.exports.iterdir()) == []
+
+
+def test_a_view_only_grant_exports_nothing(ctx: Context) -> None:
+    archive = seal_archive(ctx)
+    setup = approved_grant(
+        ctx,
+        camera_ids=[archive.cam],
+        start_us=T0 - 60 * SEC,
+        end_us=T0 + 60 * SEC,
+        action=Action.VIEW,
+    )
+    o = setup.holders[0]
+    with pytest.raises(grants.NoGrant, match="no live grant of yours allows copy"):
+        exports.require_grant(
+            ctx,
+            grant_id=setup.grant.id,
+            account_id=o.account_id,
+            username=o.username,
+            camera_id=archive.cam,
+            start_us=START,
+            end_us=END,
+        )
+    with pytest.raises(grants.NoGrant, match="not a copy"):
+        exports.create_export(
+            ctx,
+            grant=setup.grant,
+            account_id=o.account_id,
+            username=o.username,
+            camera_id=archive.cam,
+            start_us=START,
+            end_us=END,
+        )
+    _nothing_left(ctx)
+
+
+def test_a_range_outside_the_grant_is_refused(world: World) -> None:
+    o = world.officer
+    late = T0 + 59 * SEC, T0 + 61 * SEC
+    with pytest.raises(grants.NoGrant):
+        exports.require_grant(
+            world.ctx,
+            grant_id=world.setup.grant.id,
+            account_id=o.account_id,
+            username=o.username,
+            camera_id=world.archive.cam,
+            start_us=late[0],
+            end_us=late[1],
+        )
+    with pytest.raises(grants.NoGrant, match="does not cover"):
+        exports.create_export(
+            world.ctx,
+            grant=world.setup.grant,
+            account_id=o.account_id,
+            username=o.username,
+            camera_id=world.archive.cam,
+            start_us=late[0],
+            end_us=late[1],
+        )
+    with world.ctx.engine.connect() as conn:
+        denied = conn.execute(
+            select(func.count())
+            .select_from(schema.ledger)
+            .where(schema.ledger.c.action == ledger.ACCESS_DENIED)
+        ).scalar_one()
+    assert denied >= 1
+    _nothing_left(world.ctx)
+
+
+def test_an_account_not_holding_the_grant_is_refused(world: World) -> None:
+    stranger = person(world.ctx, Role.DUTY_OPERATOR)
+    with pytest.raises(grants.NoGrant):
+        exports.require_grant(
+            world.ctx,
+            grant_id=world.setup.grant.id,
+            account_id=stranger.account_id,
+            username=stranger.username,
+            camera_id=world.archive.cam,
+            start_us=START,
+            end_us=END,
+        )
+    with pytest.raises(grants.NoGrant, match="not a live copy grant of yours"):
+        exports.create_export(
+            world.ctx,
+            grant=world.setup.grant,
+            account_id=stranger.account_id,
+            username=stranger.username,
+            camera_id=world.archive.cam,
+            start_us=START,
+            end_us=END,
+        )
+    _nothing_left(world.ctx)
+
+
+def test_nothing_recorded_is_a_clear_error_and_leaves_nothing(world: World) -> None:
+    with pytest.raises(exports.NothingRecorded, match="nothing recorded by camera"):
+        world.export(T0 + 30 * SEC, T0 + 40 * SEC)
+    _nothing_left(world.ctx)
+
+
+def test_a_failure_midway_leaves_no_bundle(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(exports, "FFMPEG", "/bin/false")
+    with pytest.raises(exports.ExportError, match=r"ffmpeg could not make clip\.mp4"):
+        world.export()
+    _nothing_left(world.ctx)
+
+
+def test_an_altered_archive_is_not_exported(world: World) -> None:
+    target = world.archive.path(4)
+    target.chmod(0o644)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    with pytest.raises(exports.ExportError, match=r"segment 4 .* does not match its index"):
+        world.export()
+    _nothing_left(world.ctx)
+
+
+def test_a_grant_revoked_meanwhile_leaves_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = exports._make_clip
+
+    def and_revoke(files: list[tuple[Path, int]], work: Path) -> em.FileInfo:
+        from sqlalchemy import update
+
+        with world.ctx.engine.begin() as conn:
+            conn.execute(
+                update(schema.grants)
+                .where(schema.grants.c.id == world.setup.grant.id)
+                .values(revoked_us=world.ctx.clock(), revoked_by=world.setup.manager.account_id)
+            )
+        return real(files, work)
+
+    monkeypatch.setattr(exports, "_make_clip", and_revoke)
+    with pytest.raises(grants.NoGrant, match="revoked"):
+        world.export()
+    _nothing_left(world.ctx)
+
+
+def test_a_stale_partial_bundle_is_removed(world: World) -> None:
+    stale = world.ctx.data.exports / f"{exports.PARTIAL_PREFIX}X-999999999"
+    (stale / "segments").mkdir(parents=True)
+    world.export()
+    assert not stale.exists()
+
+
+# Downloads and the command line ----------------------------------------------------------------
+
+
+def test_the_zip_verifies_and_its_download_is_on_record(world: World, tmp_path: Path) -> None:
+    r = world.export()
+    z = tmp_path / "bundle.zip"
+    exports.write_zip(r.path, z)
+    with zipfile.ZipFile(z) as zf:
+        assert zf.testzip() is None
+        assert f"{r.id}/manifest.json" in zf.namelist()
+    assert _verify_cli(z)[0] == 0
+    exports.record_download(world.ctx, r, username=world.officer.username, via="test")
+    with world.ctx.engine.connect() as conn:
+        entry = conn.execute(
+            select(schema.ledger).where(schema.ledger.c.action == ledger.EXPORT_DOWNLOADED)
+        ).one()
+    details = json.loads(entry.details)
+    assert (details["export"], details["grant"], details["request"]) == (
+        r.id,
+        world.setup.grant.id,
+        world.setup.request_id,
+    )
+
+
+def test_the_cli_exports_as_a_named_account(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    o = world.officer
+    monkeypatch.setenv("CUSTODES_PASSWORD", o.password)
+    base = ["export", "--data", str(world.ctx.data.root), "--camera", "gate", "--as", o.username]
+    span = ["--from", iso(START), "--to", iso(END)]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, [*base, "--grant", str(world.setup.grant.id), *span, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert _verify_cli(out)[0] == 0
+    result = CliRunner().invoke(
+        app,
+        [*base, "--grant", str(world.setup.grant.id), *span, "--out", str(tmp_path / "o.zip")],
+    )
+    assert result.exit_code == 0, result.output
+    assert _verify_cli(tmp_path / "o.zip")[0] == 0
+    wrong = CliRunner().invoke(
+        app, [*base, "--grant", str(world.setup.grant.id + 99), *span, "--out", str(tmp_path / "x")]
+    )
+    assert wrong.exit_code == 1 and "does not allow you a copy" in wrong.output
+    monkeypatch.setenv("CUSTODES_PASSWORD", "wrong")
+    bad = CliRunner().invoke(
+        app, [*base, "--grant", str(world.setup.grant.id), *span, "--out", str(tmp_path / "y")]
+    )
+    assert bad.exit_code == 2 and "wrong user" in bad.output
+    assert _count(world.ctx, schema.exports) == 2
+
+
+def test_verify_export_needs_no_database(bundle: Path, tmp_path: Path) -> None:
+    """Copied away from the data directory, with no CUSTODES_DATA: a recipient's machine."""
+    alone = _copy(bundle, tmp_path / "elsewhere")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "custodes"), "verify-export", str(alone)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+        cwd=tmp_path,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (tmp_path / "custodes-data").exists()
+
+
+# HTTP -----------------------------------------------------------------------------------------
+
+
+def _login(client: TestClient, who: Person) -> TestClient:
+    client.cookies.clear()
+    res = client.post(
+        "/api/v1/auth/login", json={"username": who.username, "password": who.password}
+    )
+    assert res.status_code == 200, res.text
+    client.headers[CSRF_HEADER] = res.json()["csrf_token"]
+    return client
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(world.ctx)) as c:
+        yield c
+
+
+def _body(world: World, **kw: object) -> dict[str, object]:
+    return {
+        "grant_id": world.setup.grant.id,
+        "camera_id": world.archive.cam,
+        "start": iso(START),
+        "end": iso(END),
+        "watermark": False,
+        **kw,
+    }
+
+
+def test_http_routes_need_a_session(client: TestClient) -> None:
+    for method, path in [
+        ("POST", "/api/v1/exports"),
+        ("GET", "/api/v1/exports"),
+        ("GET", "/api/v1/exports/x"),
+        ("GET", "/api/v1/exports/x/download"),
+        ("GET", "/api/v1/exports/x/clip.mp4"),
+    ]:
+        assert client.request(method, path).status_code == 401, (method, path)
+
+
+def test_http_export_download_and_clip(world: World, client: TestClient, tmp_path: Path) -> None:
+    officer, other = world.setup.holders
+    _login(client, officer)
+    res = client.post("/api/v1/exports", json=_body(world))
+    assert res.status_code == 201, res.text
+    made = res.json()
+    assert (made["covered_start_us"], made["covered_end_us"]) == (T0 + 2 * SEC, T0 + 8 * SEC)
+    assert made["segments"] == 6 and len(made["manifest_sha256"]) == 64
+    eid = made["id"]
+    assert [e["id"] for e in client.get("/api/v1/exports").json()] == [eid]
+    assert (
+        client.get(f"/api/v1/exports/{eid}").json()["manifest_sha256"] == (made["manifest_sha256"])
+    )
+
+    res = client.get(f"/api/v1/exports/{eid}/download")
+    assert res.status_code == 200 and res.headers["content-type"] == "application/zip"
+    (tmp_path / "d.zip").write_bytes(res.content)
+    assert _verify_cli(tmp_path / "d.zip")[0] == 0
+    with zipfile.ZipFile(io.BytesIO(res.content)) as zf:
+        assert f"custodes-export-{eid}/clip.mp4" in zf.namelist()
+
+    clip = client.get(f"/api/v1/exports/{eid}/clip.mp4")
+    assert clip.status_code == 200 and clip.headers["content-type"] == "video/mp4"
+    assert clip.content == (world.ctx.data.exports / eid / em.CLIP_FILE).read_bytes()
+    part = client.get(f"/api/v1/exports/{eid}/clip.mp4", headers={"Range": "bytes=100-199"})
+    assert part.status_code == 206 and len(part.content) == 100
+    with world.ctx.engine.connect() as conn:
+        actions = [
+            r.action
+            for r in conn.execute(
+                select(schema.ledger.c.action).where(schema.ledger.c.object == f"export:{eid}")
+            )
+        ]
+    assert actions == [ledger.EXPORT_CREATED, ledger.EXPORT_DOWNLOADED, ledger.MEDIA_VIEWED]
+
+    # the other officer (no register rights): the same 404 as for an export that is not there
+    _login(client, other)
+    assert client.get(f"/api/v1/exports/{eid}").status_code == 404
+    assert client.get("/api/v1/exports/nope").status_code == 404
+    assert client.get(f"/api/v1/exports/{eid}/download").status_code == 404
+    assert client.get("/api/v1/exports").json() == []
+    # the security manager reads the register: metadata yes, footage only with a grant
+    _login(client, world.setup.manager)
+    assert client.get(f"/api/v1/exports/{eid}").status_code == 200
+    assert [e["id"] for e in client.get("/api/v1/exports").json()] == [eid]
+    denied = client.get(f"/api/v1/exports/{eid}/download")
+    assert denied.status_code == 403 and "no live grant" in denied.json()["detail"]
+
+
+def test_http_refusals(world: World, client: TestClient, ctx: Context) -> None:
+    _login(client, world.officer)
+    outside = client.post("/api/v1/exports", json=_body(world, end=iso(T0 + 120 * SEC)))
+    assert outside.status_code == 403 and "no live grant" in outside.json()["detail"]
+    empty = client.post(
+        "/api/v1/exports",
+        json=_body(world, start=iso(T0 + 30 * SEC), end=iso(T0 + 40 * SEC)),
+    )
+    assert empty.status_code == 404 and "nothing recorded" in empty.json()["detail"]
+    backwards = client.post("/api/v1/exports", json=_body(world, start=iso(END), end=iso(START)))
+    assert backwards.status_code == 422
+    view = approved_grant(
+        ctx,
+        camera_ids=[world.archive.cam],
+        start_us=T0 - 60 * SEC,
+        end_us=T0 + 60 * SEC,
+        action=Action.VIEW,
+    )
+    _login(client, view.holders[0])
+    res = client.post("/api/v1/exports", json=_body(world, grant_id=view.grant.id))
+    assert res.status_code == 403
+    assert _count(ctx, schema.exports) == 0
