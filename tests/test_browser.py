@@ -8,7 +8,9 @@ import shutil
 import signal
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,17 +24,20 @@ from custodes.adapters.db import schema
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
 from custodes.domain.camera import CameraSpec
+from custodes.domain.roles import Role
 from custodes.paths import DATABASE_URL_ENV, DataDir
 from custodes.services.cameras import add_camera
 from custodes.services.setup import initialise
 
 from .conftest import free_port
+from .grant_setup import PDF, Person, organisation, person
 from .recording import wait_for
 
 pytestmark = pytest.mark.slow
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 PASSWORD = "browser-test-password"
+CAST: dict[str, Person] = {}  # the access flow's people, made with the server
 
 if not Path(CHROMIUM).exists():
     if os.environ.get("CUSTODES_REQUIRE_BROWSER") == "1":
@@ -51,6 +56,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     ctx = initialise(data).context
     with ctx.engine.begin() as conn:
         conn.execute(update(schema.accounts).values(password_hash=PasswordHasher().hash(PASSWORD)))
+    psb = organisation(ctx, "市公安局 City Public Security Bureau", "public-security")
+    CAST["officer1"] = person(
+        ctx, Role.EXTERNAL_OFFICER, psb, username="officer1", work_id="J-1001"
+    )
+    CAST["officer2"] = person(
+        ctx, Role.EXTERNAL_OFFICER, psb, username="officer2", work_id="J-1002"
+    )
+    CAST["manager"] = person(ctx, Role.SECURITY_MANAGER, username="manager")
     mounts = [Mount(n, ensure_clip(root / "clips", n)) for n in ("cam1", "cam2")]
     with Simulator(mounts, free_port()) as sim:
         for m in mounts:
@@ -128,9 +141,9 @@ def page(browser: Browser) -> Iterator[Page]:
     print("browser console:", *console, sep="\n  ")  # shown by pytest when a test fails
 
 
-def _login(page: Page, base: str, password: str = PASSWORD) -> None:
+def _login(page: Page, base: str, password: str = PASSWORD, user: str = "admin") -> None:
     page.goto(f"{base}/live")
-    page.fill("#username", "admin")
+    page.fill("#username", user)
     page.fill("#password", password)
     page.click("#login-submit")
 
@@ -181,9 +194,7 @@ def test_a_browser_without_mse_plays_live_over_hls(server: str, page: Page) -> N
     page.screenshot(path=str(ARTIFACTS / "live-grid-hls.png"))
 
 
-def test_playback_plays_from_a_clicked_point(server: str, page: Page) -> None:
-    _login(page, server)
-    page.wait_for_url(_at("/live"))
+def _click_recorded(page: Page, server: str) -> None:
     page.goto(f"{server}/cameras/1")
     page.wait_for_selector("#timeline rect.span")
     for _ in range(5):  # zoom to the last five minutes, where the recording is
@@ -195,9 +206,110 @@ def test_playback_plays_from_a_clicked_point(server: str, page: Page) -> None:
         "r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; }",
     )
     page.mouse.click(box[0] + box[2] * 0.3, box[1] + box[3] / 2)
-    _advances(page, "#playback")
-    assert "Playing from" in page.inner_text("#playback-position")
-    page.screenshot(path=str(ARTIFACTS / "camera-playback.png"))
+
+
+def test_playback_without_a_grant_shows_why(server: str, page: Page) -> None:
+    """The administrator configures cameras but sees no recorded footage without a grant."""
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    _click_recorded(page, server)
+    page.wait_for_function(
+        "() => document.querySelector('#playback-position').textContent.includes('grant')"
+    )
+    assert "file an access request" in page.inner_text("#playback-position")
+    assert page.eval_on_selector("#playback", "v => v.currentSrc") == ""
+
+
+def _as(browser: Browser, server: str, who: str) -> Page:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
+    p = context.new_page()
+    _login(p, server, CAST[who].password, CAST[who].username)
+    p.wait_for_url(lambda url: "/login" not in url)
+    return p
+
+
+def test_access_flow_request_approve_play_export_register(
+    server: str, browser: Browser, tmp_path: Path
+) -> None:
+    """Two officers file and sign a copy request, a manager approves, an officer plays and
+    exports under the grant, the export verifies offline, and the register shows it."""
+    officer = _as(browser, server, "officer1")
+    officer.goto(f"{server}/requests/new")
+    officer.select_option("select[name=camera_ids]", ["1"])
+    now = datetime.now(UTC)
+    officer.fill("input[name=start]", (now - timedelta(minutes=10)).isoformat())
+    officer.fill("input[name=end]", (now + timedelta(minutes=10)).isoformat())
+    officer.select_option("select[name=action]", "copy")
+    officer.select_option("select[name=basis]", "law-enforcement")
+    officer.fill("textarea[name=purpose]", "盗窃案侦查 theft investigation")
+    officer.fill("input[name=destination]", "市公安局刑侦支队 evidence room")
+    document = tmp_path / "调取证据通知书.pdf"
+    document.write_bytes(PDF)
+    officer.set_input_files("input[name=document]", str(document))
+    officer.click("#create-request")
+    officer.wait_for_selector("#request")
+    request_id = officer.get_attribute("#request", "data-request")
+    officer.fill("#work-id", "J-1001")
+    officer.click("#sign")
+    officer.wait_for_function("() => document.querySelectorAll('#staff div').length === 1")
+    assert "Jilin Art. 28" in officer.inner_text("#refusals")  # one signature is not enough
+    officer.screenshot(path=str(ARTIFACTS / "request-one-signature.png"))
+
+    second = _as(browser, server, "officer2")
+    second.goto(f"{server}/requests/{request_id}")
+    second.fill("#work-id", "J-1002")
+    second.click("#sign")
+    second.wait_for_function("() => document.querySelectorAll('#staff div').length === 2")
+    second.click("#submit")
+    second.wait_for_function(
+        "() => document.querySelector('#request-state').dataset.state === 'submitted'"
+    )
+
+    manager = _as(browser, server, "manager")
+    manager.goto(f"{server}/requests?state=submitted")
+    manager.click(f"tr[data-request='{request_id}'] a")
+    manager.fill("#note", "同意 approved")
+    manager.click("#approve")
+    manager.wait_for_selector("#grant")
+    manager.screenshot(path=str(ARTIFACTS / "request-approved.png"))
+
+    officer.goto(f"{server}/grants")
+    officer.click("#grants tbody tr a")
+    officer.wait_for_selector("#grant-use")
+    # play the last minute recorded
+    start = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    officer.fill("#from", start)
+    officer.fill("#to", datetime.now(UTC).isoformat())
+    officer.click("#play")
+    _advances(officer, "#grant-video")
+    officer.click("#export")
+    link = officer.wait_for_selector("#exports a", timeout=60000)
+    assert link is not None
+    with officer.expect_download() as download:
+        link.click()
+    bundle = tmp_path / "export.zip"
+    download.value.save_as(bundle)
+    out = tmp_path / "export"
+    with zipfile.ZipFile(bundle) as z:
+        z.extractall(out)
+    manifest = next(out.rglob("manifest.json"))
+    check = subprocess.run(
+        [sys.executable, "-m", "custodes.entrypoints.cli", "verify-export", str(manifest.parent)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert check.returncode == 0, check.stdout + check.stderr
+    officer.screenshot(path=str(ARTIFACTS / "grant-export.png"))
+
+    manager.goto(f"{server}/register")
+    manager.wait_for_selector("#register tbody tr[data-kind='export-created']")
+    text = manager.inner_text("#register")
+    assert "J-1001" in text and "J-1002" in text and "evidence room" in text
+    assert manager.query_selector("#register tbody tr[data-kind='media-viewed']") is not None
+    manager.screenshot(path=str(ARTIFACTS / "register.png"))
+    for p in (officer, second, manager):
+        p.context.close()
 
 
 def test_language_switch_shows_chinese_and_is_remembered(server: str, page: Page) -> None:

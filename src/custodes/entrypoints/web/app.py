@@ -19,6 +19,7 @@ from custodes.entrypoints.web.routes import (
     exports,
     live,
     recordings,
+    register,
     retention,
     session,
     system,
@@ -56,7 +57,8 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         recordings,
         access,
         exports,
-            retention,
+        register,
+        retention,
         live,
         system,
     ):

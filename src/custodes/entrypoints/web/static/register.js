@@ -1,0 +1,63 @@
+// The access register: rows from /api/v1/register, newest first; CSV and PDF with the filter.
+import { api, formatTime, t } from "./app.js";
+
+const KINDS = {
+  "request-approved": "Request approved",
+  "media-viewed": "Playback",
+  "export-created": "Copy made",
+  "export-downloaded": "Copy taken",
+  "request-rejected": "Request rejected",
+  "grant-revoked": "Grant revoked",
+  "access-denied": "Access refused",
+};
+
+const body = document.querySelector("#register tbody");
+const from = document.getElementById("reg-from");
+const to = document.getElementById("reg-to");
+
+const person = (p) => (p ? `${p.name || p.username}${p.work_id ? ` (${p.work_id})` : ""}` : "");
+
+function query() {
+  const q = new URLSearchParams();
+  if (from.value) q.set("from", new Date(`${from.value}T00:00:00`).toISOString());
+  if (to.value) q.set("to", new Date(`${to.value}T23:59:59.999`).toISOString());
+  return q;
+}
+
+async function load() {
+  const q = query();
+  document.getElementById("reg-csv").href = `/api/v1/register.csv?${q}`;
+  document.getElementById("reg-pdf").href = `/api/v1/register.pdf?${q}`;
+  q.set("order", "desc");
+  q.set("limit", "500");
+  const res = await api(`/register?${q}`);
+  if (!res.ok) return;
+  body.replaceChildren();
+  for (const r of await res.json()) {
+    const tr = document.createElement("tr");
+    tr.dataset.kind = r.kind;
+    tr.dataset.seq = r.seq;
+    const cells = [
+      formatTime(r.time_us / 1e3, true),
+      t(KINDS[r.kind] ?? r.kind),
+      person(r.recorded_by) || person(r.acted_by) || r.actor,
+      r.retrieved_by.map(person).join(", "),
+      r.organisation || "",
+      r.cameras.map((c) => c.name || c.id).join(", "),
+      r.footage_start_us ? `${formatTime(r.footage_start_us / 1e3, true)} – ${formatTime(r.footage_end_us / 1e3, true)}` : "",
+      r.purpose || "",
+      r.destination || "",
+      r.document ? `${r.document.filename} ${r.document.sha256.slice(0, 12)}…` : "",
+      r.grant ? `#${r.grant.id} ${r.grant.action}` : "",
+    ];
+    for (const text of cells) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      tr.append(td);
+    }
+    body.append(tr);
+  }
+}
+
+document.getElementById("reg-filter").addEventListener("click", load);
+load();
