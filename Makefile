@@ -46,6 +46,8 @@ bench: setup
 	$(BIN)/python -m bench.verify
 	$(BIN)/python -m bench.ledger
 	$(BIN)/python -m bench.sweep
+	$(BIN)/python -m bench.grant_check
+	$(BIN)/python -m bench.export
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
