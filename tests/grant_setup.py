@@ -22,7 +22,10 @@ from custodes.services.grants import Grant, find
 
 PASSWORD = "officer password 12345"
 PDF = b"%PDF-1.4\n% approval document for tests\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-_hash = PasswordHasher().hash(PASSWORD)
+# The cast's hashes are cheap to verify (the parameters travel in the hash; the product hashes
+# new passwords with argon2-cffi's defaults, ~170 ms a check here): tests log in hundreds of times.
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+_hash = TEST_HASHER.hash(PASSWORD)
 
 
 @dataclass(frozen=True)

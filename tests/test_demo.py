@@ -69,12 +69,25 @@ def test_demo_records_serves_the_api_and_stops_every_child(
             assert login.status_code == 200
             names = {c["name"] for c in web.get("/status").json()["cameras"]}
             assert names == {"Simulated cam1", "Simulated cam2"}
+        # the cast of the access workflow: the operator watches its assigned cameras
+        cast_password = (data_dir.keys / "demo-password").read_text().strip()
+        with httpx.Client(base_url=base) as web:
+            login = web.post(
+                "/auth/login", json={"username": "operator", "password": cast_password}
+            )
+            assert login.status_code == 200 and login.json()["role"] == "duty_operator"
+        with httpx.Client(base_url=base) as web:
+            login = web.post(
+                "/auth/login", json={"username": "officer1", "password": cast_password}
+            )
+            assert login.json()["role"] == "external_officer"
+            assert login.json()["work_id"] == "J-100001"
     finally:
         proc.send_signal(signal.SIGINT)
         code = proc.wait(60)
     output = log.read_text()
     assert code == 0, output[-3000:]
-    assert password in output and str(data_dir.root) in output
+    assert password in output and cast_password in output and str(data_dir.root) in output
     assert f"http://127.0.0.1:{http}/" in output
     assert "custodes status" in output
     wait_for("no child process left", lambda: not _descendants_alive(data_dir), 10)

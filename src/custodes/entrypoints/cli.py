@@ -17,6 +17,7 @@ from custodes.domain.camera import CameraFieldError, CameraSpec
 from custodes.entrypoints import cli_accounts, cli_export, cli_integrity, cli_retention
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor, db_app, ledger_app
+from custodes.entrypoints.demo_cast import ensure_demo_cast
 from custodes.paths import DataDir, resolve_data_dir
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
@@ -351,8 +352,9 @@ def demo(
     dd.sim.mkdir(parents=True, exist_ok=True)
     mounts = prepare_cameras(dd.sim, cameras)
     with Simulator(mounts, rtsp_port, log_path=dd.sim / "rtsp-server.log") as sim:
-        _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
-        banner = [f"log in as {login}", f"data: {dd.root}   logs: {dd.logs}"]
+        cams = _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
+        cast = ensure_demo_cast(ctx, dd, cams)
+        banner = [f"log in as {login}", *cast, f"data: {dd.root}   logs: {dd.logs}"]
         _serve(ctx, 6.0, "127.0.0.1", http_port, banner)
 
 
@@ -367,17 +369,20 @@ def _demo_login(dd: DataDir, password: str | None) -> str:
     return f"user admin, password {password}" if password else "admin (password shown at init)"
 
 
-def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> None:
+def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> list[int]:
     existing = {v.name: v for v in camera_service.list_cameras(ctx)}
+    ids = []
     for mount, url in cams:
         name = f"Simulated {mount}"
         view = existing.get(name)
         if view is None:
-            camera_service.add_camera(
+            view = camera_service.add_camera(
                 ctx, CameraSpec(name=name, url=url, place="simulated", site="demo")
             )
         elif view.url != url:
-            camera_service.update_camera(ctx, str(view.id), {"url": url})
+            view = camera_service.update_camera(ctx, str(view.id), {"url": url})
+        ids.append(view.id)
+    return ids
 
 
 def _date(field: str, value: str | None) -> date | None:
