@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg import export_clip
 from custodes.adapters.ffmpeg.command import MOVFLAGS
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.domain.camera import CameraSpec
@@ -309,12 +310,12 @@ def _remux_only(ctx: Context, cam: int, start: int, end: int, work: Path) -> flo
         ).all()
     listing = work / "list.ffconcat"
     listing.write_text(
-        exports.concat_list([(ctx.data.archive / r.path, int(r.duration_us)) for r in rows])
+        export_clip.concat_list([(ctx.data.archive / r.path, int(r.duration_us)) for r in rows])
     )
     out = work / "remux.mp4"
     out.unlink(missing_ok=True)
     started = time.perf_counter()
-    subprocess.run(exports.clip_command(listing, out), check=True, capture_output=True)
+    subprocess.run(export_clip.clip_command(listing, out), check=True, capture_output=True)
     elapsed = time.perf_counter() - started
     out.unlink()
     return elapsed

@@ -22,7 +22,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Table, func, select
 from typer.testing import CliRunner
 
+from custodes.adapters.bundle import PARTIAL_PREFIX, write_zip
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg import export_clip
 from custodes.adapters.ffmpeg.mp4box import children
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.clock import iso
@@ -165,8 +167,8 @@ def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: 
     redo = tmp_path / "redo.mp4"
     files = [(r.path / em.segment_file(s), SEC) for s in range(2, 8)]
     listing = tmp_path / "list.ffconcat"
-    listing.write_text(exports.concat_list(files))
-    subprocess.run(exports.clip_command(listing, redo), check=True, capture_output=True)
+    listing.write_text(export_clip.concat_list(files))
+    subprocess.run(export_clip.clip_command(listing, redo), check=True, capture_output=True)
     assert redo.read_bytes() == clip.read_bytes()
 
     manifest = em.decode((r.path / em.MANIFEST_FILE).read_bytes())
@@ -238,9 +240,9 @@ def test_watermark_text_fits_and_picks_a_chinese_font() -> None:
     )
     text = exports.watermark_text(request, 3, "X", "officer", T0)
     assert "NOT EVIDENCE" in text and "grant 3" in text and iso(T0) in text
-    assert exports.pick_font(text).name == "wqy-zenhei.ttc"
-    assert exports.pick_font("grant 3").name == "DejaVuSans.ttf"
-    assert 8 <= exports.font_size(text, 1920, 1080) <= 1080 // 18
+    assert export_clip.pick_font(text).name == "wqy-zenhei.ttc"
+    assert export_clip.pick_font("grant 3").name == "DejaVuSans.ttf"
+    assert 8 <= export_clip.font_size(text, 1920, 1080) <= 1080 // 18
 
 
 def test_the_minimal_probe_changes_no_byte_of_the_clip(tmp_path: Path) -> None:
@@ -264,14 +266,14 @@ def test_the_minimal_probe_changes_no_byte_of_the_clip(tmp_path: Path) -> None:
             check=True,
         )  # fmt: skip
     files = [(p, SEC) for p in sorted(seg_dir.iterdir())]
-    light = exports.concat_list(files)
+    light = export_clip.concat_list(files)
     full = "\n".join(line for line in light.splitlines() if not line.startswith("option")) + "\n"
     outputs = []
     for name, listing in (("light", light), ("full", full)):
         (tmp_path / f"{name}.ffconcat").write_text(listing)
         out = tmp_path / f"{name}.mp4"
         subprocess.run(
-            exports.clip_command(tmp_path / f"{name}.ffconcat", out),
+            export_clip.clip_command(tmp_path / f"{name}.ffconcat", out),
             check=True,
             capture_output=True,
         )
@@ -642,7 +644,7 @@ def test_nothing_recorded_is_a_clear_error_and_leaves_nothing(world: World) -> N
 
 
 def test_a_failure_midway_leaves_no_bundle(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(exports, "FFMPEG", "/bin/false")
+    monkeypatch.setattr(export_clip, "FFMPEG", "/bin/false")
     with pytest.raises(exports.ExportError, match=r"ffmpeg could not make clip\.mp4"):
         world.export()
     _nothing_left(world.ctx)
@@ -682,7 +684,7 @@ def test_a_grant_revoked_meanwhile_leaves_nothing(
 
 
 def test_a_stale_partial_bundle_is_removed(world: World) -> None:
-    stale = world.ctx.data.exports / f"{exports.PARTIAL_PREFIX}X-999999999"
+    stale = world.ctx.data.exports / f"{PARTIAL_PREFIX}X-999999999"
     (stale / "segments").mkdir(parents=True)
     world.export()
     assert not stale.exists()
@@ -694,7 +696,7 @@ def test_a_stale_partial_bundle_is_removed(world: World) -> None:
 def test_the_zip_verifies_and_its_download_is_on_record(world: World, tmp_path: Path) -> None:
     r = world.export()
     z = tmp_path / "bundle.zip"
-    exports.write_zip(r.path, z)
+    write_zip(r.path, z)
     with zipfile.ZipFile(z) as zf:
         assert zf.testzip() is None
         assert f"{r.id}/manifest.json" in zf.namelist()

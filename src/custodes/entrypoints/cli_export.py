@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from custodes.adapters.bundle import copy_bundle, write_zip
 from custodes.clock import iso
 from custodes.domain import export_manifest as em
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
@@ -92,9 +93,9 @@ def export(
         ctx, result, username=session.username, via=f"{cli_actor()} --out {out_path}"
     )
     if zipped:
-        exports.write_zip(result.path, out_path)
+        write_zip(result.path, out_path)
     else:
-        exports.copy_bundle(result.path, out_path)
+        copy_bundle(result.path, out_path)
     if as_json:
         out.print_json(json.dumps({**result.to_json(), "out": str(out_path)}))
         return

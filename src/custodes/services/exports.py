@@ -1,4 +1,5 @@
-"""Exports under copy grants: a bundle that proves its own integrity and chain of custody.
+"""Exports under copy grants (the use case): a bundle that proves its own integrity and
+chain of custody.
 
 `create_export` writes `exports/<id>/` (docs/EXPORTS.md): the sealed segment files of the
 range (`segments/`, checked against their index digests as they are copied), one MP4 made
@@ -9,7 +10,8 @@ directory and renamed into place inside the transaction that writes its `exports
 ledger entry: a bundle under `exports/<id>/` is complete and on record, or absent.
 
 Downloads (a zip of the directory, streamed) and copies out of the data directory are ledger
-entries too (`record_download`).
+entries too (`record_download`). ffmpeg's side lies in adapters/ffmpeg/export_clip.py, the
+bundle's files on disk (durable writes, digests, zip) in adapters/bundle.py.
 """
 
 from __future__ import annotations
@@ -17,29 +19,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
-import mmap
 import os
 import secrets
 import shutil
-import subprocess
-import tempfile
-import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
 from custodes import __version__
-from custodes.adapters import diskspace
+from custodes.adapters import bundle, diskspace
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
-from custodes.adapters.ffmpeg.command import FFMPEG
-from custodes.adapters.ffmpeg.probe import probe_file
+from custodes.adapters.ffmpeg import export_clip
 from custodes.clock import iso
 from custodes.domain import export_manifest as em
 from custodes.domain.access_rules import Action
@@ -61,11 +57,6 @@ CAM = schema.cameras
 E = schema.exports
 
 MAX_EXPORT_US = 24 * 3600 * 1_000_000  # one bundle: at most a day of one camera
-PARTIAL_PREFIX = ".partial-"
-FONTS = (
-    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
-    Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),  # for Chinese text
-)
 CLIP_METHOD = (
     "stream copy (no re-encoding) of the sealed segments, byte-identical to the files in "
     "segments/, in seq order: ffmpeg concat demuxer, -c copy, +faststart, bitexact; whole "
@@ -293,11 +284,11 @@ def create_export(
             plan = _with_keys(plan, _keys(conn))
     root = ctx.data.exports
     root.mkdir(parents=True, exist_ok=True)
-    _remove_stale_partials(root)
+    bundle.remove_stale_partials(root)
     _check_space(root, plan, watermark)
     export_id = datetime.fromtimestamp(now / 1e6, tz=UTC).strftime("%Y%m%dT%H%M%SZ-")
     export_id += secrets.token_hex(4)
-    work = root / f"{PARTIAL_PREFIX}{export_id}-{os.getpid()}"
+    work = bundle.partial_dir(root, export_id)
     final = root / export_id
     work.mkdir()
     renamed = committed = False
@@ -338,14 +329,14 @@ def create_export(
             keys=tuple(plan.keys),
             signer_key_id=signer.key_id,
             signer_public_key=signer.public_hex,
-            software=f"custodes {__version__}; {ffmpeg_version()}",
+            software=f"custodes {__version__}; {export_clip.ffmpeg_version()}",
         )
         raw = em.encode(manifest)
         signature = bytes.fromhex(signer.sign(raw))
-        _write_file(work / em.MANIFEST_FILE, raw)
-        _write_file(work / em.SIGNATURE_FILE, signature)
-        _fsync_dir(work / em.SEGMENTS_DIR)
-        _fsync_dir(work)
+        bundle.write_new_file(work / em.MANIFEST_FILE, raw)
+        bundle.write_new_file(work / em.SIGNATURE_FILE, signature)
+        bundle.fsync_dir(work / em.SEGMENTS_DIR)
+        bundle.fsync_dir(work)
         manifest_sha256 = hashlib.sha256(raw).hexdigest()
         total = sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
         result = ExportResult(
@@ -406,7 +397,7 @@ def create_export(
             )
             os.rename(work, final)
             renamed = True
-            _fsync_dir(root)
+            bundle.fsync_dir(root)
         committed = True
         return result
     finally:
@@ -657,33 +648,6 @@ def _check_space(root: Path, plan: _Plan, watermark: bool) -> None:
         )
 
 
-def _remove_stale_partials(root: Path) -> None:
-    """Bundles left half-made by a process that died (its pid is the name's last part)."""
-    for p in root.glob(f"{PARTIAL_PREFIX}*"):
-        pid = p.name.rsplit("-", 1)[-1]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(p, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _sha256_of(path: Path) -> tuple[str, int]:
-    with path.open("rb", buffering=0) as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return hashlib.sha256().hexdigest(), 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return hashlib.sha256(mm).hexdigest(), size  # releases the GIL while it hashes
-
-
 def _copy_segments(ctx: Context, rows: list[_Row], work: Path) -> None:
     """Copy each sealed file into segments/ and check the copy against the index digest."""
     out = work / em.SEGMENTS_DIR
@@ -698,88 +662,17 @@ def _copy_segments(ctx: Context, rows: list[_Row], work: Path) -> None:
             raise ExportError(
                 f"segment {r.seq} ({r.path}) is missing from the archive; run `custodes verify`"
             ) from None
-        sha, size = _sha256_of(dst)
+        sha, size = bundle.sha256_of(dst)
         if sha != r.sha256 or size != r.bytes:
             raise ExportError(
                 f"segment {r.seq} ({r.path}) does not match its index digest: the archive "
                 "was altered; run `custodes verify` (nothing was exported)"
             )
-        _seal_file(dst)
+        bundle.seal_file(dst)
 
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
         for _ in pool.map(one, rows):
             pass
-
-
-def _seal_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    path.chmod(0o444)
-
-
-def _write_file(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def concat_list(files: list[tuple[Path, int]]) -> str:
-    """The ffconcat list of the clip: every file with its media duration from the index (the
-    demuxer then need not estimate it), opened with a minimal probe: the MP4 headers carry
-    the codec parameters, and decoding frames of every segment to guess them again would
-    cost more than the copy itself. The first file's parameters make the output's."""
-    lines = ["ffconcat version 1.0"]
-    for path, duration_us in files:
-        escaped = str(path).replace("'", "'\\''")
-        lines += [
-            f"file '{escaped}'",
-            f"duration {duration_us / 1e6:.6f}",
-            "option probesize 32",
-            "option analyzeduration 1",
-            "option codec_whitelist none",
-        ]
-    return "\n".join(lines) + "\n"
-
-
-def clip_command(list_file: Path, out: Path) -> list[str]:
-    """Stream copy, no metadata carried over and no version string written (`bitexact`), so
-    that the same ffmpeg makes the same bytes from the same segments; moov first."""
-    # fmt: off
-    return [
-        FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error",
-        "-f", "concat", "-safe", "0", "-i", str(list_file),
-        "-map", "0:v:0", "-map", "0:a?", "-c", "copy",
-        "-map_metadata", "-1", "-fflags", "+bitexact", "-avoid_negative_ts", "make_zero",
-        "-movflags", "+faststart", "-f", "mp4", str(out),
-    ]
-    # fmt: on
-
-
-def _ffmpeg(argv: list[str], what: str) -> None:
-    res = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
-    if res.returncode != 0:
-        # the minimal probe's "not on whitelist" lines are expected noise, not the error
-        lines = [
-            line
-            for line in res.stderr.splitlines()
-            if "not on whitelist" not in line and "Last message repeated" not in line
-        ]
-        tail = "; ".join(lines[-5:]) or f"exit status {res.returncode}"
-        raise ExportError(f"ffmpeg could not make {what}: {tail}")
 
 
 def _copy_segments_and_make_clip(ctx: Context, rows: list[_Row], work: Path) -> em.FileInfo:
@@ -800,17 +693,22 @@ def _copy_segments_and_make_clip(ctx: Context, rows: list[_Row], work: Path) -> 
         return clip_job.result()
 
 
+@contextlib.contextmanager
+def _as_export_error() -> Iterator[None]:
+    """ffmpeg's failures as the export's."""
+    try:
+        yield
+    except export_clip.ClipError as exc:
+        raise ExportError(str(exc)) from exc
+
+
 def _make_clip(files: list[tuple[Path, int]], work: Path) -> em.FileInfo:
     """clip.mp4 from `files` (path, media duration in µs), in order."""
     out = work / em.CLIP_FILE
-    with tempfile.NamedTemporaryFile(
-        "w", suffix=".ffconcat", prefix="custodes-export-", encoding="utf-8"
-    ) as f:
-        f.write(concat_list(files))
-        f.flush()
-        _ffmpeg(clip_command(Path(f.name), out), em.CLIP_FILE)
-    _seal_file(out)
-    sha, size = _sha256_of(out)
+    with _as_export_error():
+        export_clip.make_clip(files, out)
+    bundle.seal_file(out)
+    sha, size = bundle.sha256_of(out)
     return em.FileInfo(em.CLIP_FILE, size, sha, True, CLIP_METHOD)
 
 
@@ -832,72 +730,16 @@ def watermark_text(
     )
 
 
-def font_size(text: str, width: int, height: int) -> int:
-    """Pixels per em so that the longest line fits 92 % of the width (a Latin character is
-    about 0.6 em wide, a CJK one 1 em), at most a 18th of the height."""
-    ems = max(sum(1.0 if ord(c) >= 0x2E80 else 0.6 for c in line) for line in text.split("\n"))
-    return max(8, min(int(width * 0.92 / ems), height // 18))
-
-
-def pick_font(text: str) -> Path:
-    """DejaVu Sans for Latin text; WenQuanYi Zen Hei when the text holds CJK characters."""
-    latin, cjk = FONTS
-    wants_cjk = any(ord(c) >= 0x2E80 for c in text)
-    for font in (cjk, latin) if wants_cjk else (latin, cjk):
-        if font.exists():
-            return font
-    raise ExportError(
-        "no font for the watermark: install fonts-dejavu-core (and fonts-wqy-zenhei for Chinese)"
-    )
-
-
 def _make_watermarked(
     work: Path, plan: _Plan, export_id: str, username: str, now_us: int
 ) -> em.FileInfo:
     text = watermark_text(plan.request, plan.grant.id, export_id, username, now_us)
-    font = pick_font(text)
-    probe = probe_file(work / em.CLIP_FILE)
-    width, height = (probe.width or 1280, probe.height or 720) if probe else (1280, 720)
     out = work / em.WATERMARKED_FILE
-    with tempfile.TemporaryDirectory(prefix="custodes-watermark-") as tmp:
-        text_file = Path(tmp) / "text.txt"
-        text_file.write_text(text, encoding="utf-8")
-        draw = (
-            f"drawtext=fontfile={_filter_path(font)}:textfile={_filter_path(text_file)}"
-            f":expansion=none:fontcolor=white@0.9:fontsize={font_size(text, width, height)}"
-            ":line_spacing=4"
-            ":box=1:boxcolor=black@0.5:boxborderw=8:x=(w-text_w)/2:y=h-text_h-h/16"
-        )
-        # fmt: off
-        argv = [
-            FFMPEG, "-nostdin", "-hide_banner", "-loglevel", "error",
-            "-i", str(work / em.CLIP_FILE), "-map", "0:v:0", "-map", "0:a?", "-vf", draw,
-            "-c:v", "libx264", "-preset", "veryfast", "-crf", "23", "-pix_fmt", "yuv420p",
-            "-c:a", "copy", "-map_metadata", "-1", "-movflags", "+faststart", str(out),
-        ]
-        # fmt: on
-        _ffmpeg(argv, em.WATERMARKED_FILE)
-    _seal_file(out)
-    sha, size = _sha256_of(out)
+    with _as_export_error():
+        export_clip.make_watermarked(work / em.CLIP_FILE, out, text)
+    bundle.seal_file(out)
+    sha, size = bundle.sha256_of(out)
     return em.FileInfo(em.WATERMARKED_FILE, size, sha, False, WATERMARK_METHOD)
-
-
-def _filter_path(path: Path) -> str:
-    """A path as a quoted filtergraph option value."""
-    return "'" + str(path).replace("\\", "\\\\").replace("'", "\\'").replace(":", "\\:") + "'"
-
-
-@cache
-def ffmpeg_version() -> str:
-    try:
-        res = subprocess.run(
-            [FFMPEG, "-version"], capture_output=True, text=True, check=False, timeout=30
-        )
-        first = res.stdout.splitlines()[0] if res.stdout else ""
-    except (OSError, subprocess.TimeoutExpired):
-        first = ""
-    parts = first.split()
-    return f"ffmpeg {parts[2]}" if len(parts) > 2 and parts[1] == "version" else "ffmpeg"
 
 
 # Reading exports ------------------------------------------------------------------------------
@@ -974,77 +816,3 @@ def record_clip_viewed(ctx: Context, export: ExportResult, *, username: str) -> 
         object=f"export:{export.id}",
         details={**_details(export), "file": em.CLIP_FILE},
     )
-
-
-def bundle_files(bundle: Path) -> list[Path]:
-    """The bundle's files in a stable order (manifest and signature first)."""
-    first = [bundle / em.MANIFEST_FILE, bundle / em.SIGNATURE_FILE]
-    rest = sorted(p for p in bundle.rglob("*") if p.is_file() and p not in first)
-    return [p for p in first if p.exists()] + rest
-
-
-class _Sink:
-    """A write-only stream that hands back what was written since the last drain."""
-
-    def __init__(self) -> None:
-        self._parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self._parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
-
-    def drain(self) -> bytes:
-        out = b"".join(self._parts)
-        self._parts.clear()
-        return out
-
-
-ZIP_CHUNK = 1 << 20
-
-
-def zip_chunks(bundle: Path, *, prefix: str | None = None) -> Iterator[bytes]:
-    """The bundle as a zip (stored: video does not compress), produced as it is read, so a
-    download of gigabytes needs no temporary file. Entries lie under `prefix/` (default: the
-    bundle's directory name)."""
-    top = prefix if prefix is not None else bundle.name
-    sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for path in bundle_files(bundle):
-            info = zipfile.ZipInfo.from_file(path, f"{top}/{path.relative_to(bundle).as_posix()}")
-            info.compress_type = zipfile.ZIP_STORED
-            with path.open("rb") as src, zf.open(info, "w") as dst:
-                while chunk := src.read(ZIP_CHUNK):
-                    dst.write(chunk)
-                    if data := sink.drain():
-                        yield data
-            if data := sink.drain():
-                yield data
-    if data := sink.drain():
-        yield data
-
-
-def write_zip(bundle: Path, dest: Path) -> None:
-    with dest.open("xb") as f:
-        _write_all(f, zip_chunks(bundle))
-
-
-def _write_all(f: IO[bytes], chunks: Iterator[bytes]) -> None:
-    for chunk in chunks:
-        f.write(chunk)
-    f.flush()
-    os.fsync(f.fileno())
-
-
-def copy_bundle(bundle: Path, dest: Path) -> None:
-    """Copy the bundle directory to `dest` (which must not exist, or be an empty directory)."""
-    if dest.exists():
-        if not dest.is_dir() or any(dest.iterdir()):
-            raise ExportError(f"{dest} exists and is not an empty directory")
-        dest.rmdir()
-    shutil.copytree(bundle, dest, copy_function=shutil.copyfile)

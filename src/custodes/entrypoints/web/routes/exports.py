@@ -20,6 +20,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
+from custodes.adapters.bundle import zip_chunks
 from custodes.domain import export_manifest as em
 from custodes.domain.access_rules import Action
 from custodes.domain.roles import Permission, allows
@@ -170,7 +171,7 @@ def download(export_id: str, session: SessionDep, ctx: CtxDep) -> StreamingRespo
     """The bundle as a zip, streamed; recorded in the ledger before the first byte."""
     found = _footage(ctx, session, export_id, Action.COPY)
     exports.record_download(ctx, found, username=session.username, via="http")
-    chunks: Iterator[bytes] = exports.zip_chunks(found.path, prefix=f"custodes-export-{found.id}")
+    chunks: Iterator[bytes] = zip_chunks(found.path, prefix=f"custodes-export-{found.id}")
     headers = {
         "Content-Disposition": f'attachment; filename="custodes-export-{found.id}.zip"',
         "Cache-Control": "no-store",
