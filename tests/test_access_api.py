@@ -130,3 +130,5 @@ def test_requests_pages_render_for_each_role(ctx: Context, app_client: TestClien
     assert c.get("/requests/new").status_code == 403
     upload = c.post("/api/v1/documents", files={"file": ("n.pdf", PDF, "application/pdf")})
     assert upload.status_code == 403  # auditors file nothing
+    assert c.get("/accounts").status_code == 403  # the administrator's page
+    assert c.get("/me").status_code == 200

@@ -312,6 +312,36 @@ def test_access_flow_request_approve_play_export_register(
         p.context.close()
 
 
+def test_the_administrator_makes_an_operator_and_assigns_a_camera(server: str, page: Page) -> None:
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    page.click("#nav-accounts")
+    page.wait_for_selector("#account-form")
+    page.fill("#account-form input[name=username]", "nightshift")
+    page.select_option("#account-form select[name=role]", "duty_operator")
+    page.fill("#account-form input[name=display_name]", "夜班 Night shift")
+    page.fill("#account-form input[name=work_id]", "U-0042")
+    page.click("#create-account")
+    page.wait_for_selector("#new-password", state="visible")
+    password = page.inner_text("#new-password").split(": ", 1)[1]
+    assert len(password) >= 12
+    page.reload()
+    row = "#accounts tr:has(td:text-is('nightshift'))"
+    page.select_option(f"{row} select.assign", ["2"])
+    page.click(f"{row} button.save-cameras")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#accounts tr')].some(r => "
+        "r.textContent.includes('nightshift') && r.querySelector('option[value=\"2\"]').selected)"
+    )
+    page.screenshot(path=str(ARTIFACTS / "accounts.png"))
+    operator = page.context.browser.new_context(locale="en-US")  # type: ignore[union-attr]
+    p = operator.new_page()
+    _login(p, server, password, "nightshift")
+    p.wait_for_url(_at("/live"))
+    assert p.eval_on_selector_all("video.live", "vs => vs.map(v => v.dataset.camera)") == ["2"]
+    operator.close()
+
+
 def test_language_switch_shows_chinese_and_is_remembered(server: str, page: Page) -> None:
     _login(page, server)
     page.wait_for_url(_at("/live"))

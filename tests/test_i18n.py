@@ -8,7 +8,12 @@ import pytest
 
 from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.pages import ALARM_TITLES, JS_STRINGS, TEMPLATES
-from custodes.entrypoints.web.pages_access import ACTION_LABELS, BASIS_LABELS, STATE_LABELS
+from custodes.entrypoints.web.pages_access import (
+    ACTION_LABELS,
+    BASIS_LABELS,
+    ROLE_LABELS,
+    STATE_LABELS,
+)
 
 _CALL = re.compile(r"""_\(\s*(["'])(.+?)\1""")
 STATES = ("recording", "reconnecting", "starting", "stopped", "idle", "error", "disk-full")
@@ -23,7 +28,7 @@ def _template_strings() -> set[str]:
 
 def test_every_string_has_a_chinese_translation() -> None:
     wanted = _template_strings() | set(JS_STRINGS) | set(STATES) | set(ALARM_TITLES.values())
-    for labels in (ACTION_LABELS, BASIS_LABELS, STATE_LABELS):
+    for labels in (ACTION_LABELS, BASIS_LABELS, STATE_LABELS, ROLE_LABELS):
         wanted |= set(labels.values())
     assert len(wanted) > 40
     zh = i18n.translations("zh")

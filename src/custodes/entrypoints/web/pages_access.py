@@ -7,11 +7,12 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from custodes.domain.access_rules import Action, Basis
+from custodes.domain.access_rules import Action, Basis, OrgKind
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web.deps import get_ctx
 from custodes.entrypoints.web.pages import _render, _session, _to_login
 from custodes.services import access
+from custodes.services import accounts as account_service
 from custodes.services import cameras as camera_service
 
 router = APIRouter(include_in_schema=False)
@@ -145,3 +146,42 @@ def grant_page(grant_id: int, request: Request) -> Response:
         cameras=names,
         **_labels(),
     )
+
+
+ROLE_LABELS = {
+    "duty_operator": "Duty operator",
+    "security_manager": "Security manager",
+    "auditor": "Auditor",
+    "system_admin": "System administrator",
+    "external_officer": "External officer",
+}
+
+
+@router.get("/accounts")
+def accounts_page(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_login(request)
+    if not allows(session.role, Permission.ACCOUNTS_MANAGE):
+        return HTMLResponse("forbidden", status_code=403)
+    ctx = get_ctx(request)
+    return _render(
+        request,
+        "accounts.html",
+        session,
+        accounts=account_service.list_accounts(ctx),
+        organisations=account_service.list_organisations(ctx),
+        cameras=camera_service.list_cameras(ctx),
+        roles=ROLE_LABELS,
+        org_kinds=[k.value for k in OrgKind if k is not OrgKind.OPERATING_UNIT],
+        now_us=ctx.clock(),
+    )
+
+
+@router.get("/me")
+def me_page(request: Request) -> Response:
+    session = _session(request)
+    if session is None:
+        return _to_login(request)
+    view = account_service.get_account(get_ctx(request), session.account_id)
+    return _render(request, "me.html", session, me=view, roles=ROLE_LABELS)
