@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from custodes.adapters.db import schema
 from custodes.domain.access_rules import Action, Basis
@@ -15,6 +15,7 @@ from custodes.domain.roles import Role
 from custodes.services import access, documents, grants, ledger
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
+from custodes.services.settings import set_setting
 
 from .grant_setup import PDF, approved_grant, organisation, person
 
@@ -283,3 +284,87 @@ def test_document_is_stored_once_read_only_and_hashed(ctx: Context) -> None:
     judge = person(ctx, Role.EXTERNAL_OFFICER, court, work_id="J1").actor
     with pytest.raises(access.NotFound):
         documents.get(ctx, judge, d1.id, read_all=False)
+
+
+def test_footage_not_yet_recorded_cannot_be_requested(ctx: Context, cam: int) -> None:
+    a, _ = _psb_pair(ctx)
+    now = ctx.clock()
+    with pytest.raises(access.AccessError, match="live view") as e:
+        _request(ctx, a, cam, start_us=now - HOUR, end_us=now + HOUR)
+    assert e.value.field == "end"
+    assert _request(ctx, a, cam, start_us=now - HOUR, end_us=now) > 0  # "until now" is fine
+
+
+def test_only_the_approving_manager_gives_the_managers_consent(ctx: Context, cam: int) -> None:
+    """Shenzhen Art. 35: an interested party views with the manager's approval; the party
+    cannot claim it, the approver gives it (or the rules refuse the approval)."""
+    set_setting(ctx, "jurisdiction", "shenzhen")
+    family = organisation(ctx, "张某 (个人) Mr Zhang", "individual")
+    a = person(ctx, Role.EXTERNAL_OFFICER, family, work_id="ID-1").actor
+    b = person(ctx, Role.EXTERNAL_OFFICER, family, work_id="ID-2").actor
+    manager = person(ctx, Role.SECURITY_MANAGER).actor
+    rid = _request(
+        ctx,
+        a,
+        cam,
+        action=Action.VIEW,
+        basis=Basis.INTERESTED_PARTY_EMERGENCY,
+        destination="",
+    )
+    access.sign(ctx, a, rid, "ID-1")
+    access.sign(ctx, b, rid, "ID-2")
+    access.submit(ctx, a, rid)  # consent is not the requester's to give: not missing yet
+    with pytest.raises(access.Refused) as refused:
+        access.approve(ctx, manager, rid)
+    assert [(r.item, r.article) for r in refused.value.items] == [
+        ("manager_consent", "Shenzhen Art. 35")
+    ]
+    grant_id = access.approve(ctx, manager, rid, manager_consent=True)
+    assert grant_id > 0 and access.get_request(ctx, manager, rid).manager_consent
+    assert _entries(ctx, ledger.REQUEST_APPROVED)[-1]["manager_consent"] is True
+
+
+def test_a_request_nobody_signed_is_never_granted(ctx: Context, cam: int) -> None:
+    set_setting(ctx, "jurisdiction", "liaoning")  # no staff rule of its own
+    a, _ = _psb_pair(ctx)
+    rid = _request(ctx, a, cam, action=Action.VIEW, destination="")
+    access.submit(ctx, a, rid)
+    with pytest.raises(access.Refused, match="nobody has signed"):
+        access.approve(ctx, person(ctx, Role.SECURITY_MANAGER).actor, rid)
+
+
+def test_a_grant_follows_its_holder_out_of_a_signing_role(ctx: Context, cam: int) -> None:
+    now = ctx.clock()
+    setup = approved_grant(ctx, camera_ids=[cam], start_us=now - 2 * HOUR, end_us=now - HOUR)
+    holder = setup.holders[0]
+
+    def holds() -> bool:
+        with ctx.engine.connect() as conn:
+            return (
+                grants.find(
+                    conn,
+                    account_id=holder.account_id,
+                    camera_id=cam,
+                    start_us=now - 2 * HOUR,
+                    end_us=now - HOUR,
+                    need=Action.VIEW,
+                    now_us=ctx.clock(),
+                )
+                is not None
+            )
+
+    assert holds()
+    with ctx.engine.begin() as conn:  # made auditor (roles change through services/accounts)
+        conn.execute(
+            update(schema.accounts)
+            .where(schema.accounts.c.id == holder.account_id)
+            .values(role=Role.AUDITOR.value)
+        )
+    assert not holds()  # an auditor sees no footage, whatever it held before
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(schema.accounts)
+            .where(schema.accounts.c.id == holder.account_id)
+            .values(role=Role.EXTERNAL_OFFICER.value, disabled_us=now)
+        )
+    assert not holds()  # nor does a disabled account

@@ -65,6 +65,8 @@ def test_request_to_grant_over_http(ctx: Context, app_client: TestClient) -> Non
         "destination": "station evidence room",
         "document_id": doc["id"],
     }
+    naive = c.post("/api/v1/requests", json={**body, "start": "2026-11-29T08:00:00"})
+    assert naive.status_code == 422 and naive.json()["detail"][0]["loc"] == ["body", "start"]
     created = c.post("/api/v1/requests", json=body)
     assert created.status_code == 201, created.text
     rid = created.json()["id"]

@@ -6,7 +6,9 @@ approved (+ grant) | rejected; draft/submitted ──withdraw──▶ withdrawn
 
 The rules themselves are pure (domain/access_rules.py) and run twice: at submission and again
 at approval, so a request cannot be approved if anything it relies on changed meanwhile. Every
-step is a ledger entry in the same transaction as the change; every refusal is one too.
+step is a ledger entry in the same transaction as the change; every refusal by the rules is
+one too. A step the actor's role or part does not allow is refused without an entry (nothing
+changed; the route answers 403).
 Visibility: an actor sees its own organisation's requests; roles that may read all
 (REQUESTS_READ_ALL) see every one. Another organisation's request is "not found", never
 "forbidden", so ids cannot be probed.
@@ -22,7 +24,16 @@ from sqlalchemy import Connection, insert, select, update
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
 from custodes.clock import iso
-from custodes.domain.access_rules import Action, Basis, Draft, OrgKind, Refusal, Staff, refusals
+from custodes.domain.access_rules import (
+    REGISTER_ARTICLE,
+    Action,
+    Basis,
+    Draft,
+    OrgKind,
+    Refusal,
+    Staff,
+    refusals,
+)
 from custodes.domain.roles import Permission, allows
 from custodes.services import ledger
 from custodes.services.context import Context
@@ -43,6 +54,7 @@ MAX_RANGE_US = 31 * 86_400_000_000  # one request covers at most 31 days of foot
 DEFAULT_VALIDITY_US = 7 * 86_400_000_000
 MAX_VALIDITY_US = 90 * 86_400_000_000
 MAX_CAMERAS = 64
+FUTURE_SLACK_US = 60_000_000  # "until now" typed by hand may run a little past the clock
 # What the columns hold: ids are INTEGER (32 bits on PostgreSQL), times BIGINT. A number
 # outside names no row, and the database refuses to bind it (SQLite: OverflowError beyond 64
 # bits; PostgreSQL: "integer out of range" beyond 32), so it is answered before any query.
@@ -112,7 +124,6 @@ class NewRequest:
     document_id: int | None = None
     psb_approval_ref: str | None = None
     judicial_approval_ref: str | None = None
-    manager_consent: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,8 +198,12 @@ def create_request(ctx: Context, actor: Actor, new: NewRequest) -> int:
         raise AccessError("end", "must be after start")
     if new.end_us - new.start_us > MAX_RANGE_US:
         raise AccessError("end", "one request covers at most 31 days")
-    if new.start_us > ctx.clock():
-        raise AccessError("start", "footage cannot be requested from the future")
+    if new.end_us > ctx.clock() + FUTURE_SLACK_US:
+        raise AccessError(
+            "end",
+            "footage not yet recorded cannot be requested: watching what happens now is live "
+            "view, which goes by role and camera assignment",
+        )
     if not new.purpose.strip():
         raise AccessError("purpose", "state the purpose")
     impossible = [c for c in cams if not is_id(c)]
@@ -221,7 +236,7 @@ def create_request(ctx: Context, actor: Actor, new: NewRequest) -> int:
                     document_id=new.document_id,
                     psb_approval_ref=_clean(new.psb_approval_ref),
                     judicial_approval_ref=_clean(new.judicial_approval_ref),
-                    manager_consent=new.manager_consent,
+                    manager_consent=False,  # given by the approving manager, never claimed
                     state="draft",
                 )
                 .returning(R.c.id)
@@ -301,7 +316,8 @@ def submit(ctx: Context, actor: Actor, request_id: int) -> None:
             raise NotAllowed("only the requester or its signed staff submit a request")
         if row.state != "draft":
             raise AccessError("state", f"a {row.state} request cannot be submitted")
-        found = refusals(_draft(conn, row))
+        # the manager's consent is the approver's to give: not missing yet
+        found = refusals(_draft(conn, row, manager_consent=True))
         if found:
             _record_refusal(conn, actor, request_id, "submit", found, now)
         else:
@@ -350,9 +366,12 @@ def approve(
     *,
     note: str = "",
     validity_us: int = DEFAULT_VALIDITY_US,
+    manager_consent: bool = False,
 ) -> int:
     """Approve a submitted request: the grant's id. The approver is a security manager of the
-    operating unit who is neither the requester nor among the staff."""
+    operating unit who is neither the requester nor among the staff. `manager_consent` is the
+    approver's own consent as the unit's manager (Shenzhen Art. 33, 35): a requester cannot
+    claim it, so the rules run here with the approver's answer."""
     _need(actor, Permission.REQUEST_DECIDE)
     if not 0 < validity_us <= MAX_VALIDITY_US:
         raise AccessError("validity", "a grant lasts more than nothing and at most 90 days")
@@ -360,7 +379,14 @@ def approve(
     with ctx.engine.begin() as conn:
         write_first(conn)
         row = _decidable(conn, actor, request_id)
-        found = refusals(_draft(conn, row))
+        found = refusals(_draft(conn, row, manager_consent=manager_consent))
+        holders = list(
+            conn.execute(select(RS.c.account_id).where(RS.c.request_id == request_id)).scalars()
+        )
+        if not holders:
+            found.append(
+                Refusal("staff", "nobody has signed: a grant needs a holder", _register(row))
+            )
         if found:
             _record_refusal(conn, actor, request_id, "approve", found, now)
             grant_id = None
@@ -382,9 +408,6 @@ def approve(
                 ).scalar_one()
             )
             cams = _cameras(conn, request_id)
-            holders = list(
-                conn.execute(select(RS.c.account_id).where(RS.c.request_id == request_id)).scalars()
-            )
             conn.execute(
                 insert(GS),
                 [
@@ -401,6 +424,7 @@ def approve(
                     decided_by=actor.account_id,
                     decided_us=now,
                     decision_note=note.strip() or None,
+                    manager_consent=manager_consent,
                 )
             )
             ledger.record(
@@ -418,6 +442,7 @@ def approve(
                     "expires_us": expires,
                     "expires": iso(expires),
                     "holders": holders,
+                    "manager_consent": manager_consent,
                     "note": note.strip(),
                 },
                 time_us=now,
@@ -511,15 +536,6 @@ def my_grants(ctx: Context, actor: Actor) -> list[GrantView]:
         return [_grant_view(conn, g) for g in sorted(ids, reverse=True)]
 
 
-def grant_holders(ctx: Context, grant_id: int) -> list[int]:
-    with ctx.engine.connect() as conn:
-        return list(
-            conn.execute(
-                select(GS.c.account_id).where(GS.c.grant_id == grant_id).distinct()
-            ).scalars()
-        )
-
-
 # --- internals -------------------------------------------------------------------------
 
 
@@ -586,7 +602,11 @@ def _cameras(conn: Connection, request_id: int) -> tuple[int, ...]:
     )
 
 
-def _draft(conn: Connection, row: Any) -> Draft:
+def _register(row: Any) -> str:
+    return REGISTER_ARTICLE.get(row.jurisdiction, "")
+
+
+def _draft(conn: Connection, row: Any, *, manager_consent: bool) -> Draft:
     kind = conn.execute(select(O.c.kind).where(O.c.id == row.organisation_id)).scalar_one()
     staff = tuple(
         Staff(int(s.account_id), s.work_id)
@@ -604,7 +624,7 @@ def _draft(conn: Connection, row: Any) -> Draft:
         destination_abroad=bool(row.destination_abroad),
         psb_approval=bool(row.psb_approval_ref),
         judicial_approval_county=bool(row.judicial_approval_ref),
-        manager_consent=bool(row.manager_consent),
+        manager_consent=manager_consent,
     )
 
 
@@ -705,5 +725,5 @@ def _view(conn: Connection, row: Any) -> RequestView:
         decided_us=row.decided_us,
         decision_note=row.decision_note,
         grant=_grant_view(conn, int(grant_id)) if grant_id is not None else None,
-        refusals=tuple(refusals(_draft(conn, row))) if pending else (),
+        refusals=tuple(refusals(_draft(conn, row, manager_consent=True))) if pending else (),
     )

@@ -41,6 +41,7 @@ from custodes.adapters.db.engine import write_first
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import OUTSIDE_ROLES, Role, parse_role, role_fits_organisation
 from custodes.services import auth, ledger
+from custodes.services.access import OPERATING_UNIT_ID as OPERATING_UNIT_ID
 from custodes.services.context import Context
 
 A = schema.accounts
@@ -48,7 +49,6 @@ ORG = schema.organisations
 CA = schema.camera_assignments
 C = schema.cameras
 
-OPERATING_UNIT_ID = 1
 PASSWORD_MIN, PASSWORD_MAX = 12, 1024
 USERNAME_MAX, NAME_MAX, WORK_ID_MAX, ORG_NAME_MAX = 64, 128, 64, 128
 USERNAME_PATTERN = re.compile(r"\w[\w.@-]*")  # letters (any script), digits, . _ @ -

@@ -16,12 +16,16 @@ from sqlalchemy import Connection, Select, bindparam, select
 from custodes.adapters.db import schema
 from custodes.clock import iso
 from custodes.domain.access_rules import Action
+from custodes.domain.roles import Permission, Role, allows
 from custodes.services import ledger
 from custodes.services.access import is_bigint, is_id
 from custodes.services.context import Context
 
 G = schema.grants
 GS = schema.grant_scope
+A = schema.accounts
+# Roles that may hold a grant: those whose members sign requests as staff present.
+HOLDER_ROLES = tuple(r.value for r in Role if allows(r.value, Permission.REQUEST_SIGN))
 
 # Which grant actions satisfy a need: a copy grant may also be played back; a view grant never
 # yields a file.
@@ -45,9 +49,13 @@ class Grant:
 def _find_statement(need: Action) -> Select[Any]:
     return (
         select(G.c.id, G.c.request_id, G.c.action, G.c.start_us, G.c.end_us, G.c.expires_us)
-        .select_from(GS.join(G, G.c.id == GS.c.grant_id))
+        .select_from(GS.join(G, G.c.id == GS.c.grant_id).join(A, A.c.id == GS.c.account_id))
         .where(
             GS.c.account_id == bindparam("account"),
+            # the holder must still be able to hold it: enabled, in a role that signs
+            # requests (a signer made auditor or administrator since holds nothing)
+            A.c.disabled_us.is_(None),
+            A.c.role.in_(HOLDER_ROLES),
             GS.c.camera_id == bindparam("camera"),
             G.c.revoked_us.is_(None),
             G.c.expires_us > bindparam("now"),

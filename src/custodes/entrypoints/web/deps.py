@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Path, Query, Request, status
 from pydantic import Field
 
 from custodes.services import auth
+from custodes.services.access import ID_MAX as ID_MAX  # re-exported for the routes
 from custodes.services.context import Context
 
 SESSION_COOKIE = "custodes_session"
@@ -41,7 +42,6 @@ SessionDep = Annotated[auth.Session, Depends(current_session)]
 
 # Ids are 32-bit integer columns: a larger number is refused as invalid input (422) before it
 # reaches the database, where it would overflow (SQLite) or fail the cast (PostgreSQL).
-ID_MAX = 2**31 - 1
 PathId = Annotated[int, Path(ge=1, le=ID_MAX)]
 QueryId = Annotated[int | None, Query(ge=1, le=ID_MAX)]
 BodyId = Annotated[int, Field(ge=1, le=ID_MAX)]

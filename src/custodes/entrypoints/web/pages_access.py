@@ -11,6 +11,7 @@ from custodes.domain.access_rules import Action, Basis, OrgKind
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web.deps import get_ctx
 from custodes.entrypoints.web.pages import _render, _session, _to_login
+from custodes.entrypoints.web.routes.access import actor_of
 from custodes.services import access
 from custodes.services import accounts as account_service
 from custodes.services import cameras as camera_service
@@ -52,9 +53,7 @@ def requests_page(request: Request) -> Response:
     state = request.query_params.get("state")
     if state not in STATE_LABELS:
         state = None
-    actor = access.Actor(
-        session.account_id, session.username, session.role, session.organisation_id
-    )
+    actor = actor_of(session)
     rows = access.list_requests(get_ctx(request), actor, state=state)
     return _render(request, "requests.html", session, rows=rows, state=state, **_labels())
 
@@ -75,9 +74,7 @@ def request_page(request_id: int, request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
-    actor = access.Actor(
-        session.account_id, session.username, session.role, session.organisation_id
-    )
+    actor = actor_of(session)
     ctx = get_ctx(request)
     try:
         view = access.get_request(ctx, actor, request_id)
@@ -102,9 +99,7 @@ def grants_page(request: Request) -> Response:
     if session is None:
         return _to_login(request)
     ctx = get_ctx(request)
-    actor = access.Actor(
-        session.account_id, session.username, session.role, session.organisation_id
-    )
+    actor = actor_of(session)
     return _render(
         request,
         "grants.html",
@@ -130,9 +125,7 @@ def grant_page(grant_id: int, request: Request) -> Response:
     if session is None:
         return _to_login(request)
     ctx = get_ctx(request)
-    actor = access.Actor(
-        session.account_id, session.username, session.role, session.organisation_id
-    )
+    actor = actor_of(session)
     grant = next((g for g in access.my_grants(ctx, actor) if g.id == grant_id), None)
     if grant is None:
         return HTMLResponse("not found", status_code=404)

@@ -18,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.responses import FileResponse
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from custodes.clock import iso
 from custodes.domain.access_rules import Action, Basis
@@ -117,8 +117,9 @@ def get_document(document_id: PathId, session: SessionDep, ctx: CtxDep) -> FileR
 
 class RequestIn(BaseModel):
     camera_ids: list[BodyId] = Field(min_length=1, max_length=access.MAX_CAMERAS)
-    start: datetime = Field(description="ISO 8601; UTC if no zone")
-    end: datetime = Field(description="ISO 8601; UTC if no zone")
+    # with its zone: a time typed without one is ambiguous for a register (8 h apart in China)
+    start: AwareDatetime = Field(description="ISO 8601 with a zone, e.g. +08:00")
+    end: AwareDatetime = Field(description="ISO 8601 with a zone; not after now")
     action: Action
     basis: Basis
     purpose: str = Field(min_length=1, max_length=2000)
@@ -127,7 +128,6 @@ class RequestIn(BaseModel):
     document_id: BodyId | None = None
     psb_approval_ref: str | None = Field(default=None, max_length=128)
     judicial_approval_ref: str | None = Field(default=None, max_length=128)
-    manager_consent: bool = False
 
 
 class Created(BaseModel):
@@ -269,7 +269,6 @@ def create_request(body: RequestIn, session: SessionDep, ctx: CtxDep) -> Created
         document_id=body.document_id,
         psb_approval_ref=body.psb_approval_ref,
         judicial_approval_ref=body.judicial_approval_ref,
-        manager_consent=body.manager_consent,
     )
     return Created(id=_run(access.create_request, ctx, actor_of(session), new))
 
@@ -296,6 +295,8 @@ class SignIn(BaseModel):
 class DecisionIn(BaseModel):
     note: str = Field(default="", max_length=2000)
     validity_days: int = Field(default=7, ge=1, le=90)
+    # the approver's own consent as the unit's manager (Shenzhen Art. 33, 35)
+    manager_consent: bool = False
 
 
 class RejectIn(BaseModel):
@@ -331,6 +332,7 @@ def approve(request_id: PathId, body: DecisionIn, session: SessionDep, ctx: CtxD
         request_id,
         note=body.note,
         validity_us=body.validity_days * 86_400_000_000,
+        manager_consent=body.manager_consent,
     )
     view = _run(access.get_request, ctx, actor, request_id)
     assert view.grant is not None

@@ -50,7 +50,6 @@ if (form) {
       destination_abroad: f.destination_abroad.checked,
       psb_approval_ref: f.psb_approval_ref.value.trim() || null,
       judicial_approval_ref: f.judicial_approval_ref.value.trim() || null,
-      manager_consent: f.manager_consent.checked,
       document_id: documentId,
     };
     const created = await call("/requests", body);
@@ -72,6 +71,7 @@ if (request) {
   on("approve", () => call(`/requests/${id}/approve`, {
     note: document.getElementById("note").value,
     validity_days: Number(document.getElementById("validity").value || 7),
+    manager_consent: document.getElementById("manager-consent").checked,
   }));
   on("reject", () => call(`/requests/${id}/reject`, { note: document.getElementById("note").value }));
   on("revoke", (el) => call(`/grants/${el.dataset.grant}/revoke`, {
