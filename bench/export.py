@@ -101,7 +101,8 @@ def main() -> None:
         "## Export (`bench/export.py`)",
         "",
         f"One camera, {MINUTES:g} minutes: {len(files)} sealed 6-s segments of 720p H.264 at "
-        f"~4 Mbit/s, {gb:.2f} GB; the bundle holds the segments and a {clip_size / 1e9:.2f} GB "
+        f"~4 Mbit/s, {gb:.2f} GB; under a retrieve-original grant, the bundle holds the "
+        f"segments and a {clip_size / 1e9:.2f} GB "
         f"stream-copied clip; page cache warm; {os.cpu_count()} cores; ext4; run "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
         "",
@@ -195,7 +196,7 @@ def _grant(ctx: Context, cam: int, start: int, end: int) -> tuple[int, str, gran
                 created_by=account,
                 created_us=now,
                 jurisdiction="jilin",
-                action="copy",
+                action="retrieve-original",
                 basis="law-enforcement",
                 purpose="bench",
                 destination="bench",
@@ -214,7 +215,7 @@ def _grant(ctx: Context, cam: int, start: int, end: int) -> tuple[int, str, gran
             insert(schema.grants)
             .values(
                 request_id=request,
-                action="copy",
+                action="retrieve-original",
                 start_us=start,
                 end_us=end,
                 granted_by=admin,

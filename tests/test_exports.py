@@ -84,13 +84,24 @@ class World:
         )
 
 
-@pytest.fixture
-def world(ctx: Context) -> World:
+def _world(ctx: Context, action: Action = Action.COPY) -> World:
     archive = seal_archive(ctx)
     setup = approved_grant(
-        ctx, camera_ids=[archive.cam], start_us=T0 - 60 * SEC, end_us=T0 + 60 * SEC
+        ctx, camera_ids=[archive.cam], start_us=T0 - 60 * SEC, end_us=T0 + 60 * SEC, action=action
     )
     return World(ctx, archive, setup)
+
+
+@pytest.fixture
+def world(ctx: Context) -> World:
+    """A copy grant: the clip and the manifest leave, not the original files."""
+    return _world(ctx)
+
+
+@pytest.fixture
+def world_orig(ctx: Context) -> World:
+    """A retrieve-original grant: the bundle also holds segments/."""
+    return _world(ctx, Action.RETRIEVE_ORIGINAL)
 
 
 def _verify_cli(bundle: Path, *extra: str) -> tuple[int, str]:
@@ -137,14 +148,18 @@ def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: 
     assert (r.covered_start_us, r.covered_end_us, r.segments) == (T0 + 2 * SEC, T0 + 8 * SEC, 6)
     assert r.path == ctx.data.exports / r.id and r.path.is_dir()
     names = sorted(p.relative_to(r.path).as_posix() for p in r.path.rglob("*") if p.is_file())
-    assert names == sorted(
-        ["clip.mp4", "manifest.json", "manifest.sig"] + [em.segment_file(s) for s in range(2, 8)]
-    )
+    assert names == ["clip.mp4", "manifest.json", "manifest.sig"]  # a copy: no originals
     assert not [p for p in ctx.data.exports.iterdir() if p.name.startswith(".")]
 
     code, output = _verify_cli(r.path)
     assert code == 0, output
-    assert "verified" in output and "key not pinned" in output
+    assert "signer key not pinned" in output
+    assert "verified against the bundle's own key only — pin the installation key with --key" in (
+        output
+    )
+    assert _verify_cli(r.path, "--strict")[0] == 1  # unpinned is a warning
+    pinned_out = _verify_cli(r.path, "--key", str(_installation_keys(ctx)))[1]
+    assert "verified: every file" in pinned_out and "not pinned" not in pinned_out
     code, output = _verify_cli(r.path, "--json", "--key", str(_installation_keys(ctx)))
     assert code == 0, output
     report = json.loads(output)
@@ -163,9 +178,10 @@ def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: 
         check=True,
     )
     assert probe.stdout.split() == ["h264"]
-    # the clip is what the same ffmpeg makes from segments/ (bit-exact: anyone can redo it)
+    # the clip is what the same ffmpeg makes from the sealed files (bit-exact: whoever holds
+    # the originals can redo it)
     redo = tmp_path / "redo.mp4"
-    files = [(r.path / em.segment_file(s), SEC) for s in range(2, 8)]
+    files = [(world.archive.path(s), SEC) for s in range(2, 8)]
     listing = tmp_path / "list.ffconcat"
     listing.write_text(export_clip.concat_list(files))
     subprocess.run(export_clip.clip_command(listing, redo), check=True, capture_output=True)
@@ -180,6 +196,11 @@ def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: 
     assert [c.seq for c in manifest.chain_after] == [8]  # up to the closing checkpoint
     assert [c.seq for c in manifest.checkpoints] == [0, 4, 8]
     assert manifest.unsigned_tail is None and manifest.watermarked is None
+    assert manifest.originals_included is False
+    assert all(s.file is None for s in manifest.segments)
+    assert [s.sha256 for s in manifest.segments] == [
+        hashlib.sha256(world.archive.path(s).read_bytes()).hexdigest() for s in range(2, 8)
+    ]
     assert manifest.grant.id == world.setup.grant.id and manifest.grant.action == "copy"
     assert manifest.request.id == world.setup.request_id
     assert {p.username for p in manifest.request.staff} == {h.username for h in world.setup.holders}
@@ -202,6 +223,7 @@ def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: 
     assert details["export"] == r.id and details["segments"] == 6
     assert (details["covered_start_us"], details["covered_end_us"]) == (T0 + 2 * SEC, T0 + 8 * SEC)
     assert details["manifest_sha256"] == r.manifest_sha256 and details["destination"]
+    assert details["originals_included"] is False
 
 
 def test_the_watermarked_copy_is_reencoded_and_marked_not_evidence(world: World) -> None:
@@ -289,6 +311,11 @@ def bundle(world: World) -> Path:
     return world.export().path
 
 
+@pytest.fixture
+def orig_bundle(world_orig: World) -> Path:
+    return world_orig.export().path
+
+
 def test_a_flipped_byte_in_the_clip_is_named(bundle: Path, tmp_path: Path) -> None:
     b = _copy(bundle, tmp_path / "b")
     clip = b / em.CLIP_FILE
@@ -316,14 +343,15 @@ def test_an_edited_segment_digest_breaks_the_signature_and_the_chain(
     assert "segment 3: its digest, times or size in the manifest do not give its chain link " in (
         "\n".join(found)
     )
-    assert any(f.startswith("segment 3: sha256 differs from the manifest") for f in found)
 
 
-def test_an_attacker_who_resigns_with_their_own_key_is_caught(bundle: Path, tmp_path: Path) -> None:
+def test_an_attacker_who_resigns_with_their_own_key_is_caught(
+    orig_bundle: Path, tmp_path: Path
+) -> None:
     """Swap a segment, fix its digest and every link after it, sign with a key of their own
     and put that key in the manifest: the signed checkpoints still name the installation's
     key and links the chain no longer reaches."""
-    b = _copy(bundle, tmp_path / "b")
+    b = _copy(orig_bundle, tmp_path / "b")
     target = b / em.segment_file(3)
     forged = target.read_bytes() + b"\x00forged"
     target.write_bytes(forged)
@@ -397,6 +425,10 @@ def test_a_bundle_fabricated_with_a_new_key_needs_the_pinned_key(
     (b / em.SIGNATURE_FILE).write_bytes(bytes.fromhex(attacker.sign(raw)))
     code, output = _verify_cli(b)
     assert code == 0 and f"compare {attacker.key_id}" in output  # consistent, key not pinned
+    assert "verified against the bundle's own key only" in output
+    assert "verified: every file" not in output
+    code, output = _verify_cli(b, "--strict")
+    assert code == 1 and "signer key not pinned" in output
     code, output = _verify_cli(b, "--key", str(_installation_keys(world.ctx)))
     assert code == 1
     assert f"signed by key {attacker.key_id}, which is neither a pinned key" in output
@@ -423,8 +455,8 @@ def test_a_manifest_signed_with_another_key_is_named(bundle: Path, tmp_path: Pat
     assert code == 1 and "manifest signature invalid" in output
 
 
-def test_a_missing_segment_file_is_named(bundle: Path, tmp_path: Path) -> None:
-    b = _copy(bundle, tmp_path / "b")
+def test_a_missing_segment_file_is_named(orig_bundle: Path, tmp_path: Path) -> None:
+    b = _copy(orig_bundle, tmp_path / "b")
     (b / em.segment_file(5)).unlink()
     assert _failures(b) == [f"segment 5: missing ({em.segment_file(5)})"]
     code, output = _verify_cli(b)
@@ -436,7 +468,8 @@ def test_a_stray_file_is_a_warning_and_strict_fails_it(bundle: Path, tmp_path: P
     (b / "clip-real.mp4").write_bytes(b"not evidence")
     verdict = verify_bundle(b)
     assert not verdict.failed
-    assert [str(w).split(":")[0] for w in verdict.warnings] == ["clip-real.mp4"]
+    assert [str(w).split(":")[0] for w in verdict.warnings] == ["manifest.sig", "clip-real.mp4"]
+    assert "signer key not pinned" in str(verdict.warnings[0])
     assert _verify_cli(b)[0] == 0
     assert _verify_cli(b, "--strict")[0] == 1
 
@@ -452,6 +485,185 @@ def test_a_pinned_key_of_another_installation_fails(bundle: Path, tmp_path: Path
     raw = other.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
     (tmp_path / "other.hex").write_text(raw.hex() + "\n")
     assert load_pinned_keys(tmp_path / "other.hex") == [raw.hex()]
+
+
+# What a grant lets out: its range only; the originals only under retrieve-original ------------
+
+
+def _grant_world(ctx: Context, start_us: int, end_us: int, action: Action = Action.COPY) -> World:
+    archive = seal_archive(ctx)
+    setup = approved_grant(
+        ctx, camera_ids=[archive.cam], start_us=start_us, end_us=end_us, action=action
+    )
+    return World(ctx, archive, setup)
+
+
+def test_no_footage_outside_the_grant_leaves(ctx: Context) -> None:
+    """A grant from the middle of segment 2 to the middle of segment 7: the segments that
+    overlap its edges stay home; the covered range says exactly what left."""
+    g_start, g_end = T0 + 2_500_000, T0 + 7_500_000
+    w = _grant_world(ctx, g_start, g_end)
+    r = w.export(g_start, g_end)
+    manifest = em.decode((r.path / em.MANIFEST_FILE).read_bytes())
+    assert [s.seq for s in manifest.segments] == [3, 4, 5, 6]
+    assert manifest.segments[0].start_us >= g_start and manifest.segments[-1].end_us <= g_end
+    assert (r.covered_start_us, r.covered_end_us) == (T0 + 3 * SEC, T0 + 7 * SEC)
+    assert manifest.covered == em.TimeRange(T0 + 3 * SEC, T0 + 7 * SEC)
+    assert abs(ffprobe_duration(r.path / em.CLIP_FILE) - 4.0) <= 0.08
+    assert _failures(r.path) == []
+    # within the grant, whole segments overlapping the request still go (cut at keyframes)
+    r2 = w.export(T0 + 3_200_000, T0 + 4_100_000)
+    assert (r2.covered_start_us, r2.covered_end_us) == (T0 + 3 * SEC, T0 + 5 * SEC)
+    # nothing wholly inside the grant: the usual "nothing recorded"
+    narrow_grant = approved_grant(
+        ctx, camera_ids=[w.archive.cam], start_us=T0 + 2_200_000, end_us=T0 + 2_800_000
+    )
+    narrow = World(ctx, w.archive, narrow_grant)
+    with pytest.raises(exports.NothingRecorded, match="nothing recorded by camera"):
+        narrow.export(T0 + 2_200_000, T0 + 2_800_000)
+
+
+def test_a_covered_range_beyond_the_grant_is_named(bundle: Path, tmp_path: Path) -> None:
+    b = _copy(bundle, tmp_path / "b")
+    doc = json.loads((b / em.MANIFEST_FILE).read_bytes())
+    grant_id = doc["grant"]["id"]
+    start = doc["covered"]["start_us"] + 1
+
+    def narrow(d: dict[str, object]) -> None:
+        g = d["grant"]
+        assert isinstance(g, dict)
+        g["start_us"] = start
+        req = d["requested"]
+        assert isinstance(req, dict)
+        req["start_us"] = max(req["start_us"], start)
+
+    _rewrite(b, narrow)
+    found = _failures(b)
+    assert f"manifest.json: the covered range exceeds grant {grant_id}'s range: footage " in (
+        "\n".join(found)
+    )
+
+
+def test_a_retrieve_original_bundle_holds_the_originals(world_orig: World, tmp_path: Path) -> None:
+    r = world_orig.export()
+    names = sorted(p.relative_to(r.path).as_posix() for p in r.path.rglob("*") if p.is_file())
+    assert names == sorted(
+        ["clip.mp4", "manifest.json", "manifest.sig"] + [em.segment_file(s) for s in range(2, 8)]
+    )
+    manifest = em.decode((r.path / em.MANIFEST_FILE).read_bytes())
+    assert manifest.originals_included is True and manifest.grant.action == "retrieve-original"
+    assert [s.file for s in manifest.segments] == [em.segment_file(s) for s in range(2, 8)]
+    key_file = str(_installation_keys(world_orig.ctx))
+    code, output = _verify_cli(r.path, "--key", key_file, "--strict")
+    assert code == 0 and "original segment files: included" in output, output
+    # the clip is what the same ffmpeg makes from segments/
+    redo, listing = tmp_path / "redo.mp4", tmp_path / "list.ffconcat"
+    listing.write_text(
+        export_clip.concat_list([(r.path / em.segment_file(s), SEC) for s in range(2, 8)])
+    )
+    subprocess.run(export_clip.clip_command(listing, redo), check=True, capture_output=True)
+    assert redo.read_bytes() == (r.path / em.CLIP_FILE).read_bytes()
+    # a flipped byte in one original is named
+    b = _copy(r.path, tmp_path / "b")
+    target = b / em.segment_file(4)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    assert [f.split(" (")[0] for f in _failures(b)] == [
+        "segment 4: sha256 differs from the manifest"
+    ]
+    code, output = _verify_cli(b, "--key", key_file)
+    assert code == 1 and "segment 4: sha256 differs from the manifest" in output
+
+
+def test_a_copy_bundle_verifies_without_the_originals(
+    world: World, bundle: Path, tmp_path: Path
+) -> None:
+    assert not (bundle / em.SEGMENTS_DIR).exists()
+    key_file = str(_installation_keys(world.ctx))
+    code, output = _verify_cli(bundle, "--key", key_file, "--strict")
+    assert code == 0, output
+    assert "original segment files: not included" in output
+    code, output = _verify_cli(bundle, "--json", "--key", key_file)
+    report = json.loads(output)
+    assert report["ok"] and report["originals_included"] is False
+    assert report["signed_through_seq"] == 7
+    doc = json.loads((bundle / em.MANIFEST_FILE).read_bytes())
+    assert doc["originals_included"] is False
+    assert all(s["file"] is None for s in doc["segments"])
+
+
+def _resign(b: Path, attacker: signing.Signer, change: Callable[[dict[str, object]], None]) -> None:
+    """Change the manifest, put the attacker's key in it and sign it with that key."""
+
+    def forge(doc: dict[str, object]) -> None:
+        change(doc)
+        keys_ = doc["keys"]
+        assert isinstance(keys_, list)
+        keys_.append(
+            {
+                "key_id": attacker.key_id,
+                "public_key": attacker.public_hex,
+                "created_us": T0,
+                "retired_us": None,
+                "endorsed_by": None,
+                "endorsement": None,
+            }
+        )
+        doc["signer"] = {"key_id": attacker.key_id, "public_key": attacker.public_hex}
+
+    raw = _rewrite(b, forge)
+    (b / em.SIGNATURE_FILE).write_bytes(bytes.fromhex(attacker.sign(raw)))
+
+
+def test_a_removed_or_reordered_segment_entry_of_a_copy_bundle_is_named(
+    bundle: Path, tmp_path: Path
+) -> None:
+    def drop_5(doc: dict[str, object]) -> None:
+        del _segments(doc)[3]  # segment 5
+
+    def swap(doc: dict[str, object]) -> None:
+        segs = _segments(doc)
+        segs[1], segs[2] = segs[2], segs[1]
+
+    for name, change in (("drop", drop_5), ("swap", swap)):
+        # not re-signed: the signature fails, and the chain names the break
+        b = _copy(bundle, tmp_path / f"{name}-plain")
+        _rewrite(b, change)
+        found = "\n".join(_failures(b))
+        assert "manifest.sig: manifest signature invalid" in found, found
+        if name == "drop":
+            assert "segment 6: no chain link before it in the manifest" in found, found
+        else:
+            assert "out of order in the manifest" in found, found
+        # re-signed with the attacker's own key: the installation's checkpoints refuse it
+        b = _copy(bundle, tmp_path / f"{name}-resigned")
+        attacker = signing.signer_from_key(Ed25519PrivateKey.generate())
+        _resign(b, attacker, change)
+        found = "\n".join(_failures(b))
+        assert f"manifest.sig: the manifest is signed by key {attacker.key_id}, which signed" in (
+            found
+        ), found
+        code, output = _verify_cli(b)
+        assert code == 1 and "NOT VERIFIED" in output
+
+
+def test_an_edited_digest_of_a_copy_bundle_is_named_even_when_resigned(
+    bundle: Path, tmp_path: Path
+) -> None:
+    """No originals to re-hash: the chain over the listed digests still reaches the signed
+    checkpoints only with the true digests."""
+    b = _copy(bundle, tmp_path / "b")
+    attacker = signing.signer_from_key(Ed25519PrivateKey.generate())
+
+    def edit(doc: dict[str, object]) -> None:
+        _segments(doc)[2]["sha256"] = "11" * 32  # segment 4
+
+    _resign(b, attacker, edit)
+    found = "\n".join(_failures(b))
+    assert "segment 4: its digest, times or size in the manifest do not give its chain link" in (
+        found
+    )
 
 
 # The unsigned tail, rotation, pruning of what the chain needs ---------------------------------
@@ -473,13 +685,16 @@ def test_an_unsigned_tail_is_a_warning_not_a_pass_as_signed(world: World) -> Non
     assert [s.seq for s in manifest.segments] == [10, 11, 12, 13]
     assert manifest.unsigned_tail is not None
     assert (manifest.unsigned_tail.first_seq, manifest.unsigned_tail.last_seq) == (12, 13)
-    verdict = verify_bundle(r.path)
+    key_file = _installation_keys(world.ctx)
+    verdict = verify_bundle(r.path, pinned=load_pinned_keys(key_file))
     assert not verdict.failed and verdict.signed_through_seq == 11
     assert verdict.unsigned_seqs == [12, 13]
     assert [str(w).split(":")[0] for w in verdict.warnings] == ["segments 12–13"]
-    code, output = _verify_cli(r.path)
+    code, output = _verify_cli(r.path, "--key", str(key_file))
     assert code == 0 and "unsigned tail" in output and "verified with 1 warning" in output
-    assert _verify_cli(r.path, "--strict")[0] == 1
+    assert _verify_cli(r.path, "--key", str(key_file), "--strict")[0] == 1
+    code, output = _verify_cli(r.path)
+    assert code == 0 and "(1 other warning(s))" in output
 
     # dropping the declaration (and re-signing: the attacker holds no key, so the signature
     # check fails too) makes it a failure, never a pass as signed
@@ -872,3 +1087,36 @@ def test_http_refusals(world: World, client: TestClient, ctx: Context) -> None:
     res = client.post("/api/v1/exports", json=_body(world, grant_id=view.grant.id))
     assert res.status_code == 403
     assert _count(ctx, schema.exports) == 0
+
+
+def test_every_clip_viewing_is_on_record_whatever_its_range(
+    world: World, client: TestClient
+) -> None:
+    """A player's range requests make one entry per session; a first request from byte 1 is
+    recorded too (it used to escape: only a range from byte 0 counted)."""
+    officer = world.officer
+    _login(client, officer)
+    eid = client.post("/api/v1/exports", json=_body(world)).json()["id"]
+
+    def viewed() -> int:
+        with world.ctx.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    select(func.count())
+                    .select_from(schema.ledger)
+                    .where(
+                        schema.ledger.c.object == f"export:{eid}",
+                        schema.ledger.c.action == ledger.MEDIA_VIEWED,
+                    )
+                ).scalar_one()
+            )
+
+    res = client.get(f"/api/v1/exports/{eid}/clip.mp4", headers={"Range": "bytes=1-"})
+    assert res.status_code == 206
+    assert viewed() == 1
+    for rng in ("bytes=0-", "bytes=100-199", "bytes=5-9"):
+        assert client.get(f"/api/v1/exports/{eid}/clip.mp4", headers={"Range": rng}).is_success
+    assert viewed() == 1  # one playback, one entry
+    _login(client, officer)  # a new session: a new viewing, whatever its range
+    res = client.get(f"/api/v1/exports/{eid}/clip.mp4", headers={"Range": "bytes=500-"})
+    assert res.status_code == 206 and viewed() == 2

@@ -1,9 +1,11 @@
 """The manifest of an export bundle, its encoding, and the judgement of a bundle. Pure: no I/O.
 
 A bundle (docs/EXPORTS.md) is a directory: `clip.mp4` (stream copy of the sealed segments),
-`segments/` (the sealed segment files themselves), optionally `clip-watermarked.mp4` (a
-re-encoded viewing copy, not evidence), `manifest.json` and `manifest.sig` (a detached
-Ed25519 signature over the manifest's exact bytes by the installation's signing key).
+under a retrieve-original grant only `segments/` (the sealed segment files themselves; a copy
+grant yields the clip, not the originals: `originals_included`), optionally
+`clip-watermarked.mp4` (a re-encoded viewing copy, not evidence), `manifest.json` and
+`manifest.sig` (a detached Ed25519 signature over the manifest's exact bytes by the
+installation's signing key).
 
 The manifest states every segment's seq, times, size, SHA-256 and chain link, the link before
 the first one (`anchors`), the index rows after the last one up to the signed checkpoint that
@@ -146,7 +148,7 @@ class SegmentEntry:
     bytes: int
     sha256: str
     link: str
-    file: str
+    file: str | None  # None: the original is not in the bundle (a copy grant)
     archive_path: str
 
 
@@ -220,6 +222,7 @@ class Manifest:
     signer_key_id: str
     signer_public_key: str
     software: str
+    originals_included: bool = True  # segments/ holds the sealed files (retrieve-original)
 
 
 def _range(r: TimeRange) -> dict[str, Any]:
@@ -299,6 +302,7 @@ def to_json(m: Manifest) -> dict[str, Any]:
             "staff": [_person(p) for p in r.staff],
         },
         "clip": _file(m.clip),
+        "originals_included": m.originals_included,
         "watermarked": None if m.watermarked is None else _file(m.watermarked),
         "segments": [
             {
@@ -473,6 +477,9 @@ def decode(raw: bytes) -> Manifest:
     org = _obj(_get(r, "organisation", "request"), "request.organisation")
     chain = _obj(_get(top, "chain", "manifest"), "chain")
     signer = _obj(_get(top, "signer", "manifest"), "signer")
+    originals = top.get("originals_included", True)  # v1 bundles before it always had them
+    if not isinstance(originals, bool):
+        raise ManifestError("manifest.originals_included is not true or false")
     segments = []
     for i, v in enumerate(_list(_get(top, "segments", "manifest"), "segments")):
         w = f"segments[{i}]"
@@ -485,11 +492,13 @@ def decode(raw: bytes) -> Manifest:
             _int(s, "bytes", w),
             _hex(s, "sha256", w),
             _hex(s, "link", w),
-            _str(s, "file", w),
+            _opt_str(s, "file", w),
             _str(s, "archive_path", w),
         )
-        if entry.file != segment_file(entry.seq):
+        if originals and entry.file != segment_file(entry.seq):
             raise ManifestError(f"{w}.file must be {segment_file(entry.seq)!r}")
+        if not originals and entry.file is not None:
+            raise ManifestError(f"{w}.file must be null: the originals are not included")
         segments.append(entry)
     after = []
     for i, v in enumerate(_list(_get(chain, "after", "chain"), "chain.after")):
@@ -599,6 +608,7 @@ def decode(raw: bytes) -> Manifest:
         keys=tuple(keys),
         signer_key_id=_hex(signer, "key_id", "signer", _KEY_ID),
         signer_public_key=_hex(signer, "public_key", "signer"),
+        originals_included=originals,
     )
 
 
@@ -897,6 +907,12 @@ def _check_trust(
             f"checkpoints (signed by: {held}) and is not endorsed by a key that did",
         )
     if pinned is None:
+        v.warn(
+            SIGNATURE_FILE,
+            f"signer key not pinned: verified against the bundle's own key only; compare "
+            f"{signer} with the installation's published keys (`custodes keys export`), or "
+            "pass --key",
+        )
         return
     pinned_ids = {key_id_of(p) for p in pinned}
     trusted = _closure(pinned_ids, keys)
@@ -927,8 +943,19 @@ def _check_statements(m: Manifest, v: Verdict) -> None:
         )
     if m.requested.start_us < m.grant.start_us or m.requested.end_us > m.grant.end_us:
         v.fail(MANIFEST_FILE, f"the requested range exceeds grant {m.grant.id}'s range")
+    if m.covered.start_us < m.grant.start_us or m.covered.end_us > m.grant.end_us:
+        v.fail(
+            MANIFEST_FILE,
+            f"the covered range exceeds grant {m.grant.id}'s range: footage outside the grant",
+        )
     if m.grant.action not in ("copy", "retrieve-original"):
         v.fail(MANIFEST_FILE, f"grant {m.grant.id} is a {m.grant.action!r} grant, not a copy grant")
+    if m.originals_included and m.grant.action != "retrieve-original":
+        v.warn(  # bundles made before copy grants stopped yielding the originals
+            MANIFEST_FILE,
+            f"the original segment files are included, but grant {m.grant.id} is a "
+            f"{m.grant.action!r} grant, not a retrieve-original grant",
+        )
     for s in m.segments:
         if s.end_us <= m.requested.start_us or s.start_us >= m.requested.end_us:
             v.fail(f"segment {s.seq}", "lies outside the requested range")
@@ -941,7 +968,8 @@ def _check_files(m: Manifest, facts: BundleFacts, v: Verdict) -> None:
         w = m.watermarked
         expected[w.file] = (f"{w.file} (re-encoded viewing copy)", w.bytes, w.sha256)
     for s in m.segments:
-        expected[s.file] = (f"segment {s.seq}", s.bytes, s.sha256)
+        if s.file is not None:  # absent under a copy grant: the chain vouches for the digests
+            expected[s.file] = (f"segment {s.seq}", s.bytes, s.sha256)
     for name, (subject, size, sha) in expected.items():
         got = facts.files.get(name)
         if got is None:

@@ -51,8 +51,9 @@ def export(
     data: DataOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Export a camera's footage under a copy grant: the sealed segments, one MP4 made from
-    them by stream copy, and a signed manifest that `custodes verify-export` checks."""
+    """Export a camera's footage under a copy grant: one MP4 made from the sealed segments by
+    stream copy and a signed manifest that `custodes verify-export` checks (under a
+    retrieve-original grant, the sealed segment files too)."""
     ctx = context(data)
     start_us, end_us = parse_time(since, "from"), parse_time(until, "to")
     zipped = out_path.suffix.lower() == ".zip"
@@ -120,7 +121,10 @@ def verify_export(
         ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option(help="Warnings (an unsigned tail, stray files) fail too.")
+        bool,
+        typer.Option(
+            help="Warnings (an unpinned signer key, an unsigned tail, stray files) fail too."
+        ),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -153,6 +157,12 @@ def _print(v: em.Verdict, failed: bool) -> None:
             f"grant {m.grant.id} ({m.grant.action}), request {m.request.id} of "
             f"{m.request.organisation.name}; destination: {m.request.destination or '-'}",
             f"clip.mp4 sha256 {m.clip.sha256}",
+            "original segment files: "
+            + (
+                "included (re-hashed)"
+                if m.originals_included
+                else "not included (copy grant): their digests are vouched for by the signed chain"
+            ),
             f"manifest signed by key {m.signer_key_id} (public key {m.signer_public_key})",
             "checkpoints signed by key(s) "
             + (", ".join(v.checkpoint_key_ids) or "none")
@@ -163,24 +173,23 @@ def _print(v: em.Verdict, failed: bool) -> None:
             ),
         ]
         out.print("\n".join(lines), highlight=False, soft_wrap=True)
-        if not v.pinned:
-            out.print(
-                f"[yellow]key not pinned:[/] compare {m.signer_key_id} with the installation's "
-                "published keys (`custodes keys export`), or pass --key",
-                highlight=False,
-                soft_wrap=True,
-            )
     for f in v.findings:
         colour, word = ("red", "FAIL") if f.failure else ("yellow", "WARN")
         out.print(f"[{colour}]{word}[/] {f}", highlight=False, soft_wrap=True)
     if failed:
         n = sum(1 for f in v.findings if f.failure) or len(v.warnings)
         out.print(f"[red]NOT VERIFIED[/]: {n} problem(s)", highlight=False, soft_wrap=True)
-    elif v.warnings:
+        return
+    others = len(v.warnings) - (0 if v.pinned else 1)  # unpinned: one warning says so
+    more = f" ({others} other warning(s))" if others else ""
+    if not v.pinned:
         out.print(
-            f"[yellow]verified with {len(v.warnings)} warning(s)[/]",
+            "[yellow]verified against the bundle's own key only — pin the installation key "
+            f"with --key[/]{more}",
             highlight=False,
             soft_wrap=True,
         )
+    elif others:
+        out.print(f"[yellow]verified with {others} warning(s)[/]", highlight=False, soft_wrap=True)
     else:
         out.print("[green]verified[/]: every file, link, checkpoint and the signature agree")

@@ -1,11 +1,13 @@
 """Exports under copy grants (the use case): a bundle that proves its own integrity and
 chain of custody.
 
-`create_export` writes `exports/<id>/` (docs/EXPORTS.md): the sealed segment files of the
-range (`segments/`, checked against their index digests as they are copied), one MP4 made
-from them by stream copy (`clip.mp4`), optionally a re-encoded copy with a visible watermark,
-and a manifest signed by the installation's key that ties them to the hash chain, its signed
-checkpoints, the grant, the request and its staff. The bundle is built in a `.partial-*`
+`create_export` writes `exports/<id>/` (docs/EXPORTS.md): one MP4 made by stream copy of the
+sealed segments that lie wholly inside the grant's range (`clip.mp4`), optionally a re-encoded
+copy with a visible watermark, a manifest signed by the installation's key that ties them to
+the hash chain, its signed checkpoints, the grant, the request and its staff — and, under a
+retrieve-original grant only, the sealed segment files themselves (`segments/`, checked
+against their index digests as they are copied; under a copy grant the archive's files are
+checked in place and stay home). The bundle is built in a `.partial-*`
 directory and renamed into place inside the transaction that writes its `exports` row and its
 ledger entry: a bundle under `exports/<id>/` is complete and on record, or absent.
 
@@ -58,9 +60,9 @@ E = schema.exports
 
 MAX_EXPORT_US = 24 * 3600 * 1_000_000  # one bundle: at most a day of one camera
 CLIP_METHOD = (
-    "stream copy (no re-encoding) of the sealed segments, byte-identical to the files in "
-    "segments/, in seq order: ffmpeg concat demuxer, -c copy, +faststart, bitexact; whole "
-    "segments, so the clip starts at a keyframe"
+    "stream copy (no re-encoding) of the sealed segments listed in the manifest (the files "
+    "whose digests the signed chain holds), in seq order: ffmpeg concat demuxer, -c copy, "
+    "+faststart, bitexact; whole segments, so the clip starts at a keyframe"
 )
 WATERMARK_METHOD = (
     "re-encoded from clip.mp4 (libx264, crf 23) with a visible overlay naming the grant, the "
@@ -258,8 +260,10 @@ def create_export(
     watermark: bool = False,
 ) -> ExportResult:
     """Make the bundle of [start_us, end_us) of one camera under `grant` (obtained with
-    grants.require(..., need=Action.COPY) or `require_grant`). Whole segments: the covered
-    range runs from the first overlapping segment's start to the last one's end."""
+    grants.require(..., need=Action.COPY) or `require_grant`). Whole segments, each lying
+    wholly inside the grant's range (nothing the grant does not cover leaves): the covered
+    range runs from the first such overlapping segment's start to the last one's end. The
+    original segment files go in the bundle only under a retrieve-original grant."""
     if end_us <= start_us:
         raise ExportError("the end of the range must be after its start")
     if end_us - start_us > MAX_EXPORT_US:
@@ -276,6 +280,7 @@ def create_export(
                 f"grant {grant.id} is not a live copy grant of yours for camera {camera_id}"
             )
         plan = _plan(conn, grant, account_id, username, camera_id, start_us, end_us)
+    originals = grant.action is Action.RETRIEVE_ORIGINAL
     if signer.key_id not in {k.key_id for k in plan.keys}:
         with ctx.engine.begin() as conn:
             write_first(conn)
@@ -285,7 +290,7 @@ def create_export(
     root = ctx.data.exports
     root.mkdir(parents=True, exist_ok=True)
     bundle.remove_stale_partials(root)
-    _check_space(root, plan, watermark)
+    _check_space(root, plan, watermark, originals)
     export_id = datetime.fromtimestamp(now / 1e6, tz=UTC).strftime("%Y%m%dT%H%M%SZ-")
     export_id += secrets.token_hex(4)
     work = bundle.partial_dir(root, export_id)
@@ -293,7 +298,7 @@ def create_export(
     work.mkdir()
     renamed = committed = False
     try:
-        clip = _copy_segments_and_make_clip(ctx, plan.rows, work)
+        clip = _copy_segments_and_make_clip(ctx, plan.rows, work, originals=originals)
         wm = _make_watermarked(work, plan, export_id, username, now) if watermark else None
         first, last = plan.rows[0], plan.rows[-1]
         manifest = em.Manifest(
@@ -317,7 +322,7 @@ def create_export(
                     r.bytes,
                     r.sha256,
                     r.link,
-                    em.segment_file(r.seq),
+                    em.segment_file(r.seq) if originals else None,
                     r.path,
                 )
                 for r in plan.rows
@@ -330,12 +335,14 @@ def create_export(
             signer_key_id=signer.key_id,
             signer_public_key=signer.public_hex,
             software=f"custodes {__version__}; {export_clip.ffmpeg_version()}",
+            originals_included=originals,
         )
         raw = em.encode(manifest)
         signature = bytes.fromhex(signer.sign(raw))
         bundle.write_new_file(work / em.MANIFEST_FILE, raw)
         bundle.write_new_file(work / em.SIGNATURE_FILE, signature)
-        bundle.fsync_dir(work / em.SEGMENTS_DIR)
+        if originals:
+            bundle.fsync_dir(work / em.SEGMENTS_DIR)
         bundle.fsync_dir(work)
         manifest_sha256 = hashlib.sha256(raw).hexdigest()
         total = sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
@@ -392,6 +399,7 @@ def create_export(
                     "clip_sha256": clip.sha256,
                     "watermarked": wm is not None,
                     "unsigned_tail": plan.unsigned is not None,
+                    "originals_included": originals,
                 },
                 time_us=done,
             )
@@ -442,7 +450,8 @@ def _plan(
             select(*columns, S.c.link, S.c.path)
             .where(
                 S.c.camera_id == camera_id,
-                S.c.start_us >= start_us - MAX_SEGMENT_US,
+                S.c.start_us >= max(start_us - MAX_SEGMENT_US, grant.start_us),
+                S.c.end_us <= grant.end_us,  # wholly inside the grant: nothing beyond it
                 S.c.start_us < end_us,
                 S.c.end_us > start_us,
             )
@@ -635,9 +644,10 @@ def _gaps(rows: list[_Row]) -> list[em.TimeRange]:
     return out
 
 
-def _check_space(root: Path, plan: _Plan, watermark: bool) -> None:
+def _check_space(root: Path, plan: _Plan, watermark: bool, originals: bool) -> None:
     footage = sum(r.bytes for r in plan.rows)
-    need = int(footage * (3.1 if watermark else 2.05)) + 1_000_000
+    factor = (2.05 if originals else 1.05) + (1.05 if watermark else 0.0)
+    need = int(footage * factor) + 1_000_000
     keep = 2 * diskspace.reserve_bytes()  # recording must never stop for an export
     free = diskspace.usage(root).free
     if free - need < keep:
@@ -675,16 +685,44 @@ def _copy_segments(ctx: Context, rows: list[_Row], work: Path) -> None:
             pass
 
 
-def _copy_segments_and_make_clip(ctx: Context, rows: list[_Row], work: Path) -> em.FileInfo:
+def _check_sources(ctx: Context, rows: list[_Row]) -> None:
+    """Check each sealed file in the archive against its index digest (a copy grant: the
+    originals are not copied, but an altered archive is not exported either)."""
+
+    def one(r: _Row) -> None:
+        try:
+            sha, size = bundle.sha256_of(ctx.data.archive / r.path)
+        except FileNotFoundError:
+            raise ExportError(
+                f"segment {r.seq} ({r.path}) is missing from the archive; run `custodes verify`"
+            ) from None
+        if sha != r.sha256 or size != r.bytes:
+            raise ExportError(
+                f"segment {r.seq} ({r.path}) does not match its index digest: the archive "
+                "was altered; run `custodes verify` (nothing was exported)"
+            )
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        for _ in pool.map(one, rows):
+            pass
+
+
+def _copy_segments_and_make_clip(
+    ctx: Context, rows: list[_Row], work: Path, *, originals: bool
+) -> em.FileInfo:
     """Both at once: ffmpeg remuxes the sealed files (a CPU-bound pass) while the copies are
-    written, hashed and fsynced (mostly the disk's time). The clip is made from the archive's
-    files, which the copies equal byte for byte (each copy is checked against the index
-    digest), so it is also what the same ffmpeg makes from segments/."""
+    written, hashed and fsynced (mostly the disk's time) — or, without the originals, while
+    the archive's files are hashed in place. The clip is made from the archive's files, which
+    the copies equal byte for byte (each is checked against the index digest), so it is also
+    what the same ffmpeg makes from segments/."""
     sources = [(ctx.data.archive / r.path, r.duration_us) for r in rows]
     with ThreadPoolExecutor(max_workers=1) as side:
         clip_job = side.submit(_make_clip, sources, work)
         try:
-            _copy_segments(ctx, rows, work)
+            if originals:
+                _copy_segments(ctx, rows, work)
+            else:
+                _check_sources(ctx, rows)
         except BaseException:
             clip_job.cancel()
             with contextlib.suppress(Exception):

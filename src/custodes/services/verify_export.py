@@ -199,6 +199,7 @@ def to_json(v: em.Verdict) -> dict[str, Any]:
                 "organisation": m.request.organisation.name,
                 "destination": m.request.destination,
                 "clip_sha256": m.clip.sha256,
+                "originals_included": m.originals_included,
                 "signer_public_key": m.signer_public_key,
             }
         )

@@ -5,14 +5,17 @@ bundle) · GET /exports/{id}/clip.mp4 (for playing in the browser)
 
 Making, downloading and playing an export need a live grant of the caller's that covers the
 camera and range (copy for the first two, view for playing); each refusal is a ledger entry
-(services/grants.py), and so is each download, before its first byte. Another account's export
-is a 404 — the same answer as for an id that does not exist — unless the caller's role reads
-the access register (security managers, auditors), who see the metadata, never the footage
-without a grant of their own.
+(services/grants.py), and so is each download, before its first byte, and each viewing of the
+clip (a session's first request for it in a few minutes, whatever its byte range). Another
+account's export is a 404 — the same answer as for an id that does not exist — unless the
+caller's role reads the access register (security managers, auditors), who see the
+metadata, never the footage without a grant of their own.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -32,6 +35,10 @@ router = APIRouter(prefix="/exports", tags=["exports"])
 
 
 ID_MAX = 2**31 - 1  # the id columns are 32-bit
+# A player fetches a clip in many range requests; the first of a session's requests for an
+# export after this long without one is a new viewing (a ledger entry), whatever its range.
+CLIP_VIEW_GAP_S = 300.0
+_clip_viewings_lock = threading.Lock()  # the route runs in the threadpool
 EARLIEST_US, LATEST_US = 0, 7_258_118_400_000_000  # 1970 to 2200: anything else is a typo
 
 
@@ -106,6 +113,24 @@ def _footage(
     if not found.path.is_dir():
         raise HTTPException(status.HTTP_410_GONE, f"export {export_id}: the bundle is gone")
     return found
+
+
+def _new_clip_viewing(request: Request, session: auth.Session, export_id: str) -> bool:
+    """Note this request of a session's viewing of an export's clip; True when it starts one
+    (the session's first request for it, or the first after CLIP_VIEW_GAP_S without one)."""
+    with _clip_viewings_lock:
+        seen: dict[tuple[str, str], float] | None = getattr(
+            request.app.state, "export_clip_viewings", None
+        )
+        if seen is None:
+            seen = request.app.state.export_clip_viewings = {}
+        now = time.monotonic()
+        for key in [k for k, t in seen.items() if now - t > CLIP_VIEW_GAP_S]:
+            del seen[key]
+        key = (session.token, export_id)
+        new = key not in seen
+        seen[key] = now
+        return new
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExportOut)
@@ -186,11 +211,11 @@ def download(export_id: str, session: SessionDep, ctx: CtxDep) -> StreamingRespo
     responses={200: {"content": {"video/mp4": {}}, "description": "the evidence clip"}},
 )
 def clip(export_id: str, request: Request, session: SessionDep, ctx: CtxDep) -> FileResponse:
-    """The export's clip for the browser's player (byte ranges served). The start of a
-    playback (no range, or a range from byte 0) is a ledger entry."""
+    """The export's clip for the browser's player (byte ranges served). The first request of
+    a session for the export — whatever its range — within CLIP_VIEW_GAP_S is a ledger entry:
+    a player's many range requests make one entry, and no request goes unrecorded."""
     found = _footage(ctx, session, export_id, Action.VIEW)
-    wanted = request.headers.get("range", "")
-    if not wanted or wanted.replace(" ", "").startswith("bytes=0-"):
+    if _new_clip_viewing(request, session, found.id):
         exports.record_clip_viewed(ctx, found, username=session.username)
     return FileResponse(
         found.path / em.CLIP_FILE,
