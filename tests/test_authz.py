@@ -3,8 +3,8 @@ PostgreSQL: sessions and CSRF, the role matrix (domain/roles.py), other organisa
 (not found, never shown) and the grant on the playback path (services/grants.py).
 
 The schema is read at run time, so operations added later are covered by the session and
-CSRF checks without editing this file. Where an operation this file asserts on is not in the
-schema yet (POST /exports), the assertion is skipped and says so.
+CSRF checks without editing this file; an operation this file asserts on that is gone from
+the schema fails the test.
 """
 
 from __future__ import annotations
@@ -414,11 +414,8 @@ def test_role_matrix(world: World) -> None:
         ),
     ]
     wrong: list[str] = []
-    skipped: list[str] = []
     for method, template, path, kwargs, expected in rows:
-        if not _listed(doc, method, API + template):
-            skipped.append(f"{method.upper()} {template}")
-            continue
+        assert _listed(doc, method, API + template), f"{method.upper()} {template} is gone"
         for role in Role:
             res = w.users[role].call(method, API + path, **kwargs)
             if res.status_code not in expected[role]:
@@ -429,7 +426,6 @@ def test_role_matrix(world: World) -> None:
             elif res.status_code == 403 and CSRF_HEADER in res.text:
                 wrong.append(f"{role.value}: {method.upper()} {path}: refused for CSRF")
     assert not wrong, "\n".join(wrong)
-    assert len(skipped) <= 4, skipped  # the accounts routes, while they are being written
 
     # the live playlist itself: refused before any stream starts …
     for role in (Role.AUDITOR, Role.EXTERNAL_OFFICER):
@@ -547,13 +543,12 @@ def test_another_organisations_objects_are_not_found(world: World) -> None:
         "start": iso(w.base_us + 1_000_000),
         "end": iso(w.base_us + 5_000_000),
     }
-    b_export: str | None = None
-    if _listed(doc, *EXPORTS):
-        body_schema = doc["paths"][EXPORTS[1]]["post"]["requestBody"]["content"]
-        body_json = _fill(doc, body_schema["application/json"]["schema"], export_body)
-        res = b_user.call("post", EXPORTS[1], json=body_json)
-        assert res.status_code == 201, f"update _fill for the exports body: {res.text}"
-        b_export = res.json()["id"]
+    assert _listed(doc, *EXPORTS)
+    body_schema = doc["paths"][EXPORTS[1]]["post"]["requestBody"]["content"]
+    body_json = _fill(doc, body_schema["application/json"]["schema"], export_body)
+    res = b_user.call("post", EXPORTS[1], json=body_json)
+    assert res.status_code == 201, f"update _fill for the exports body: {res.text}"
+    b_export: str = res.json()["id"]
 
     def same_as_missing(res: httpx.Response, real: int | str, kind: str) -> None:
         assert res.status_code == 404, res.text
@@ -580,14 +575,14 @@ def test_another_organisations_objects_are_not_found(world: World) -> None:
         assert res.status_code == 403
         res = user.call("post", f"{API}/grants/{b_grant}/revoke", json={"reason": "x"})
         assert res.status_code == 403
-        if b_export is not None:  # B's export, and an export under B's grant
-            for tail in ("", "/download", "/clip.mp4"):
-                res = user.call("get", f"{API}/exports/{b_export}{tail}")
-                same_as_missing(res, b_export, "export")
-            listed = {e["id"] for e in user.call("get", f"{API}/exports").json()}
-            assert b_export not in listed
-            res = user.call("post", EXPORTS[1], json=body_json)
-            assert res.status_code == 403, res.text
+        # B's export, and an export under B's grant
+        for tail in ("", "/download", "/clip.mp4"):
+            res = user.call("get", f"{API}/exports/{b_export}{tail}")
+            same_as_missing(res, b_export, "export")
+        listed = {e["id"] for e in user.call("get", f"{API}/exports").json()}
+        assert b_export not in listed
+        res = user.call("post", EXPORTS[1], json=body_json)
+        assert res.status_code == 403, res.text
     assert access.get_request(ctx, b_people[0].actor, b_draft).state == "draft"
     assert len(access.get_request(ctx, b_people[0].actor, b_draft).staff) == 1
     assert access.get_request(ctx, b_people[0].actor, b_request).grant is not None
@@ -605,25 +600,23 @@ def test_another_organisations_objects_are_not_found(world: World) -> None:
     res = a_officer.call("post", f"{API}/requests", json=body)
     assert res.status_code == 422 and res.json()["detail"][0]["loc"] == ["body", "document_id"]
     # the register: B's rows are not A's to read (403 when asked for by organisation)
-    if _listed(doc, "get", f"{API}/register"):
-        res = a_officer.call("get", f"{API}/register", params={"organisation_id": county})
-        assert res.status_code == 403
-        rows = a_officer.call("get", f"{API}/register").json()
-        assert all(r["organisation_id"] in (w.psb, None) for r in rows), rows
-        assert all(r["request_id"] not in (b_request, b_draft) for r in rows)
+    res = a_officer.call("get", f"{API}/register", params={"organisation_id": county})
+    assert res.status_code == 403
+    rows = a_officer.call("get", f"{API}/register").json()
+    assert all(r["organisation_id"] in (w.psb, None) for r in rows), rows
+    assert all(r["request_id"] not in (b_request, b_draft) for r in rows)
     # while the roles that read every organisation's requests do see them
     auditor = w.users[Role.AUDITOR]
     assert auditor.call("get", f"{API}/requests/{b_request}").status_code == 200
     assert auditor.call("get", f"{API}/documents/{b_doc['id']}").status_code == 200
     assert w.media(auditor).status_code == 403  # but not the footage
-    if b_export is not None:  # the export's metadata, but not its footage
-        assert auditor.call("get", f"{API}/exports/{b_export}").status_code == 200
-        assert auditor.call("get", f"{API}/exports/{b_export}/download").status_code == 403
-        assert auditor.call("get", f"{API}/exports/{b_export}/clip.mp4").status_code == 403
+    # the export's metadata, but not its footage
+    assert auditor.call("get", f"{API}/exports/{b_export}").status_code == 200
+    assert auditor.call("get", f"{API}/exports/{b_export}/download").status_code == 403
+    assert auditor.call("get", f"{API}/exports/{b_export}/clip.mp4").status_code == 403
     # B's own officer still downloads it
-    if b_export is not None:
-        res = b_user.call("get", f"{API}/exports/{b_export}/download")
-        assert res.status_code == 200 and res.content[:2] == b"PK"
+    res = b_user.call("get", f"{API}/exports/{b_export}/download")
+    assert res.status_code == 200 and res.content[:2] == b"PK"
 
 
 # --- grants on the playback path -------------------------------------------------------------
@@ -655,19 +648,17 @@ def test_view_grant_plays_back_but_never_exports(world: World) -> None:
     colleague = w.users[Role.EXTERNAL_OFFICER]
     assert w.media(colleague).status_code == 403
     doc = _openapi(holder.client)
-    if _listed(doc, *EXPORTS):
-        known = {
-            "grant_id": grant_id,
-            "camera_id": w.cam,
-            "start": iso(w.base_us + 1_000_000),
-            "end": iso(w.base_us + 5_000_000),
-        }
-        op = doc["paths"][EXPORTS[1]]["post"]
-        body_schema = op["requestBody"]["content"]["application/json"]["schema"]
-        res = holder.call("post", EXPORTS[1], json=_fill(doc, body_schema, known))
-        assert res.status_code == 403, f"a view grant must not export: {res.text}"
-    else:
-        pytest.skip(f"{EXPORTS[0].upper()} {EXPORTS[1]} is not in the schema yet")
+    assert _listed(doc, *EXPORTS)
+    known = {
+        "grant_id": grant_id,
+        "camera_id": w.cam,
+        "start": iso(w.base_us + 1_000_000),
+        "end": iso(w.base_us + 5_000_000),
+    }
+    op = doc["paths"][EXPORTS[1]]["post"]
+    body_schema = op["requestBody"]["content"]["application/json"]["schema"]
+    res = holder.call("post", EXPORTS[1], json=_fill(doc, body_schema, known))
+    assert res.status_code == 403, f"a view grant must not export: {res.text}"
 
 
 def test_expired_grant_no_longer_plays_back(world: World) -> None:
