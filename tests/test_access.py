@@ -339,19 +339,24 @@ def test_a_grant_follows_its_holder_out_of_a_signing_role(ctx: Context, cam: int
     holder = setup.holders[0]
 
     def holds() -> bool:
+        found = []
         with ctx.engine.connect() as conn:
-            return (
-                grants.find(
-                    conn,
-                    account_id=holder.account_id,
-                    camera_id=cam,
-                    start_us=now - 2 * HOUR,
-                    end_us=now - HOUR,
-                    need=Action.VIEW,
-                    now_us=ctx.clock(),
+            for named in (None, setup.grant.id):  # any grant, and this one by its id
+                found.append(
+                    grants.find(
+                        conn,
+                        account_id=holder.account_id,
+                        camera_id=cam,
+                        start_us=now - 2 * HOUR,
+                        end_us=now - HOUR,
+                        need=Action.VIEW,
+                        now_us=ctx.clock(),
+                        grant_id=named,
+                    )
+                    is not None
                 )
-                is not None
-            )
+        assert found[0] == found[1]
+        return found[0]
 
     assert holds()
     with ctx.engine.begin() as conn:  # made auditor (roles change through services/accounts)

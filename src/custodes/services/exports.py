@@ -147,7 +147,7 @@ def require_grant(
     """The copy grant the export is made under: `grant_id` when given (it must be this
     account's, live, cover the camera and range and allow a copy), else any that does.
     Raises grants.NoGrant, recorded in the ledger like every refusal."""
-    found = grants.require(
+    return grants.require(
         ctx,
         account_id=account_id,
         username=username,
@@ -155,33 +155,8 @@ def require_grant(
         start_us=start_us,
         end_us=end_us,
         need=Action.COPY,
+        grant_id=grant_id,
     )
-    if grant_id is None or found.id == grant_id:
-        return found
-    now = ctx.clock()
-    with ctx.engine.connect() as conn:
-        named = _held_grant(conn, grant_id, account_id, camera_id, start_us, end_us, now)
-    if named is not None:
-        return named
-    reason = (
-        f"grant {grant_id} does not allow you a copy of camera {camera_id} from "
-        f"{iso(start_us)} to {iso(end_us)} (grant {found.id} does)"
-    )
-    ledger.record_now(
-        ctx,
-        actor=ledger.account_actor(username),
-        action=ledger.ACCESS_DENIED,
-        object=f"camera:{camera_id}",
-        details={
-            "need": Action.COPY.value,
-            "grant": grant_id,
-            "start_us": start_us,
-            "end_us": end_us,
-            "reason": reason,
-        },
-        time_us=now,
-    )
-    raise grants.NoGrant(reason)
 
 
 def _held_grant(
@@ -193,29 +168,16 @@ def _held_grant(
     end_us: int,
     now_us: int,
 ) -> grants.Grant | None:
-    row = conn.execute(
-        select(G.c.id, G.c.request_id, G.c.action, G.c.start_us, G.c.end_us, G.c.expires_us)
-        .select_from(GS.join(G, G.c.id == GS.c.grant_id))
-        .where(
-            G.c.id == grant_id,
-            GS.c.account_id == account_id,
-            GS.c.camera_id == camera_id,
-            G.c.revoked_us.is_(None),
-            G.c.expires_us > now_us,
-            G.c.start_us <= start_us,
-            G.c.end_us >= end_us,
-            G.c.action.in_([str(a) for a in grants.SATISFIES[Action.COPY]]),
-        )
-    ).first()
-    if row is None:
-        return None
-    return grants.Grant(
-        int(row.id),
-        int(row.request_id),
-        Action(row.action),
-        int(row.start_us),
-        int(row.end_us),
-        int(row.expires_us),
+    """The named grant, if it is still this account's live copy grant for the range."""
+    return grants.find(
+        conn,
+        account_id=account_id,
+        camera_id=camera_id,
+        start_us=start_us,
+        end_us=end_us,
+        need=Action.COPY,
+        now_us=now_us,
+        grant_id=grant_id,
     )
 
 

@@ -46,8 +46,8 @@ class Grant:
     expires_us: int
 
 
-def _find_statement(need: Action) -> Select[Any]:
-    return (
+def _find_statement(need: Action, *, named: bool) -> Select[Any]:
+    query = (
         select(G.c.id, G.c.request_id, G.c.action, G.c.start_us, G.c.end_us, G.c.expires_us)
         .select_from(GS.join(G, G.c.id == GS.c.grant_id).join(A, A.c.id == GS.c.account_id))
         .where(
@@ -66,11 +66,20 @@ def _find_statement(need: Action) -> Select[Any]:
         .order_by(G.c.expires_us.desc())
         .limit(1)
     )
+    return query.where(G.c.id == bindparam("grant")) if named else query
 
 
 # Built once: on the playback path, building the statement cost more than running it
-# (bench/grant_check.py).
-_FIND = {need: _find_statement(need) for need in Action}
+# (bench/grant_check.py). Keyed by (need, whether one grant is named).
+_FIND = {
+    (need, named): _find_statement(need, named=named) for need in Action for named in (False, True)
+}
+# How a refusal names what was asked for.
+_NEED_WORDS = {
+    Action.VIEW: "playback",
+    Action.COPY: "a copy",
+    Action.RETRIEVE_ORIGINAL: "the originals",
+}
 
 
 class NoGrant(PermissionError):
@@ -86,14 +95,18 @@ def find(
     end_us: int,
     need: Action,
     now_us: int,
+    grant_id: int | None = None,
 ) -> Grant | None:
-    """The live grant (latest expiry first) that covers [start_us, end_us) for `need`."""
+    """The live grant (latest expiry first) that covers [start_us, end_us) for `need`; with
+    `grant_id`, that grant or None."""
     if not (is_id(account_id, camera_id) and is_bigint(start_us, end_us, now_us)):
         return None  # no row holds such a number (and SQLite would not bind it)
-    row = conn.execute(
-        _FIND[need],
-        {"account": account_id, "camera": camera_id, "a": start_us, "b": end_us, "now": now_us},
-    ).first()
+    if grant_id is not None and not is_id(grant_id):
+        return None
+    values: dict[str, int | None] = {"account": account_id, "camera": camera_id}
+    values |= {"a": start_us, "b": end_us}
+    values |= {"now": now_us, "grant": grant_id}
+    row = conn.execute(_FIND[need, grant_id is not None], values).first()
     if row is None:
         return None
     return Grant(
@@ -115,35 +128,51 @@ def require(
     start_us: int,
     end_us: int,
     need: Action,
+    grant_id: int | None = None,
 ) -> Grant:
-    """The grant that allows this access, or NoGrant (recorded in the ledger). A camera id or
-    a time no database integer holds names no footage: NoGrant, and no ledger entry naming it
-    (the register reads the cameras its entries name)."""
+    """The grant that allows this access (with `grant_id`: that grant), or NoGrant (recorded in
+    the ledger). A camera id or a time no database integer holds names no footage: NoGrant,
+    and no ledger entry naming it (the register reads the cameras its entries name)."""
     if not (is_id(camera_id) and is_bigint(start_us, end_us)):
         raise NoGrant(f"no camera {camera_id} from {start_us} to {end_us}")
     now = ctx.clock()
     with ctx.engine.connect() as conn:
-        grant = find(
-            conn,
-            account_id=account_id,
-            camera_id=camera_id,
-            start_us=start_us,
-            end_us=end_us,
-            need=need,
-            now_us=now,
-        )
+
+        def lookup(named: int | None) -> Grant | None:
+            return find(
+                conn,
+                account_id=account_id,
+                camera_id=camera_id,
+                start_us=start_us,
+                end_us=end_us,
+                need=need,
+                now_us=now,
+                grant_id=named,
+            )
+
+        grant = lookup(grant_id)
+        other = lookup(None) if grant is None and grant_id is not None else None
     if grant is not None:
         return grant
-    reason = (
-        f"no live grant of yours allows {need.value} of camera {camera_id} "
-        f"from {iso(start_us)} to {iso(end_us)}: file an access request"
-    )
+    if other is None:
+        reason = (
+            f"no live grant of yours allows {need.value} of camera {camera_id} "
+            f"from {iso(start_us)} to {iso(end_us)}: file an access request"
+        )
+    else:
+        reason = (
+            f"grant {grant_id} does not allow you {_NEED_WORDS[need]} of camera {camera_id} "
+            f"from {iso(start_us)} to {iso(end_us)} (grant {other.id} does)"
+        )
+    details: dict[str, Any] = {"need": need.value, "start_us": start_us, "end_us": end_us}
+    if grant_id is not None:
+        details["grant"] = grant_id
     ledger.record_now(
         ctx,
         actor=ledger.account_actor(username),
         action=ledger.ACCESS_DENIED,
         object=f"camera:{camera_id}",
-        details={"need": need.value, "start_us": start_us, "end_us": end_us, "reason": reason},
+        details={**details, "reason": reason},
         time_us=now,
     )
     raise NoGrant(reason)
