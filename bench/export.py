@@ -30,11 +30,10 @@ from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import SegmentTiming
 from custodes.paths import DATABASE_URL_ENV, DataDir
-from custodes.recorder.events import SegmentClosed
 from custodes.services import exports, grants
 from custodes.services.cameras import add_camera
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.setup import initialise
 from custodes.services.verify_export import verify_bundle
 
@@ -51,7 +50,7 @@ def main() -> None:
     os.environ.setdefault("CUSTODES_IMMUTABLE", "off")  # the work directory must stay removable
     work = Path(tempfile.mkdtemp(prefix="custodes-bench-export-"))
     try:
-        ctx = initialise(DataDir(work / "data")).context
+        ctx = initialise(DataDir(work / "data"), "jilin").context
         count = int(MINUTES * 60 / SEG_S)
         cam, start, end = _footage(ctx, work, count)
         account, username, grant = _grant(ctx, cam, start, end)

@@ -462,7 +462,7 @@ def _run(label: str, work: Path, url: str | None) -> Result:
         os.environ.pop(DATABASE_URL_ENV, None)
     else:
         os.environ[DATABASE_URL_ENV] = url
-    ctx = initialise(DataDir(work / label)).context
+    ctx = initialise(DataDir(work / label), "jilin").context
     try:
         return bench(ctx, label, random.Random(20261129))
     finally:

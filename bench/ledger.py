@@ -249,7 +249,7 @@ def _run(label: str, work: Path, url: str | None, appends: int, entries: int) ->
     else:
         os.environ[DATABASE_URL_ENV] = url
     lines = []
-    ctx = initialise(DataDir(work / label)).context
+    ctx = initialise(DataDir(work / label), "jilin").context
     try:
         single = bench_appends(ctx, appends, 1)
         print(f"{label}: {single}", flush=True)
@@ -257,7 +257,7 @@ def _run(label: str, work: Path, url: str | None, appends: int, entries: int) ->
         print(f"{label}: {many}", flush=True)
     finally:
         ctx.engine.dispose()
-    ctx = initialise(DataDir(work / f"{label}-verify")).context
+    ctx = initialise(DataDir(work / f"{label}-verify"), "jilin").context
     try:
         v = bench_verify(ctx, entries)
         print(f"{label}: {v}", flush=True)

@@ -53,7 +53,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="custodes-bench-live-"))
     os.environ.pop(DATABASE_URL_ENV, None)
     try:
-        ctx = initialise(DataDir(work / "data")).context
+        ctx = initialise(DataDir(work / "data"), "jilin").context
         with ctx.engine.begin() as conn:
             conn.execute(
                 update(schema.accounts).values(password_hash=PasswordHasher().hash("bench"))

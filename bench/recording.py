@@ -184,7 +184,7 @@ def custodes(urls: list[str], root: Path, seconds: float) -> Phase:
     data = DataDir(root / "data")
     env = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV}
     os.environ.pop(DATABASE_URL_ENV, None)
-    ctx = initialise(data).context
+    ctx = initialise(data, "jilin").context
     for i, url in enumerate(urls):
         add_camera(ctx, CameraSpec(name=f"bench{i}", url=url, place="bench"))
     ctx.engine.dispose()

@@ -46,7 +46,7 @@ def main() -> None:
     for n in SIZES:
         work = Path(tempfile.mkdtemp(prefix="custodes-bench-sweep-"))
         try:
-            ctx = initialise(DataDir(work / "data")).context
+            ctx = initialise(DataDir(work / "data"), "jilin").context
             built = _build(ctx, n)
             expire = n // 10
             ctx.clock = lambda: T0 + expire * SEG_US + 15 * DAY_US  # noqa: B023

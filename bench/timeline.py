@@ -29,10 +29,9 @@ from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.web.server import WebServer
 from custodes.paths import DATABASE_URL_ENV, DataDir
-from custodes.recorder.events import SegmentClosed
 from custodes.services.cameras import add_camera
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.setup import initialise
 
 from .report import write_section
@@ -196,7 +195,7 @@ def main() -> None:
     os.environ.pop(DATABASE_URL_ENV, None)
     try:
         data = DataDir(work / "data")
-        ctx = initialise(data).context
+        ctx = initialise(data, "jilin").context
         with ctx.engine.begin() as conn:
             conn.execute(
                 update(schema.accounts).values(password_hash=PasswordHasher().hash("bench"))

@@ -20,10 +20,9 @@ from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import SegmentTiming
 from custodes.paths import DATABASE_URL_ENV, DataDir
-from custodes.recorder.events import SegmentClosed
 from custodes.services.cameras import add_camera
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.setup import initialise
 from custodes.services.verify import verify
 
@@ -39,7 +38,7 @@ def main() -> None:
     os.environ.pop(DATABASE_URL_ENV, None)
     work = Path(tempfile.mkdtemp(prefix="custodes-bench-verify-"))
     try:
-        ctx = initialise(DataDir(work / "data")).context
+        ctx = initialise(DataDir(work / "data"), "jilin").context
         cam = add_camera(ctx, CameraSpec(name="bench", url="rtsp://10.0.0.1/s", place="p")).id
         spool = ctx.data.camera_spool(cam) / "run"
         spool.mkdir(parents=True)

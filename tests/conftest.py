@@ -69,7 +69,7 @@ def data_dir(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch)
 
 @pytest.fixture
 def ctx(data_dir: DataDir) -> Iterator[Context]:
-    context = initialise(data_dir).context
+    context = initialise(data_dir, "jilin").context
     yield context
     context.engine.dispose()
 

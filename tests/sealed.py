@@ -12,10 +12,9 @@ from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.domain.camera import CameraSpec
 from custodes.domain.chain import Cadence
 from custodes.domain.timing import RunClock
-from custodes.recorder.events import SegmentClosed
 from custodes.services import cameras as svc
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 
 from .media import make_segments
 

@@ -19,11 +19,10 @@ from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER, SESSION_COOKIE
-from custodes.recorder.events import SegmentClosed
 from custodes.services import auth, ledger
 from custodes.services import cameras as svc
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.setup import ADMIN_USERNAME
 
 from .grant_setup import approved_grant

@@ -30,11 +30,10 @@ from custodes.domain.roles import Role
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.web.app import API, create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER, SESSION_COOKIE, UNSAFE_METHODS
-from custodes.recorder.events import SegmentClosed
 from custodes.services import access, auth, documents, ledger
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 
 from .grant_setup import PDF, Person, approved_grant, organisation, person
 from .media import make_segments

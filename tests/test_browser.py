@@ -53,7 +53,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = DataDir(root / "data")
     env = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV}
     saved = os.environ.pop(DATABASE_URL_ENV, None)
-    ctx = initialise(data).context
+    ctx = initialise(data, "jilin").context
     with ctx.engine.begin() as conn:
         conn.execute(update(schema.accounts).values(password_hash=PasswordHasher().hash(PASSWORD)))
     psb = organisation(ctx, "市公安局 City Public Security Bureau", "public-security")

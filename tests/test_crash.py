@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from custodes.adapters.journal import JOURNAL_NAME
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
 from custodes.paths import DATABASE_URL_ENV
-from custodes.recorder.journal import JOURNAL_NAME
 from custodes.services.context import Context
 
 from .conftest import free_port

@@ -75,7 +75,7 @@ def test_a_full_disk_stops_recording_and_recovers(
 ) -> None:
     monkeypatch.setenv(DATABASE_URL_ENV, database_url)
     monkeypatch.setenv(RESERVE_ENV, str(RESERVE_MB))
-    ctx = initialise(DataDir(small_disk / "data")).context
+    ctx = initialise(DataDir(small_disk / "data"), "jilin").context
     clips = tmp_path_factory.getbasetemp() / "disk-clips"
     try:
         with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as sim:

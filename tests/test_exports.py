@@ -36,10 +36,9 @@ from custodes.domain.timing import RunClock
 from custodes.entrypoints.cli import app
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
-from custodes.recorder.events import SegmentClosed
 from custodes.services import exports, grants, keys, ledger, signing
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.verify_export import load_pinned_keys, verify_bundle
 
 from .grant_setup import GrantSetup, Person, approved_grant, person

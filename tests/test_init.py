@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from custodes.adapters.db import schema
 from custodes.paths import DataDir
 from custodes.services.context import Context
-from custodes.services.setup import initialise
+from custodes.services.setup import JurisdictionRequired, initialise
 
 
 def test_init_creates_everything_once(data_dir: DataDir) -> None:
@@ -38,6 +38,36 @@ def test_init_refuses_to_switch_jurisdiction(data_dir: DataDir) -> None:
         assert "jilin" in str(exc)
     else:
         raise AssertionError("switching jurisdiction by re-init must be refused")
+
+
+def test_a_new_installation_must_name_its_jurisdiction(data_dir: DataDir) -> None:
+    """No default: a Shenzhen unit initialised without one would keep 15 days, not 30."""
+    try:
+        initialise(data_dir)
+    except JurisdictionRequired as exc:
+        assert "shenzhen" in str(exc) and "jilin" in str(exc)
+    else:
+        raise AssertionError("a new installation without a jurisdiction must be refused")
+    with initialise(data_dir, "shenzhen").context.engine.connect() as conn:  # then it works
+        value = conn.execute(
+            select(schema.settings.c.value).where(schema.settings.c.key == "jurisdiction")
+        ).scalar_one()
+    assert value == "shenzhen"
+
+
+def test_cli_init_without_jurisdiction_fails_and_names_the_choices(data_dir: DataDir) -> None:
+    from typer.testing import CliRunner
+
+    from custodes.entrypoints.cli import app
+
+    res = CliRunner().invoke(app, ["init", "--data", str(data_dir.root)])
+    assert res.exit_code == 2, res.output
+    assert "--jurisdiction" in res.output and "chongqing" in res.output
+    res = CliRunner().invoke(
+        app, ["init", "--data", str(data_dir.root), "--jurisdiction", "liaoning"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "liaoning" in res.output
 
 
 def test_migrations_build_exactly_the_declared_schema(ctx: Context) -> None:

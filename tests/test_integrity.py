@@ -15,11 +15,10 @@ from custodes.domain.camera import CameraSpec
 from custodes.domain.chain import segment_link
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.cli import app
-from custodes.recorder.events import SegmentClosed
 from custodes.services import cameras as svc
 from custodes.services import checkpoints
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.verify import VerifyReport, verify
 
 from .media import make_segments

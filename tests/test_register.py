@@ -25,11 +25,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, select
 
-from custodes.adapters import register_pdf
 from custodes.adapters.db import schema
 from custodes.domain.access_rules import Action, Basis
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
+from custodes.entrypoints import register_files as register_pdf
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import access, documents, grants, ledger, register

@@ -23,13 +23,12 @@ from custodes.entrypoints.cli import app
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.paths import DATABASE_URL_ENV
-from custodes.recorder.events import SegmentClosed
 from custodes.rules.jurisdictions import known, load
 from custodes.services import ledger, retention
 from custodes.services.alarms import open_alarms
 from custodes.services.capacity import check_and_alarm, plan
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.setup import JURISDICTIONS
 from custodes.services.sweep import sweep
 from custodes.services.verify import verify

@@ -47,11 +47,10 @@ from custodes.domain.timing import RunClock
 from custodes.entrypoints.web.app import API, create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER, SESSION_COOKIE
 from custodes.paths import DATABASE_URL_ENV, DataDir
-from custodes.recorder.events import SegmentClosed
 from custodes.services import access, auth
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 from custodes.services.setup import initialise
 
 from .grant_setup import Person, approved_grant, person
@@ -85,7 +84,7 @@ def fuzz_ctx(
     tmp = tmp_path_factory.mktemp("fuzz")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(DATABASE_URL_ENV, f"sqlite:///{tmp / 'custodes.db'}")
-        ctx = initialise(DataDir(tmp / "data")).context
+        ctx = initialise(DataDir(tmp / "data"), "jilin").context
     cams = [
         camera_service.add_camera(
             ctx, CameraSpec(name=n, url=UNREACHABLE.format(n), place="entrance"), actor="test"

@@ -10,15 +10,14 @@ from sqlalchemy import select
 from custodes.adapters import archive
 from custodes.adapters.db import schema
 from custodes.adapters.ffmpeg.stderr import StreamInfo
+from custodes.adapters.journal import Journal
 from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import RunClock, SegmentTiming
-from custodes.recorder.events import SegmentClosed
-from custodes.recorder.journal import Journal
 from custodes.services import cameras as svc
 from custodes.services import index
 from custodes.services.context import Context
 from custodes.services.reconcile import reconcile
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 
 from .media import ffprobe_duration, make_segments
 

@@ -2,31 +2,34 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import signal
 import sys
 import threading
-from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.entrypoints import cli_accounts, cli_export, cli_integrity, cli_retention
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
-from custodes.entrypoints.cli_ledger import cli_actor, db_app, ledger_app
+from custodes.domain.camera import CameraSpec
+from custodes.entrypoints import (
+    cli_accounts,
+    cli_export,
+    cli_integrity,
+    cli_retention,
+    cli_status,
+)
+from custodes.entrypoints.cli_cameras import camera_app
+from custodes.entrypoints.cli_common import DataOpt, context, err, fail, out
+from custodes.entrypoints.cli_ledger import db_app, ledger_app
 from custodes.entrypoints.demo_cast import ensure_demo_cast
 from custodes.paths import DataDir, resolve_data_dir
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
-from custodes.services.setup import JURISDICTIONS, initialise
-from custodes.services.status import camera_status, system_status
+from custodes.services.setup import JURISDICTIONS, JurisdictionRequired, initialise
 
 app = typer.Typer(help="Custodes: compliance-first video recording.", no_args_is_help=True)
-camera_app = typer.Typer(help="The camera registry.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
+app.command("status")(cli_status.status)
 app.command("verify")(cli_integrity.verify)
 app.add_typer(cli_integrity.keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
@@ -39,6 +42,7 @@ app.command("export")(cli_export.export)
 app.command("verify-export")(cli_export.verify_export)
 _fail = fail
 _context = context
+DEMO_JURISDICTION = "jilin"  # a new demo installation's, named in its banner
 
 
 def _setup_logging(data: DataDir | None, verbose: bool = False) -> None:
@@ -58,7 +62,11 @@ def _setup_logging(data: DataDir | None, verbose: bool = False) -> None:
 def init(
     data: DataOpt = None,
     jurisdiction: Annotated[
-        str | None, typer.Option(help=f"One of: {', '.join(JURISDICTIONS)}.")
+        str | None,
+        typer.Option(
+            help=f"One of: {', '.join(JURISDICTIONS)}. Required for a new installation: "
+            "retention floors and the articles cited depend on it."
+        ),
     ] = None,
 ) -> None:
     """Create the data directory, database, signing key and admin account (idempotent)."""
@@ -76,172 +84,6 @@ def init(
         out.print("This password is shown once. Store it now.")
     else:
         out.print("already initialised; nothing changed")
-
-
-def _spec_from_options(**kw: Any) -> dict[str, Any]:
-    return {k: v for k, v in kw.items() if v is not None}
-
-
-@camera_app.command("add")
-def camera_add(
-    name: str,
-    url: Annotated[str, typer.Option("--url", help="Main stream, rtsp://…")],
-    place: Annotated[str, typer.Option("--place", help="Place category.")],
-    sub_url: Annotated[str | None, typer.Option("--sub-url")] = None,
-    site: Annotated[str | None, typer.Option("--site")] = None,
-    username: Annotated[str | None, typer.Option("--username")] = None,
-    password: Annotated[str | None, typer.Option("--password")] = None,
-    address: Annotated[str | None, typer.Option("--address")] = None,
-    latitude: Annotated[float | None, typer.Option("--latitude")] = None,
-    longitude: Annotated[float | None, typer.Option("--longitude")] = None,
-    direction: Annotated[
-        float | None, typer.Option("--direction", help="Degrees from north.")
-    ] = None,
-    installed_on: Annotated[str | None, typer.Option("--installed-on", help="YYYY-MM-DD")] = None,
-    signage: Annotated[bool, typer.Option("--signage/--no-signage")] = False,
-    data: DataOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Register a camera. Credentials may be given in the URL; they are stored encrypted."""
-    ctx = _context(data)
-    try:
-        spec = CameraSpec(
-            name=name,
-            url=url,
-            place=place,
-            sub_url=sub_url,
-            username=username,
-            password=password,
-            site=site,
-            address=address,
-            latitude=latitude,
-            longitude=longitude,
-            direction_deg=direction,
-            installed_on=_date("installed_on", installed_on),
-            signage_posted=signage,
-        )
-        view = camera_service.add_camera(ctx, spec, actor=cli_actor())
-    except CameraFieldError as exc:
-        raise _fail(str(exc)) from None
-    _print_camera(view, as_json)
-
-
-@camera_app.command("list")
-def camera_list(
-    data: DataOpt = None,
-    as_json: JsonOpt = False,
-    all_: Annotated[bool, typer.Option("--all", help="Include retired cameras.")] = False,
-) -> None:
-    """List cameras."""
-    views = camera_service.list_cameras(_context(data), include_retired=all_)
-    if as_json:
-        out.print_json(json.dumps([v.to_json() for v in views], ensure_ascii=False))
-        return
-    table = Table("id", "name", "place", "site", "url", "credentials", "retired")
-    for v in views:
-        table.add_row(
-            str(v.id),
-            v.name,
-            v.place,
-            v.site or "",
-            v.url,
-            "set" if v.has_credentials else "",
-            v.retired or "",
-        )
-    out.print(table)
-
-
-@camera_app.command("show")
-def camera_show(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """Show one camera (by id or name)."""
-    try:
-        view = camera_service.find_camera(_context(data), ref)
-    except camera_service.CameraNotFound as exc:
-        raise _fail(str(exc)) from None
-    _print_camera(view, as_json)
-
-
-@camera_app.command("update")
-def camera_update(
-    ref: str,
-    name: Annotated[str | None, typer.Option("--name")] = None,
-    url: Annotated[str | None, typer.Option("--url")] = None,
-    place: Annotated[str | None, typer.Option("--place")] = None,
-    sub_url: Annotated[str | None, typer.Option("--sub-url")] = None,
-    site: Annotated[str | None, typer.Option("--site")] = None,
-    username: Annotated[str | None, typer.Option("--username")] = None,
-    password: Annotated[str | None, typer.Option("--password")] = None,
-    address: Annotated[str | None, typer.Option("--address")] = None,
-    latitude: Annotated[float | None, typer.Option("--latitude")] = None,
-    longitude: Annotated[float | None, typer.Option("--longitude")] = None,
-    direction: Annotated[float | None, typer.Option("--direction")] = None,
-    installed_on: Annotated[str | None, typer.Option("--installed-on")] = None,
-    signage: Annotated[bool | None, typer.Option("--signage/--no-signage")] = None,
-    data: DataOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
-    """Change fields of a camera; only the options given change."""
-    ctx = _context(data)
-    try:
-        changes = _spec_from_options(
-            name=name,
-            url=url,
-            place=place,
-            sub_url=sub_url,
-            site=site,
-            username=username,
-            password=password,
-            address=address,
-            latitude=latitude,
-            longitude=longitude,
-            direction_deg=direction,
-            installed_on=_date("installed_on", installed_on),
-            signage_posted=signage,
-        )
-        view = camera_service.update_camera(ctx, ref, changes, actor=cli_actor())
-    except (CameraFieldError, camera_service.CameraNotFound) as exc:
-        raise _fail(str(exc)) from None
-    _print_camera(view, as_json)
-
-
-@camera_app.command("retire")
-def camera_retire(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """Stop recording a camera; its registry record and recordings are kept."""
-    try:
-        view = camera_service.retire_camera(_context(data), ref, actor=cli_actor())
-    except camera_service.CameraNotFound as exc:
-        raise _fail(str(exc)) from None
-    _print_camera(view, as_json)
-
-
-@app.command()
-def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """Per camera: state, segments, bytes, newest segment age, gaps in 24 h, last error."""
-    ctx = _context(data)
-    rows = camera_status(ctx)
-    system = system_status(ctx)
-    if as_json:
-        payload = {"cameras": [r.to_json() for r in rows], **system.to_json()}
-        out.print_json(json.dumps(payload, ensure_ascii=False))
-        return
-    table = Table("id", "name", "state", "segments", "MB", "newest age", "gaps 24h", "last error")
-    for r in rows:
-        age = f"{r.newest_age_s:.0f} s" if r.newest_age_s is not None else "—"
-        state = r.state + (f" ({r.detail})" if r.detail else "")
-        table.add_row(
-            str(r.id),
-            r.name,
-            state,
-            str(r.segments),
-            f"{r.bytes / 1e6:.1f}",
-            age,
-            f"{r.gaps_24h} ({r.gap_seconds_24h:.0f} s)",
-            r.last_error or "",
-        )
-    out.print(table)
-    out.print(f"sealed files: {system.protection}")
-    for alarm in system.alarms:
-        out.print(f"[red]ALARM[/red] {alarm.kind} since {alarm.raised}: {alarm.message}")
 
 
 HttpPortOpt = Annotated[
@@ -338,13 +180,26 @@ def demo(
     cameras: Annotated[int, typer.Option("--cameras", min=1, max=64)] = 4,
     http_port: HttpPortOpt = 8080,
     rtsp_port: Annotated[int, typer.Option("--rtsp-port")] = 8554,
+    jurisdiction: Annotated[
+        str | None,
+        typer.Option(
+            help=f"One of: {', '.join(JURISDICTIONS)}; a new demo installation takes "
+            f"{DEMO_JURISDICTION} unless told otherwise, an existing one keeps its own."
+        ),
+    ] = None,
     data: DataOpt = None,
 ) -> None:
     """Init if needed, start N simulated cameras, register them, record until Ctrl-C."""
     from custodes.adapters.simulator.process import Simulator, prepare_cameras
 
     dd = resolve_data_dir(data)
-    result = initialise(dd)
+    try:
+        try:
+            result = initialise(dd, jurisdiction)
+        except JurisdictionRequired:
+            result = initialise(dd, DEMO_JURISDICTION)
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
     _setup_logging(dd)
     login = _demo_login(dd, result.admin_password)
     ctx = result.context
@@ -354,7 +209,11 @@ def demo(
     with Simulator(mounts, rtsp_port, log_path=dd.sim / "rtsp-server.log") as sim:
         cams = _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
         cast = ensure_demo_cast(ctx, dd, cams)
-        banner = [f"log in as {login}", *cast, f"data: {dd.root}   logs: {dd.logs}"]
+        banner = [
+            f"log in as {login}",
+            *cast,
+            f"jurisdiction: {result.jurisdiction}   data: {dd.root}   logs: {dd.logs}",
+        ]
         _serve(ctx, 6.0, "127.0.0.1", http_port, banner)
 
 
@@ -383,25 +242,6 @@ def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> list[int]:
             view = camera_service.update_camera(ctx, str(view.id), {"url": url})
         ids.append(view.id)
     return ids
-
-
-def _date(field: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise CameraFieldError(field, "use YYYY-MM-DD") from None
-
-
-def _print_camera(view: camera_service.CameraView, as_json: bool) -> None:
-    if as_json:
-        out.print_json(json.dumps(view.to_json(), ensure_ascii=False))
-        return
-    for key, value in view.to_json().items():
-        if key == "has_credentials":
-            key, value = "credentials", "set (hidden)" if value else "none"
-        out.print(f"{key:>15}: {'' if value is None else value}", highlight=False)
 
 
 def main() -> None:

@@ -5,17 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from custodes.adapters.ffmpeg.stderr import StreamInfo
-from custodes.domain.timing import SegmentTiming
+from custodes.services.sealing import SegmentClosed
 
-
-@dataclass(frozen=True)
-class SegmentClosed:
-    camera_id: int
-    run_id: str
-    spool_file: Path
-    timing: SegmentTiming
-    info: StreamInfo
+__all__ = ["Event", "GapOpened", "RunEnded", "SegmentClosed", "StateChanged"]
 
 
 @dataclass(frozen=True)

@@ -21,12 +21,12 @@ from custodes.adapters.ffmpeg.stderr import (
     explain_exit,
     parse_stream_info,
 )
+from custodes.adapters.journal import Journal
 from custodes.adapters.process import spawn, terminate
 from custodes.clock import now_us, to_datetime
 from custodes.domain.backoff import Backoff
 from custodes.domain.timing import RunClock
 from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
-from custodes.recorder.journal import Journal
 
 log = logging.getLogger(__name__)
 

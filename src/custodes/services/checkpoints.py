@@ -2,9 +2,12 @@
 
 Each camera's checkpoints are rows of `checkpoints` and lines of
 `archive/camNNNNN/checkpoints.jsonl` (append-only, fsynced). The row commits with the segment
-it anchors; the line is appended right after the commit. A crash between the two leaves the
-file one checkpoint short: `repair_file_tail` appends that one (and only that one) on the
-next start, so a file truncated by hand is still reported by `custodes verify`.
+it anchors (the sealer), or on its own over the newest indexed segment (`sign_recent`: at a
+clean stop, and when an export takes recent footage); the line is appended right after the
+commit. A crash between the two leaves the file one checkpoint short: `repair_file_tail`
+appends that one (and only that one) on the next start, so a file truncated by hand is still
+reported by `custodes verify`. Two processes may append (the recorder and an export), so the
+file's lines are in commit order only nearly: readers compare sets, never positions.
 """
 
 from __future__ import annotations
@@ -15,17 +18,22 @@ import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, Engine, insert, select
 
 from custodes.adapters.db import schema
-from custodes.domain.chain import Checkpoint
+from custodes.adapters.db.engine import write_first
+from custodes.domain.chain import GENESIS, Checkpoint, segment_link
 from custodes.paths import DataDir
+from custodes.services import index
 from custodes.services.signing import Signer, append_line
 
 log = logging.getLogger(__name__)
 C = schema.checkpoints
+S = schema.segments
 FILE_NAME = "checkpoints.jsonl"
+_TAIL_BYTES = 64 * 1024  # the file's recent lines: where a crash or a late append shows
 
 
 @dataclass(frozen=True)
@@ -89,50 +97,125 @@ def read_file(data: DataDir, camera_id: int) -> tuple[list[SignedCheckpoint], li
 
 def rows(conn: Connection, camera_id: int) -> Iterator[SignedCheckpoint]:
     for r in conn.execute(select(C).where(C.c.camera_id == camera_id).order_by(C.c.seq)):
-        yield SignedCheckpoint(r.camera_id, r.seq, r.link, r.time_us, r.key_id, r.signature)
+        yield _signed(r)
 
 
 def newest(conn: Connection, camera_id: int) -> SignedCheckpoint | None:
     r = conn.execute(
         select(C).where(C.c.camera_id == camera_id).order_by(C.c.seq.desc()).limit(1)
     ).first()
-    if r is None:
-        return None
-    return SignedCheckpoint(r.camera_id, r.seq, r.link, r.time_us, r.key_id, r.signature)
+    return None if r is None else _signed(r)
 
 
-def _last_file_seq(data: DataDir, camera_id: int) -> int | None:
+def _recent_file_seqs(data: DataDir, camera_id: int) -> set[int]:
+    """The seqs of the checkpoints in the file's last lines (a set: appenders may race)."""
     path = file_path(data, camera_id)
     if not path.exists():
-        return None
+        return set()
     with path.open("rb") as f:
         size = f.seek(0, os.SEEK_END)
-        f.seek(max(0, size - 4096))
+        f.seek(max(0, size - _TAIL_BYTES))
         lines = f.read().splitlines()
-    for raw in reversed(lines):
+    found: set[int] = set()
+    for raw in lines:
         try:
-            return int(json.loads(raw)["seq"])
+            found.add(int(json.loads(raw)["seq"]))
         except (ValueError, KeyError, TypeError):
             continue
-    return None
+    return found
 
 
 def repair_file_tail(conn: Connection, data: DataDir, camera_id: int) -> bool:
     """Append the newest checkpoint to the file if a crash kept it out (see module doc)."""
-    cp = newest(conn, camera_id)
-    if cp is None:
+    recent = list(
+        conn.execute(select(C).where(C.c.camera_id == camera_id).order_by(C.c.seq.desc()).limit(2))
+    )
+    if not recent:
         return False
-    last = _last_file_seq(data, camera_id)
-    if last is not None and last >= cp.seq:
+    in_file = _recent_file_seqs(data, camera_id)
+    cp = _signed(recent[0])
+    if cp.seq in in_file:
         return False
-    previous = conn.execute(
-        select(C.c.seq)
-        .where(C.c.camera_id == camera_id, C.c.seq < cp.seq)
-        .order_by(C.c.seq.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-    if previous != last:
+    if len(recent) > 1 and int(recent[1].seq) not in in_file:
         return False  # more than the newest is missing: not a crash; verify reports it
     append_to_file(data, cp)
     log.warning("camera %s: checkpoint %s added to %s after a crash", camera_id, cp.seq, FILE_NAME)
     return True
+
+
+def _signed(r: Any) -> SignedCheckpoint:
+    return SignedCheckpoint(
+        int(r.camera_id), int(r.seq), r.link, int(r.time_us), r.key_id, r.signature
+    )
+
+
+def sign_at(
+    conn: Connection, signer: Signer, camera_id: int, seq: int, link: str, time_us: int
+) -> SignedCheckpoint | None:
+    """Sign the chain at (seq, link) in the caller's transaction, unless a checkpoint at or
+    after seq exists already (None then). The caller holds the write lock (write_first) and
+    appends the result to the file after its commit."""
+    newest_seq = conn.execute(
+        select(C.c.seq).where(C.c.camera_id == camera_id).order_by(C.c.seq.desc()).limit(1)
+    ).scalar_one_or_none()
+    if newest_seq is not None and int(newest_seq) >= seq:
+        return None
+    signed = sign(signer, camera_id, seq, link, time_us)
+    insert_row(conn, signed)
+    return signed
+
+
+class ChainBroken(RuntimeError):
+    """The index rows after the newest checkpoint do not give their stored links: nothing is
+    signed over them (run `custodes verify`)."""
+
+
+def sign_recent(
+    engine: Engine, data: DataDir, signer: Signer, camera_id: int, time_us: int
+) -> SignedCheckpoint | None:
+    """Sign the camera's newest indexed segment if no checkpoint vouches for it yet: the
+    unsigned tail becomes signed now rather than at the recorder's next checkpoint (an
+    export of recent footage then verifies strictly). The rows after the newest checkpoint
+    are recomputed from their fields first, so a tail whose rows do not give their links is
+    refused, never signed. Safe beside a running recorder: the rows are read under the write
+    lock, and the sealer only signs the seq it is inserting."""
+    with engine.begin() as conn:
+        write_first(conn)
+        last = index.last_segment(conn, camera_id)
+        if last is None:
+            return None
+        newest_cp = newest(conn, camera_id)
+        if newest_cp is not None and newest_cp.seq >= last.seq:
+            return None
+        _check_tail_links(conn, camera_id, newest_cp)
+        signed = sign_at(conn, signer, camera_id, last.seq, last.link, time_us)
+    if signed is not None:
+        append_to_file(data, signed)
+    return signed
+
+
+def _check_tail_links(conn: Connection, camera_id: int, cp: SignedCheckpoint | None) -> None:
+    after = -1 if cp is None else cp.seq
+    prev = GENESIS if cp is None else bytes.fromhex(cp.link)
+    expected = after + 1
+    rows = conn.execute(
+        select(S.c.seq, S.c.start_us, S.c.end_us, S.c.bytes, S.c.sha256, S.c.link)
+        .where(S.c.camera_id == camera_id, S.c.seq > after)
+        .order_by(S.c.seq)
+    )
+    for r in rows:
+        if int(r.seq) != expected:
+            raise ChainBroken(
+                f"camera {camera_id}: index rows {expected}–{int(r.seq) - 1} after checkpoint "
+                f"{after} are gone; nothing was signed (run `custodes verify`)"
+            )
+        computed = segment_link(
+            prev, camera_id, int(r.seq), int(r.start_us), int(r.end_us), int(r.bytes), r.sha256
+        )
+        if computed.hex() != r.link:
+            raise ChainBroken(
+                f"camera {camera_id}: segment {int(r.seq)} does not give its chain link; "
+                "nothing was signed (run `custodes verify`)"
+            )
+        prev = computed
+        expected += 1

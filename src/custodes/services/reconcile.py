@@ -23,12 +23,11 @@ from sqlalchemy import Engine, insert, select
 from custodes.adapters.db import schema
 from custodes.adapters.ffmpeg.probe import probe_file
 from custodes.adapters.ffmpeg.stderr import StreamInfo
+from custodes.adapters.journal import JOURNAL_NAME, Journal
 from custodes.clock import now_us
 from custodes.domain.timing import RunClock, SegmentTiming
 from custodes.paths import DataDir
-from custodes.recorder.events import SegmentClosed
-from custodes.recorder.journal import JOURNAL_NAME, Journal
-from custodes.services.sealing import Sealer
+from custodes.services.sealing import Sealer, SegmentClosed
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -22,15 +23,28 @@ from sqlalchemy.exc import IntegrityError
 from custodes.adapters import archive
 from custodes.adapters.db.engine import write_first
 from custodes.adapters.ffmpeg.bitstream import inspect_head
+from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.clock import iso, now_us
 from custodes.domain.chain import GENESIS, Cadence, segment_link
 from custodes.domain.spans import continues
+from custodes.domain.timing import SegmentTiming
 from custodes.paths import DataDir
-from custodes.recorder.events import SegmentClosed
 from custodes.services import checkpoints, index, signing
 
 log = logging.getLogger(__name__)
 S = index.S
+
+
+@dataclass(frozen=True)
+class SegmentClosed:
+    """A segment ffmpeg has closed in the spool: what the sealer is given (by the recorder's
+    stream worker, or by reconciliation after a crash)."""
+
+    camera_id: int
+    run_id: str
+    spool_file: Path
+    timing: SegmentTiming
+    info: StreamInfo
 
 
 class DigestMismatch(RuntimeError):
@@ -165,7 +179,8 @@ class Sealer:
 
     def checkpoint_now(self, camera_id: int) -> int | None:
         """Sign the camera's newest link if no checkpoint covers it yet (at a clean stop, so
-        that no unsigned tail is left). Returns the seq signed, or None."""
+        that no unsigned tail is left). Returns the seq signed, or None. The link is the one
+        this sealer computed (its memory), not one read back from the index."""
         signer = self.signer()
         with self._engine.begin() as conn:
             write_first(conn)
@@ -173,11 +188,11 @@ class Sealer:
             seq = tail.next_seq - 1
             if seq < 0 or tail.checkpoint_seq == seq:
                 return None
-            signed = checkpoints.sign(signer, camera_id, seq, tail.link.hex(), now_us())
-            checkpoints.insert_row(conn, signed)
-        checkpoints.append_to_file(self._data, signed)
+            signed = checkpoints.sign_at(conn, signer, camera_id, seq, tail.link.hex(), now_us())
+        if signed is not None:
+            checkpoints.append_to_file(self._data, signed)
         self._tails.pop(camera_id, None)
-        return seq
+        return None if signed is None else seq
 
     def _load_tail(self, conn: Connection, camera_id: int) -> _Tail:
         checkpoints.repair_file_tail(conn, self._data, camera_id)

@@ -32,8 +32,14 @@ class JurisdictionConflict(ValueError):
     pass
 
 
+class JurisdictionRequired(ValueError):
+    """A new installation must name its jurisdiction: its floors and articles differ (a
+    Shenzhen unit keeps 30 days, a Jilin unit 15), so none is assumed."""
+
+
 def initialise(data: DataDir, jurisdiction: str | None = None) -> InitResult:
-    """Idempotent: a second call changes nothing and reveals no password."""
+    """Idempotent: a second call changes nothing and reveals no password. A new installation
+    needs `jurisdiction`; an existing one keeps its own (None) and refuses another."""
     if jurisdiction is not None and jurisdiction not in JURISDICTIONS:
         raise ValueError(f"jurisdiction: must be one of {', '.join(JURISDICTIONS)}")
     for d in (data.root, data.archive, data.spool, data.quarantine, data.logs):
@@ -48,7 +54,13 @@ def initialise(data: DataDir, jurisdiction: str | None = None) -> InitResult:
             select(schema.settings.c.value).where(schema.settings.c.key == "jurisdiction")
         ).scalar_one_or_none()
         if current is None:
-            current = jurisdiction or "jilin"
+            if jurisdiction is None:
+                raise JurisdictionRequired(
+                    "jurisdiction: a new installation must name its jurisdiction, one of "
+                    f"{', '.join(JURISDICTIONS)} (e.g. --jurisdiction shenzhen): retention "
+                    "floors and the articles cited differ between them"
+                )
+            current = jurisdiction
             conn.execute(insert(schema.settings).values(key="jurisdiction", value=current))
         elif jurisdiction is not None and jurisdiction != current:
             raise JurisdictionConflict(

@@ -124,6 +124,9 @@ segments = Table(
     Column("sealed_us", BigInteger, nullable=False),
     # the camera's hash chain at this segment (domain/chain.py), written with the row
     Column("link", String(64), nullable=False),
+    # why the segment is less than ffmpeg closed (a crash or a full disk cut it and the
+    # readable part was sealed with its true duration); NULL: whole
+    Column("salvaged", Text),
     UniqueConstraint("camera_id", "seq"),
     Index("ix_segments_camera_start", "camera_id", "start_us"),
 )
@@ -162,6 +165,14 @@ camera_state = Table(
     Column("last_error", Text),
     Column("last_error_us", BigInteger),
     Column("updated_us", BigInteger, nullable=False),
+    # the stream as last recorded
+    Column("video_codec", String(16)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("audio_codec", String(16)),
+    # the camera's audio codec that MP4 cannot carry without transcoding: decided once per
+    # camera (cleared when its address changes), so that no start fails on it again
+    Column("audio_dropped", String(32)),
 )
 
 quarantine = Table(
@@ -174,6 +185,8 @@ quarantine = Table(
     Column("bytes", BigInteger, nullable=False),
     Column("reason", Text, nullable=False),
     Column("found_us", BigInteger, nullable=False),
+    # the archive path of the segment whose unreadable tail this is (NULL: a whole file)
+    Column("segment_path", Text),
 )
 
 # Web sessions: only the SHA-256 of the cookie's token is stored, so a copied database does
@@ -239,8 +252,9 @@ pruned_ranges = Table(
     Index("ix_pruned_ranges_camera_seq", "camera_id", "first_seq"),
 )
 
-# Holds keep footage past its normal retention: 'important' (Liaoning Art. 14(7): one year)
-# or 'case' (until released; a release is asked by one account and confirmed by another).
+# Holds keep footage past its normal retention: 'important' (a year), 'case' (until released;
+# a release is asked by one account and confirmed by another), or 'access' (automatic: the
+# footage an open access request names or a live grant covers; it ends by itself).
 holds = Table(
     "holds",
     metadata,
@@ -258,7 +272,10 @@ holds = Table(
     Column("release_requested_us", BigInteger),
     Column("released_by", String(64)),
     Column("released_us", BigInteger),
+    # the access request an automatic 'access' hold keeps footage for (services/retention.py)
+    Column("request_id", Integer, ForeignKey("access_requests.id")),
     Index("ix_holds_camera", "camera_id", "start_us"),
+    Index("ix_holds_request", "request_id"),
 )
 
 # Alarms: problems that need a person (verification failed, disk filling, disk full …).
@@ -271,6 +288,10 @@ alarms = Table(
     Column("message", Text, nullable=False),
     Column("raised_us", BigInteger, nullable=False),
     Column("cleared_us", BigInteger),
+    # alarms no condition clears (a crash's salvage and quarantine) end when a person
+    # acknowledges them
+    Column("acknowledged_by", String(128)),
+    Column("acknowledged_us", BigInteger),
     Index("ix_alarms_open", "cleared_us"),
 )
 

@@ -22,9 +22,9 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from custodes.adapters import register_pdf
 from custodes.clock import iso
 from custodes.domain.roles import Permission, Role, allows
+from custodes.entrypoints import register_files as register_pdf
 from custodes.entrypoints.web.deps import ID_MAX, CtxDep, QueryId, SessionDep, field_error, to_us
 from custodes.entrypoints.web.permissions import forbidden
 from custodes.services import auth, ledger, register
