@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from custodes.domain import export_manifest as em
+from custodes.domain import export_format as fmt
 
 PARTIAL_PREFIX = ".partial-"
 ZIP_CHUNK = 1 << 20
@@ -94,7 +94,7 @@ def _alive(pid: int) -> bool:
 
 def bundle_files(bundle: Path) -> list[Path]:
     """The bundle's files in a stable order (manifest and signature first)."""
-    first = [bundle / em.MANIFEST_FILE, bundle / em.SIGNATURE_FILE]
+    first = [bundle / fmt.MANIFEST_FILE, bundle / fmt.SIGNATURE_FILE]
     rest = sorted(p for p in bundle.rglob("*") if p.is_file() and p not in first)
     return [p for p in first if p.exists()] + rest
 

@@ -1,6 +1,11 @@
 """`custodes export` (a bundle under a copy grant, as a named account) and
 `custodes verify-export` (check a bundle with nothing but the bundle: no database, no
-network). Registered by cli.py."""
+network). Registered by cli.py.
+
+verify-export's exit status: 0 verified (consistent, and signed by a pinned key), 1 not
+verified (each problem named; with --strict, warnings too), 2 the bundle or the key file
+cannot be read, 3 consistent but the signer is unknown (no --key: nothing proves who made it).
+"""
 
 from __future__ import annotations
 
@@ -10,16 +15,22 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from custodes.adapters.bundle import copy_bundle, write_zip
 from custodes.clock import iso
-from custodes.domain import export_manifest as em
+from custodes.domain import export_format as fmt
+from custodes.domain.export_judgement import Outcome, Verdict
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import auth, exports, grants
 from custodes.services import cameras as camera_service
 from custodes.services import verify_export as verifier
+from custodes.services.signing import PUBLIC_KEYS_FILE
+
+EXIT_STATUS = {Outcome.VERIFIED: 0, Outcome.NOT_VERIFIED: 1, Outcome.SIGNER_UNKNOWN: 3}
+EXIT_UNREADABLE = 2
 
 
 def export(
@@ -104,7 +115,10 @@ def export(
         f"export [bold]{result.id}[/]: camera {camera_id}, {result.segments} segments covering "
         f"{iso(result.covered_start_us)} – {iso(result.covered_end_us)}\n"
         f"manifest sha256 {result.manifest_sha256}\n"
-        f"written to {out_path}; check it with `custodes verify-export {out_path}`",
+        f"written to {out_path}; the recipient checks it with `custodes verify-export "
+        f"{out_path} --key FILE`, FILE being this installation's "
+        f"{ctx.data.archive / PUBLIC_KEYS_FILE} (or `custodes keys export`), handed over "
+        "apart from the bundle",
         highlight=False,
         soft_wrap=True,
     )
@@ -116,44 +130,47 @@ def verify_export(
         Path | None,
         typer.Option(
             "--key",
-            help="Trust only these keys: `custodes keys export` output, public-keys.jsonl, a "
-            "PEM or hex public key.",
+            help="Trust only these keys, obtained from the operating unit out of band: "
+            "`custodes keys export` output, its archive/public-keys.jsonl, a PEM or hex "
+            "public key. Without it the signer is unknown (exit status 3).",
         ),
     ] = None,
     strict: Annotated[
         bool,
-        typer.Option(
-            help="Warnings (an unpinned signer key, an unsigned tail, stray files) fail too."
-        ),
+        typer.Option(help="Warnings (an unsigned tail, stray files …) fail too."),
     ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Check an export bundle: file digests, the hash chain, the signed checkpoints, the
-    manifest's signature and who signed it. Needs no database and no network. Exit 0: it
-    verifies; 1: each problem is named."""
+    manifest's signature and who signed it. Needs no database and no network. Exit 0:
+    verified against a pinned key; 1: not verified, each problem named; 2: unreadable; 3:
+    consistent, but no key pinned, so nothing proves who made it."""
     try:
         pinned = None if key is None else verifier.load_pinned_keys(key)
         verdict = verifier.verify_bundle(bundle, pinned=pinned)
     except (verifier.KeyFileError, verifier.BundleUnreadable) as exc:
-        raise fail(str(exc)) from None
-    failed = verdict.failed or (strict and bool(verdict.warnings))
+        raise fail(escape(str(exc)), EXIT_UNREADABLE) from None
+    outcome = verdict.outcome(strict=strict)
     if as_json:
-        out.print_json(json.dumps(verifier.to_json(verdict)))
+        report = verifier.to_json(verdict, strict=strict, bundle=str(bundle))
+        out.print_json(json.dumps({**report, "exit_status": EXIT_STATUS[outcome]}))
     else:
-        _print(verdict, failed)
-    raise typer.Exit(1 if failed else 0)
+        _print(verdict, outcome, bundle)
+    raise typer.Exit(EXIT_STATUS[outcome])
 
 
-def _print(v: em.Verdict, failed: bool) -> None:
+def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
     m = v.manifest
     if m is not None:
-        gaps = f", {len(m.gaps)} gap(s) not in the clip" if m.gaps else ""
+        gaps = m.covered.gaps
+        gap_note = f", {len(gaps)} gap(s) not in the clip" if gaps else ""
         lines = [
-            f"export {m.export_id}, made {em.iso(m.created_us)} by {m.exporter.username}",
+            f"export {m.export.id}, made {fmt.iso(m.export.created_us)} by "
+            f"{m.export.exporter.username}",
             f"camera {m.camera.id} {m.camera.name!r} ({m.camera.place})",
-            f"requested {em.iso(m.requested.start_us)} – {em.iso(m.requested.end_us)}",
-            f"covered   {em.iso(m.covered.start_us)} – {em.iso(m.covered.end_us)} "
-            f"({len(m.segments)} segments{gaps})",
+            f"requested {fmt.iso(m.requested.start_us)} – {fmt.iso(m.requested.end_us)}",
+            f"covered   {fmt.iso(m.covered.start_us)} – {fmt.iso(m.covered.end_us)} "
+            f"({len(m.segments)} segments{gap_note})",
             f"grant {m.grant.id} ({m.grant.action}), request {m.request.id} of "
             f"{m.request.organisation.name}; destination: {m.request.destination or '-'}",
             f"clip.mp4 sha256 {m.clip.sha256}",
@@ -163,7 +180,7 @@ def _print(v: em.Verdict, failed: bool) -> None:
                 if m.originals_included
                 else "not included (copy grant): their digests are vouched for by the signed chain"
             ),
-            f"manifest signed by key {m.signer_key_id} (public key {m.signer_public_key})",
+            f"manifest signed by key {m.signer.key_id} (public key {m.signer.public_key})",
             "checkpoints signed by key(s) "
             + (", ".join(v.checkpoint_key_ids) or "none")
             + (
@@ -172,24 +189,36 @@ def _print(v: em.Verdict, failed: bool) -> None:
                 else f"; chain signed through seq {v.signed_through_seq}"
             ),
         ]
-        out.print("\n".join(lines), highlight=False, soft_wrap=True)
+        # what the bundle says is printed as text, never read as markup: a forged name
+        # such as "[/]" must not take the output apart
+        out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
     for f in v.findings:
         colour, word = ("red", "FAIL") if f.failure else ("yellow", "WARN")
-        out.print(f"[{colour}]{word}[/] {f}", highlight=False, soft_wrap=True)
-    if failed:
-        n = sum(1 for f in v.findings if f.failure) or len(v.warnings)
+        out.print(f"[{colour}]{word}[/] {escape(str(f))}", highlight=False, soft_wrap=True)
+    warned = f" ({len(v.warnings)} warning(s))" if v.warnings else ""
+    if outcome is Outcome.NOT_VERIFIED:
+        n = len(v.failures) or len(v.warnings)
         out.print(f"[red]NOT VERIFIED[/]: {n} problem(s)", highlight=False, soft_wrap=True)
-        return
-    others = len(v.warnings) - (0 if v.pinned else 1)  # unpinned: one warning says so
-    more = f" ({others} other warning(s))" if others else ""
-    if not v.pinned:
+    elif outcome is Outcome.SIGNER_UNKNOWN:
+        key_id = v.signer_key_id or "?"
         out.print(
-            "[yellow]verified against the bundle's own key only — pin the installation key "
-            f"with --key[/]{more}",
+            f"[yellow]SIGNER UNKNOWN[/]: consistent — every file, link, checkpoint and the "
+            f"signature agree{warned} — but nothing proves who made this bundle: it is signed "
+            f"by key {key_id}, no --key pins it, and anyone can make a consistent bundle with "
+            f"a key of their own.\n{escape(verifier.pin_advice(bundle))}",
             highlight=False,
             soft_wrap=True,
         )
-    elif others:
-        out.print(f"[yellow]verified with {others} warning(s)[/]", highlight=False, soft_wrap=True)
+    elif v.warnings:
+        out.print(
+            f"[yellow]verified with {len(v.warnings)} warning(s)[/]: signed by a pinned key",
+            highlight=False,
+            soft_wrap=True,
+        )
     else:
-        out.print("[green]verified[/]: every file, link, checkpoint and the signature agree")
+        out.print(
+            "[green]verified[/]: every file, link, checkpoint and the signature agree, "
+            "and the signer is a pinned key",
+            highlight=False,
+            soft_wrap=True,
+        )

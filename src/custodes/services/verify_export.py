@@ -1,7 +1,11 @@
 """Verify an export bundle with nothing but the bundle: no database, no network, no data
 directory. Reads the directory (or the zip a download gives), hashes every file, and hands the
-facts to the pure judge (domain/export_manifest.py). Optionally pins the keys to trust: a
+facts to the pure judge (domain/export_judgement.py). Optionally pins the keys to trust: a
 `public-keys.jsonl`, the JSON of `custodes keys export`, a PEM public key, or a hex key.
+Without them the signer stays unknown, and the report says how to pin them.
+
+Anything unreadable — no such path, a zip cut short or corrupt, a file that cannot be read —
+is a BundleUnreadable naming it, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import os
 import re
 import stat
 import zipfile
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from custodes.domain import export_manifest as em
+from custodes.domain import export_format as fmt
+from custodes.domain import export_judgement as judgement
 from custodes.services.signing import signature_ok
 
 MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # a day of 2-s segments is ~40 MB of manifest
@@ -35,27 +42,34 @@ class KeyFileError(ValueError):
     """The --key file holds no Ed25519 public key this reader understands."""
 
 
-def verify_bundle(path: Path, *, pinned: list[str] | None = None) -> em.Verdict:
-    return em.judge(read_bundle(path), signature_ok, pinned=pinned)
+def verify_bundle(path: Path, *, pinned: list[str] | None = None) -> judgement.Verdict:
+    return judgement.judge(read_bundle(path), signature_ok, pinned=pinned)
 
 
-def read_bundle(path: Path) -> em.BundleFacts:
-    if path.is_dir():
-        return _from_dir(path)
-    if path.is_file() and zipfile.is_zipfile(path):
-        return _from_zip(path)
+def read_bundle(path: Path) -> judgement.BundleFacts:
+    try:
+        if path.is_dir():
+            return _from_dir(path)
+        if path.is_file() and zipfile.is_zipfile(path):
+            return _from_zip(path)
+    except BundleUnreadable:
+        raise
+    except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+        raise BundleUnreadable(f"{path}: cannot be read ({exc})") from None
+    except RuntimeError as exc:  # an encrypted zip entry
+        raise BundleUnreadable(f"{path}: cannot be read ({exc})") from None
     if not path.exists():
         raise BundleUnreadable(f"{path}: no such file or directory")
     raise BundleUnreadable(f"{path}: neither an export directory nor a zip of one")
 
 
-def _sha256_file(path: Path) -> em.FileFacts:
+def _sha256_file(path: Path) -> judgement.FileFacts:
     with path.open("rb", buffering=0) as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
-            return em.FileFacts(0, hashlib.sha256().hexdigest())
+            return judgement.FileFacts(0, hashlib.sha256().hexdigest())
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return em.FileFacts(size, hashlib.sha256(mm).hexdigest())  # GIL released
+            return judgement.FileFacts(size, hashlib.sha256(mm).hexdigest())  # GIL released
 
 
 def _small(read: Any, name: str) -> bytes:
@@ -65,7 +79,7 @@ def _small(read: Any, name: str) -> bytes:
     return data
 
 
-def _from_dir(root: Path) -> em.BundleFacts:
+def _from_dir(root: Path) -> judgement.BundleFacts:
     regular: list[str] = []
     odd: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -81,20 +95,20 @@ def _from_dir(root: Path) -> em.BundleFacts:
             else:
                 odd.append(rel)
     manifest = signature = None
-    if em.MANIFEST_FILE in regular:
-        with (root / em.MANIFEST_FILE).open("rb") as f:
-            manifest = _small(f.read, em.MANIFEST_FILE)
-    if em.SIGNATURE_FILE in regular:
-        with (root / em.SIGNATURE_FILE).open("rb") as f:
-            signature = _small(f.read, em.SIGNATURE_FILE)
-    others = [r for r in regular if r not in (em.MANIFEST_FILE, em.SIGNATURE_FILE)]
+    if fmt.MANIFEST_FILE in regular:
+        with (root / fmt.MANIFEST_FILE).open("rb") as f:
+            manifest = _small(f.read, fmt.MANIFEST_FILE)
+    if fmt.SIGNATURE_FILE in regular:
+        with (root / fmt.SIGNATURE_FILE).open("rb") as f:
+            signature = _small(f.read, fmt.SIGNATURE_FILE)
+    others = [r for r in regular if r not in (fmt.MANIFEST_FILE, fmt.SIGNATURE_FILE)]
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
         digests = dict(zip(others, pool.map(lambda r: _sha256_file(root / r), others), strict=True))
-    return em.BundleFacts(manifest, signature, digests, sorted(odd))
+    return judgement.BundleFacts(manifest, signature, digests, sorted(odd))
 
 
-def _from_zip(path: Path) -> em.BundleFacts:
-    files: dict[str, em.FileFacts] = {}
+def _from_zip(path: Path) -> judgement.BundleFacts:
+    files: dict[str, judgement.FileFacts] = {}
     odd: list[str] = []
     manifest = signature = None
     with zipfile.ZipFile(path) as zf:
@@ -108,14 +122,14 @@ def _from_zip(path: Path) -> em.BundleFacts:
                 odd.append(f"{name} (twice in the zip)")
                 continue
             seen.add(name)
-            mode = info.external_attr >> 16
-            if mode and not stat.S_ISREG(mode):
+            kind = stat.S_IFMT(info.external_attr >> 16)  # 0: a zip tool that stores none
+            if kind not in (0, stat.S_IFREG):
                 odd.append(name)
                 continue
             with zf.open(info) as f:
-                if name == em.MANIFEST_FILE:
+                if name == fmt.MANIFEST_FILE:
                     manifest = _small(f.read, name)
-                elif name == em.SIGNATURE_FILE:
+                elif name == fmt.SIGNATURE_FILE:
                     signature = _small(f.read, name)
                 else:
                     h = hashlib.sha256()
@@ -123,8 +137,8 @@ def _from_zip(path: Path) -> em.BundleFacts:
                     while chunk := f.read(1 << 20):
                         h.update(chunk)
                         size += len(chunk)
-                    files[name] = em.FileFacts(size, h.hexdigest())
-    return em.BundleFacts(manifest, signature, files, odd)
+                    files[name] = judgement.FileFacts(size, h.hexdigest())
+    return judgement.BundleFacts(manifest, signature, files, odd)
 
 
 def load_pinned_keys(path: Path) -> list[str]:
@@ -137,7 +151,7 @@ def load_pinned_keys(path: Path) -> list[str]:
     if "-----BEGIN PUBLIC KEY-----" in text:
         try:
             key = serialization.load_pem_public_key(text.encode())
-        except ValueError as exc:
+        except (ValueError, UnsupportedAlgorithm) as exc:
             raise KeyFileError(f"{path}: not a PEM public key ({exc})") from None
         if not isinstance(key, Ed25519PublicKey):
             raise KeyFileError(f"{path}: not an Ed25519 public key")
@@ -147,7 +161,7 @@ def load_pinned_keys(path: Path) -> list[str]:
     try:
         entries: Any = json.loads(text)
         entries = entries if isinstance(entries, list) else [entries]
-    except ValueError:
+    except (ValueError, RecursionError):
         entries = []
         for line in text.splitlines():
             line = line.strip()
@@ -156,7 +170,7 @@ def load_pinned_keys(path: Path) -> list[str]:
                 continue
             try:
                 entries.append(json.loads(line))
-            except ValueError:
+            except (ValueError, RecursionError):
                 if line:
                     raise KeyFileError(f"{path}: a line is neither a hex key nor JSON") from None
     for entry in entries:
@@ -168,11 +182,30 @@ def load_pinned_keys(path: Path) -> list[str]:
     return found
 
 
-def to_json(v: em.Verdict) -> dict[str, Any]:
+PIN_ADVICE = (
+    "To pin the installation's key, obtain its archive/public-keys.jsonl, or the output of "
+    "`custodes keys export`, from the operating unit out of band (not from this bundle), then "
+    "run: custodes verify-export {bundle} --key FILE"
+)
+
+
+def pin_advice(bundle: Path | str) -> str:
+    return PIN_ADVICE.format(bundle=bundle)
+
+
+def to_json(
+    v: judgement.Verdict, *, strict: bool = False, bundle: str = "BUNDLE"
+) -> dict[str, Any]:
+    """The verdict as `verify-export --json` prints it. `ok` is true only for VERIFIED (exit
+    status 0): consistent and signed by a pinned key; `consistent`: nothing failed."""
     m = v.manifest
+    outcome = v.outcome(strict=strict)
     out: dict[str, Any] = {
-        "ok": not v.failed,
-        "failures": [str(f) for f in v.findings if f.failure],
+        "ok": outcome is judgement.Outcome.VERIFIED,
+        "status": outcome.value,
+        "consistent": not v.failed,
+        "signer": v.signer_trust.value,
+        "failures": [str(f) for f in v.failures],
         "warnings": [str(f) for f in v.warnings],
         "pinned": v.pinned,
         "signer_key_id": v.signer_key_id,
@@ -180,19 +213,26 @@ def to_json(v: em.Verdict) -> dict[str, Any]:
         "signed_through_seq": v.signed_through_seq,
         "unsigned_seqs": v.unsigned_seqs,
     }
+    if v.signer_trust is judgement.SignerTrust.UNKNOWN:
+        out["advice"] = pin_advice(bundle)
     if m is not None:
         out.update(
             {
-                "export": m.export_id,
-                "created": em.iso(m.created_us),
-                "exporter": m.exporter.username,
+                "export": m.export.id,
+                "created": fmt.iso(m.export.created_us),
+                "exporter": m.export.exporter.username,
                 "camera": {"id": m.camera.id, "name": m.camera.name, "place": m.camera.place},
                 "requested": {
-                    "start": em.iso(m.requested.start_us),
-                    "end": em.iso(m.requested.end_us),
+                    "start": fmt.iso(m.requested.start_us),
+                    "end": fmt.iso(m.requested.end_us),
                 },
-                "covered": {"start": em.iso(m.covered.start_us), "end": em.iso(m.covered.end_us)},
-                "gaps": [{"start": em.iso(g.start_us), "end": em.iso(g.end_us)} for g in m.gaps],
+                "covered": {
+                    "start": fmt.iso(m.covered.start_us),
+                    "end": fmt.iso(m.covered.end_us),
+                },
+                "gaps": [
+                    {"start": fmt.iso(g.start_us), "end": fmt.iso(g.end_us)} for g in m.covered.gaps
+                ],
                 "segments": len(m.segments),
                 "grant": m.grant.id,
                 "request": m.request.id,
@@ -200,7 +240,7 @@ def to_json(v: em.Verdict) -> dict[str, Any]:
                 "destination": m.request.destination,
                 "clip_sha256": m.clip.sha256,
                 "originals_included": m.originals_included,
-                "signer_public_key": m.signer_public_key,
+                "signer_public_key": m.signer.public_key,
             }
         )
     return out

@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 
 from custodes.adapters.bundle import zip_chunks
-from custodes.domain import export_manifest as em
+from custodes.domain import export_format as fmt
 from custodes.domain.access_rules import Action
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error, to_us
@@ -218,7 +218,7 @@ def clip(export_id: str, request: Request, session: SessionDep, ctx: CtxDep) -> 
     if _new_clip_viewing(request, session, found.id):
         exports.record_clip_viewed(ctx, found, username=session.username)
     return FileResponse(
-        found.path / em.CLIP_FILE,
+        found.path / fmt.CLIP_FILE,
         media_type="video/mp4",
         headers={"Cache-Control": "no-store"},
     )
