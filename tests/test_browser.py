@@ -292,13 +292,22 @@ def test_access_flow_request_approve_play_export_register(
     with zipfile.ZipFile(bundle) as z:
         z.extractall(out)
     manifest = next(out.rglob("manifest.json"))
+    # footage up to seconds ago, strictly, against the installation's published key (what the
+    # operating unit hands the recipient apart from the bundle): the export signed the
+    # checkpoint that closes it
+    published = next(tmp_path.parent.glob("browser*/data/archive/public-keys.jsonl"))
+    verify = [sys.executable, "-m", "custodes.entrypoints.cli", "verify-export"]
     check = subprocess.run(
-        [sys.executable, "-m", "custodes.entrypoints.cli", "verify-export", str(manifest.parent)],
+        [*verify, str(manifest.parent), "--strict", "--key", str(published)],
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert check.returncode == 0, check.stdout + check.stderr
+    unpinned = subprocess.run(
+        [*verify, str(manifest.parent)], capture_output=True, text=True, timeout=120
+    )
+    assert unpinned.returncode == 3 and "SIGNER UNKNOWN" in unpinned.stdout, unpinned.stdout
     officer.screenshot(path=str(ARTIFACTS / "grant-export.png"))
 
     manager.goto(f"{server}/register")
