@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from custodes.clock import iso
+from custodes.domain.retention import when_text
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
@@ -58,7 +58,10 @@ def show(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     rows = []
     with ctx.engine.connect() as conn:
         for cam in camera_service.list_cameras(ctx):
-            p = retention.policy_for(conn, cam.id)
+            try:
+                p = retention.policy_for(conn, cam.id)
+            except retention.RetentionConfigError as exc:
+                raise fail(str(exc)) from None
             rows.append((cam, p))
     if as_json:
         out.print_json(
@@ -86,7 +89,10 @@ def show(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 def run_sweep(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Delete footage past retention and not held, now (the service also does it hourly)."""
     ctx = context(data)
-    report = sweep(ctx)
+    try:
+        report = sweep(ctx)
+    except retention.RetentionConfigError as exc:
+        raise fail(f"nothing deleted: {exc}") from None
     result = {"batches": report.batches, "segments": report.segments, "bytes": report.bytes}
     if as_json:
         out.print_json(json.dumps(result))
@@ -117,7 +123,12 @@ def hold_add(
     since: FromOpt,
     until: ToOpt,
     user: UserOpt,
-    kind: Annotated[str, typer.Option(help="important (1 year) or case (until released).")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            help="important (1 year) or case (until released); access holds are automatic."
+        ),
+    ],
     reason: Annotated[str, typer.Option(help="Why the footage is held.")],
     reference: Annotated[str | None, typer.Option(help="Case or document number.")] = None,
     password: PasswordOpt = None,
@@ -158,14 +169,14 @@ def hold_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         until = (
             "released"
             if h.released_by
-            else ("until released" if h.until_us is None else iso(h.until_us))
+            else ("until released" if h.until_us is None else when_text(h.until_us))
         )
         table.add_row(
             str(h.id),
-            h.kind,
+            h.kind if h.request_id is None else f"{h.kind} (request {h.request_id})",
             str(h.camera_id),
-            iso(h.start_us),
-            iso(h.end_us),
+            when_text(h.start_us),
+            when_text(h.end_us),
             until,
             h.created_by,
             release,
@@ -195,7 +206,10 @@ def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Per camera: measured bitrate × retention → bytes needed, against the volume's free
     space; days of headroom. Exit 1 when the volume cannot hold the retention floors."""
     ctx = context(data)
-    result = check_and_alarm(ctx)
+    try:
+        result = check_and_alarm(ctx)
+    except retention.RetentionConfigError as exc:
+        raise fail(str(exc)) from None
     if as_json:
         out.print_json(json.dumps(result.to_json()))
         raise typer.Exit(0 if result.volume.ok else 1)

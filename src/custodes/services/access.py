@@ -4,6 +4,10 @@ draft ──sign (each staff member, own account, work ID)──▶ draft
 draft ──submit (rules pass)──▶ submitted ──approve (security manager, not a requester)──▶
 approved (+ grant) | rejected; draft/submitted ──withdraw──▶ withdrawn. A grant can be revoked.
 
+The footage a request names is held from its creation (an automatic "access" hold per camera,
+services/retention.py) until it is rejected or withdrawn; at approval the hold is renewed to
+run until the grant expires, and a revocation ends it. Each is done in the step's transaction.
+
 The rules themselves are pure (domain/access_rules.py) and run twice: at submission and again
 at approval, so a request cannot be approved if anything it relies on changed meanwhile. Every
 step is a ledger entry in the same transaction as the change; every refusal by the rules is
@@ -37,7 +41,11 @@ from custodes.domain.access_rules import (
 from custodes.domain.roles import Permission, allows
 from custodes.services import ledger
 from custodes.services.context import Context
-from custodes.services.retention import jurisdiction
+from custodes.services.retention import (
+    hold_request_footage,
+    jurisdiction,
+    release_request_holds,
+)
 
 R = schema.access_requests
 RC = schema.request_cameras
@@ -263,6 +271,17 @@ def create_request(ctx: Context, actor: Actor, new: NewRequest) -> int:
             },
             time_us=now,
         )
+        hold_request_footage(
+            conn,
+            request_id=request_id,
+            camera_ids=cams,
+            start_us=new.start_us,
+            end_us=new.end_us,
+            until_us=None,  # until the request is decided
+            cause=ledger.REQUEST_CREATED,
+            by=actor.ledger_actor,
+            now_us=now,
+        )
     return request_id
 
 
@@ -353,6 +372,9 @@ def withdraw(ctx: Context, actor: Actor, request_id: int) -> None:
             object=f"request:{request_id}",
             details={"request": request_id},
             time_us=now,
+        )
+        release_request_holds(
+            conn, request_id, cause=ledger.REQUEST_WITHDRAWN, by=actor.ledger_actor, now_us=now
         )
 
 
@@ -447,6 +469,20 @@ def approve(
                 },
                 time_us=now,
             )
+            # the footage stays held while the grant runs: the open-ended hold is renewed
+            # as one that ends with the grant's expiry (a revocation ends it sooner)
+            hold_request_footage(
+                conn,
+                request_id=request_id,
+                camera_ids=cams,
+                start_us=int(row.start_us),
+                end_us=int(row.end_us),
+                until_us=expires,
+                cause=ledger.REQUEST_APPROVED,
+                by=actor.ledger_actor,
+                now_us=now,
+                grant_id=grant_id,
+            )
     if grant_id is None:
         raise Refused(found)
     return grant_id
@@ -478,6 +514,9 @@ def reject(ctx: Context, actor: Actor, request_id: int, *, note: str) -> None:
             details={"request": request_id, "note": note.strip()},
             time_us=now,
         )
+        release_request_holds(
+            conn, request_id, cause=ledger.REQUEST_REJECTED, by=actor.ledger_actor, now_us=now
+        )
 
 
 def revoke(ctx: Context, actor: Actor, grant_id: int, *, reason: str) -> None:
@@ -504,6 +543,13 @@ def revoke(ctx: Context, actor: Actor, grant_id: int, *, reason: str) -> None:
             object=f"grant:{grant_id}",
             details={"request": int(row.request_id), "grant": grant_id, "reason": reason.strip()},
             time_us=now,
+        )
+        release_request_holds(
+            conn,
+            int(row.request_id),
+            cause=ledger.GRANT_REVOKED,
+            by=actor.ledger_actor,
+            now_us=now,
         )
 
 

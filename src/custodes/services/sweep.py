@@ -1,5 +1,12 @@
 """The sweep: delete footage past retention and not held — and nothing else.
 
+First the holds are brought up to date: access holds whose grant has expired are released
+(a ledger entry each, by system:retention), and an open request or live grant lacking its
+access holds gets them (services/retention.py). Then, per camera, the cutoff: footage whose
+end is before `deletable_before(now, floor)` has run out its period (domain/periods.py, the
+same function that counts one segment's period, inverted once per camera), so each interval
+is judged by comparing its newest end with one number — nothing is computed per segment.
+
 Deletion goes a checkpoint interval at a time (the segments after one signed checkpoint up to
 and including the next), oldest first, so that `verify` can go on after a pruned range from
 the checkpoint that closes it. Each batch:
@@ -29,9 +36,17 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from custodes.adapters import archive
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
+from custodes.domain.periods import SiteCalendar
 from custodes.services import ledger
 from custodes.services.context import Context
-from custodes.services.retention import holds_for, policy_for
+from custodes.services.retention import (
+    holds_for,
+    jurisdiction,
+    policy_for,
+    release_expired_access_holds,
+    restore_access_holds,
+    site_calendar,
+)
 
 log = logging.getLogger(__name__)
 S = schema.segments
@@ -65,10 +80,15 @@ def sweep(
     max_batches: int | None = None,
 ) -> SweepReport:
     """Delete every checkpoint interval that is past retention and not held (only those
-    inside `within`, when given)."""
+    inside `within`, when given). Raises RetentionConfigError, deleting nothing, when the
+    settings do not let retention be counted (no jurisdiction, an unknown time zone)."""
     report = SweepReport()
     finish_pending(ctx)
+    release_expired_access_holds(ctx)
+    restore_access_holds(ctx)
     now = ctx.clock()
+    with ctx.engine.connect() as conn:
+        site = site_calendar(conn, jurisdiction(conn))  # countable, or nothing is deleted
     with ctx.engine.connect() as conn:
         cams = (
             list(camera_ids)
@@ -76,21 +96,23 @@ def sweep(
             else [r[0] for r in conn.execute(select(schema.cameras.c.id).order_by("id"))]
         )
     for cam in cams:
-        for a, b in _expired_intervals(ctx, cam, now, within):
+        for a, b in _expired_intervals(ctx, cam, now, within, site):
             if max_batches is not None and report.batches >= max_batches:
                 return report
-            count, size = _prune(ctx, cam, a, b, actor)
-            report.add(cam, count, size)
+            pruned = _prune(ctx, cam, a, b, actor)
+            if pruned is not None:
+                report.add(cam, *pruned)
     return report
 
 
 def _expired_intervals(
-    ctx: Context, cam: int, now: int, within: tuple[int, int] | None
+    ctx: Context, cam: int, now: int, within: tuple[int, int] | None, site: SiteCalendar
 ) -> Iterable[tuple[int, int]]:
     with ctx.engine.connect() as conn:
         policy = policy_for(conn, cam)
         holds = [h for h in holds_for(conn, cam) if h.active(now)]
-        cutoff = now - policy.period_us
+        # footage ending before the cutoff has run out its period; from it on, none has
+        cutoff = site.deletable_before(now, policy.period)
         first = conn.execute(select(func.min(S.c.seq)).where(S.c.camera_id == cam)).scalar()
         if first is None:
             return []
@@ -113,7 +135,7 @@ def _expired_intervals(
             if count == 0:  # pruned before
                 lo = cp_seq + 1
                 continue
-            if end > cutoff or (within is not None and end > within[1]):
+            if end >= cutoff or (within is not None and end > within[1]):
                 break
             inside = within is None or start >= within[0]
             if inside and not any(h.covers(start, end) for h in holds):
@@ -122,7 +144,9 @@ def _expired_intervals(
         return found
 
 
-def _prune(ctx: Context, cam: int, a: int, b: int, actor: str) -> tuple[int, int]:
+def _prune(ctx: Context, cam: int, a: int, b: int, actor: str) -> tuple[int, int] | None:
+    """Delete one interval: (segments, bytes), or None when there is nothing to delete or a
+    hold placed since the interval was judged (an access request filed meanwhile) covers it."""
     now = ctx.clock()
     with ctx.engine.begin() as conn:
         write_first(conn)
@@ -131,6 +155,11 @@ def _prune(ctx: Context, cam: int, a: int, b: int, actor: str) -> tuple[int, int
             .where(S.c.camera_id == cam, S.c.seq >= a, S.c.seq <= b)
             .order_by(S.c.seq)
         ).all()
+        if not rows:
+            return None
+        first, last = min(r.start_us for r in rows), max(r.end_us for r in rows)
+        if any(h.active(now) and h.covers(first, last) for h in holds_for(conn, cam)):
+            return None
         size = sum(r.bytes for r in rows)
         entry = ledger.record(
             conn,

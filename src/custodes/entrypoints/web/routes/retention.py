@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
-from custodes.clock import iso
+from custodes.domain.retention import when_text
 from custodes.domain.roles import Permission
 from custodes.entrypoints.web.deps import (
     BodyId,
@@ -66,6 +66,7 @@ class HoldOut(BaseModel):
     until: str | None
     release_requested_by: str | None
     released_by: str | None
+    request_id: int | None = None  # the access request an automatic "access" hold is for
 
 
 class ReleaseOut(BaseModel):
@@ -80,12 +81,19 @@ def _camera(ctx: CtxDep, camera_id: int) -> None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}") from None
 
 
-@router.get("/cameras/{camera_id}/retention", response_model=PolicyOut)
+@router.get(
+    "/cameras/{camera_id}/retention",
+    response_model=PolicyOut,
+    responses={503: {"description": "the installation's settings do not give its retention"}},
+)
 def policy(camera_id: PathId, _: RetentionReader, ctx: CtxDep) -> PolicyOut:
-    """How long this camera's footage is kept, and why."""
+    """How long this camera's footage is kept, and why (a draft's articles say so)."""
     _camera(ctx, camera_id)
     with ctx.engine.connect() as conn:
-        p = retention.policy_for(conn, camera_id)
+        try:
+            p = retention.policy_for(conn, camera_id)
+        except retention.RetentionConfigError as exc:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return PolicyOut(
         camera_id=camera_id,
         days=p.days,
@@ -131,14 +139,15 @@ def _hold_out(h: retention.HoldView) -> HoldOut:
         id=h.id,
         kind=h.kind,
         camera_id=h.camera_id,
-        start=iso(h.start_us),
-        end=iso(h.end_us),
+        start=when_text(h.start_us),
+        end=when_text(h.end_us),
         reason=h.reason,
         reference=h.reference,
         created_by=h.created_by,
-        until=None if h.until_us is None else iso(h.until_us),
+        until=None if h.until_us is None else when_text(h.until_us),  # "never": kept for good
         release_requested_by=h.release_requested_by,
         released_by=h.released_by,
+        request_id=h.request_id,
     )
 
 
@@ -170,7 +179,8 @@ def place(body: HoldIn, session: HoldManager, ctx: CtxDep) -> HoldOut:
 
 @router.post("/holds/{hold_id}/release", response_model=ReleaseOut)
 def release(hold_id: PathId, session: HoldManager, ctx: CtxDep) -> ReleaseOut:
-    """The first account asks for the release, a second, different account confirms it."""
+    """The first account asks for the release, a second, different account confirms it. An
+    automatic access hold is refused (409): it ends with its request or grant."""
     try:
         outcome = retention.release_hold(ctx, hold_id, actor=ledger.account_actor(session.username))
     except retention.HoldError as exc:
