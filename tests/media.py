@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from custodes.adapters.ffmpeg.command import MOVFLAGS
+from custodes.adapters.ffmpeg.command import SEGMENT_FORMAT_OPTIONS
 
 
 def make_segments(
@@ -40,7 +40,7 @@ def make_segments(
             "-segment_format",
             "mp4",
             "-segment_format_options",
-            f"movflags={MOVFLAGS}",
+            SEGMENT_FORMAT_OPTIONS,
             "-reset_timestamps",
             "1",
             "-segment_list",

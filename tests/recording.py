@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg import segment_file
 from custodes.adapters.simulator.process import Mount, Simulator
 from custodes.domain.camera import CameraSpec
 from custodes.recorder.supervisor import Supervisor
@@ -79,7 +80,8 @@ def dump_logs(ctx: Context) -> None:
 
 
 def assert_archive_agrees(ctx: Context, *, probe: bool = True) -> None:
-    """Every index row has its file with its digest; every archived file has its row."""
+    """Every index row has its file with its digest; every archived file has its row; every
+    file is whole MP4 boxes (a truncated file is never indexed as if it were whole)."""
     rows = segment_rows(ctx)
     indexed = {r.path for r in rows}
     on_disk = {str(p.relative_to(ctx.data.archive)) for p in ctx.data.archive.rglob("*.mp4")}
@@ -88,6 +90,8 @@ def assert_archive_agrees(ctx: Context, *, probe: bool = True) -> None:
         f = ctx.data.archive / r.path
         assert hashlib.sha256(f.read_bytes()).hexdigest() == r.sha256, r.path
         assert f.stat().st_size == r.bytes
+        whole = segment_file.scan(f)
+        assert whole.complete, (r.path, whole)
         if probe:
             assert abs(ffprobe_duration(f) - r.duration_us / 1e6) < 0.25, r.path
     # and the chain, the signed checkpoints and the checkpoint files agree with both

@@ -133,7 +133,8 @@ def test_read_only_archive_is_reported_and_nothing_lost(
             finally:
                 subprocess.run(["chattr", "-R", "-i", str(ctx.data.archive)], check=True)
             wait_for("the backlog to be sealed", lambda: count_segments(ctx, cam) >= stuck + 3, 60)
-    assert "Operation not permitted" in (camera_status(ctx)[0].last_error or "")
+    # shown while it lasted (above); recording again, it is no longer a current error
+    assert camera_status(ctx)[0].last_error is None
     after = {r.path: r.sha256 for r in segment_rows(ctx, cam)}
     assert all(after[p] == d for p, d in before.items())
     rows = segment_rows(ctx, cam)

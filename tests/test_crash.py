@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.command import FRAGMENT_US
 from custodes.adapters.journal import JOURNAL_NAME
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
@@ -17,12 +22,19 @@ from custodes.paths import DATABASE_URL_ENV
 from custodes.services.context import Context
 
 from .conftest import free_port
-from .recording import add_cameras, assert_archive_agrees, count_segments, segment_rows, wait_for
+from .recording import (
+    add_cameras,
+    assert_archive_agrees,
+    count_segments,
+    gap_rows,
+    segment_rows,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
 
-def _serve(ctx: Context, log: Path) -> subprocess.Popen[bytes]:
+def _serve(ctx: Context, log: Path, segment_seconds: float = 2) -> subprocess.Popen[bytes]:
     env = dict(os.environ, **{DATABASE_URL_ENV: ctx.data.database_url()})
     return subprocess.Popen(
         [
@@ -33,7 +45,7 @@ def _serve(ctx: Context, log: Path) -> subprocess.Popen[bytes]:
             "--data",
             str(ctx.data.root),
             "--segment-seconds",
-            "2",
+            str(segment_seconds),
         ],
         env=env,
         stdout=log.open("ab"),
@@ -78,3 +90,96 @@ def test_kill_9_loses_no_complete_segment(ctx: Context, tmp_path: Path) -> None:
     assert len(rows) >= journaled
     assert_archive_agrees(ctx)
     assert list(ctx.data.spool.rglob("*.mp4")) == []
+
+
+def _kill_9(proc: subprocess.Popen[bytes], spool: Path) -> float:
+    killed_at = time.time()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    wait_for("ffmpeg to die with its parent", lambda: not _ffmpeg_children(spool), 10)
+    return killed_at
+
+
+# What a kill may cost: the fragment being built (frag_duration, or a GOP when shorter) and
+# the time ffmpeg's write takes on a loaded machine.
+MAY_LOSE_S = FRAGMENT_US / 1e6 + 1.0
+
+
+def test_kill_9_inside_a_segment_loses_at_most_one_fragment(ctx: Context, tmp_path: Path) -> None:
+    """6-s segments, the service killed 1.5 s, 3.5 s and 5.5 s after a segment closed: each
+    time, the open segment is salvaged after the restart — cut to its whole fragments,
+    sealed with its true duration and a note — so the footage before the kill reaches to
+    within one fragment of it. Each salvage is in the ledger, the status and an alarm."""
+    clips = tmp_path / "clips"
+    log = tmp_path / "serve.log"
+    kills: list[float] = []
+    with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as sim:
+        (cam,) = add_cameras(ctx, sim, ["cam1"])
+        for offset in (1.5, 3.5, 5.5):
+            proc = _serve(ctx, log, segment_seconds=6)
+            try:
+                n = count_segments(ctx, cam)
+                # the run's first closed segment (a salvage of the last kill is sealed first)
+                wait_for(
+                    "a segment of this run",
+                    lambda n=n: count_segments(ctx, cam) >= n + 2,  # type: ignore[misc]
+                    90,
+                )
+                time.sleep(offset)
+            except BaseException:
+                proc.kill()
+                raise
+            kills.append(_kill_9(proc, ctx.data.spool))
+        proc = _serve(ctx, log, segment_seconds=6)  # reconciles the last kill
+        try:
+            wait_for(
+                "recording after the last restart",
+                lambda: (
+                    len(gap_rows(ctx, cam)) == len(kills)
+                    and all(g.end_us is not None for g in gap_rows(ctx, cam))
+                ),
+                90,
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(60) == 0, log.read_text()[-3000:]
+    rows = segment_rows(ctx, cam)
+    for killed_at in kills:
+        newest_end = max(r.end_us for r in rows if r.start_us / 1e6 < killed_at) / 1e6
+        lost = killed_at - newest_end
+        assert lost <= MAY_LOSE_S, (killed_at, newest_end, lost)
+        (gap,) = [g for g in gap_rows(ctx, cam) if abs(g.start_us / 1e6 - newest_end) < 0.01]
+        assert gap.reason == "recorder was not running" and gap.end_us is not None
+    salvaged = [r for r in rows if r.salvaged is not None]
+    assert len(salvaged) == len(kills), [(r.seq, r.salvaged) for r in salvaged]
+    for r in salvaged:
+        assert "open when the recorder stopped" in r.salvaged
+    assert_archive_agrees(ctx)  # every file whole, its duration the probed one, verify ok
+    with ctx.engine.connect() as conn:
+        entries = conn.execute(
+            sa.select(schema.ledger.c.details).where(schema.ledger.c.action == "segment-salvaged")
+        ).all()
+        (alarm,) = conn.execute(
+            sa.select(schema.alarms).where(
+                schema.alarms.c.kind == "footage-cut", schema.alarms.c.cleared_us.is_(None)
+            )
+        ).all()
+    assert sorted(json.loads(e.details)["seq"] for e in entries) == [r.seq for r in salvaged]
+    assert alarm.camera_id == cam and f"{len(kills)} segment(s) sealed short" in alarm.message
+    status = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "custodes.entrypoints.cli",
+            "status",
+            "--json",
+            "--data",
+            str(ctx.data.root),
+        ],
+        env=dict(os.environ, **{DATABASE_URL_ENV: ctx.data.database_url()}),
+        capture_output=True,
+        check=True,
+    )
+    payload = json.loads(status.stdout)
+    assert payload["cameras"][0]["salvaged_24h"] == len(kills)
+    assert any(a["kind"] == "footage-cut" and a["acknowledgeable"] for a in payload["alarms"])

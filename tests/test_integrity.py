@@ -229,3 +229,96 @@ def test_key_rotation_keeps_old_checkpoints_verifiable(archive: Archive) -> None
         ).all()
     assert used == {old, new} and len(rotated) == 1
     assert not _run(archive).failed
+
+
+def _cut_tail(a: Archive, from_seq: int) -> None:
+    """An attacker's cut of the newest footage: index rows and their files from `from_seq`
+    on are deleted; the checkpoints are left where they are."""
+    for seq in a.seqs():
+        if seq >= from_seq:
+            a.path(seq).unlink()
+    with a.ctx.engine.begin() as conn:
+        conn.execute(delete(S).where(S.c.camera_id == a.cam, S.c.seq >= from_seq))
+        conn.execute(
+            delete(schema.spans).where(schema.spans.c.camera_id == a.cam)
+        )  # and the timeline, so that nothing shows the cut
+
+
+def _drop_db_checkpoints(a: Archive, from_seq: int) -> None:
+    _drop_guards(a)
+    with a.ctx.engine.begin() as conn:
+        conn.execute(
+            delete(schema.checkpoints).where(
+                schema.checkpoints.c.camera_id == a.cam, schema.checkpoints.c.seq >= from_seq
+            )
+        )
+
+
+def _drop_file_checkpoints(a: Archive, from_seq: int) -> None:
+    path = checkpoints.file_path(a.ctx.data, a.cam)
+    kept = [
+        ln for ln in path.read_bytes().splitlines(keepends=True) if json.loads(ln)["seq"] < from_seq
+    ]
+    path.write_bytes(b"".join(kept))
+
+
+@pytest.mark.parametrize("kept_in", ["both", "database", "file"])
+@pytest.mark.parametrize("cut_from", [6, 9])  # past checkpoint 8, or just after it
+def test_a_tail_cut_past_a_checkpoint_is_missing(
+    archive: Archive, kept_in: str, cut_from: int
+) -> None:
+    """Checkpoints at 0, 4, 8, 11. Every signed checkpoint, in either store, must be reached
+    by the chain, or its segments are named missing — never "all verified"."""
+    _cut_tail(archive, cut_from)
+    if kept_in == "database":
+        _drop_file_checkpoints(archive, cut_from)
+    elif kept_in == "file":
+        _drop_db_checkpoints(archive, cut_from)
+    report = _run(archive)
+    assert report.failed, report.to_json()
+    (cam,) = report.cameras
+    missing = [f for f in cam.findings if f.kind == "missing" and f.failure]
+    assert [(f.first_seq, f.last_seq) for f in missing] == [(cut_from, SEGMENTS - 1)], missing
+    assert "signed checkpoint 11" in missing[0].detail
+    assert all(s.last_seq < cut_from for s in cam.ok_spans)
+    assert not any(f.kind == "unsigned-tail" for f in cam.findings)
+    if kept_in != "both":  # and the stores disagree
+        assert any(f.kind == "checkpoint" and f.failure for f in cam.findings)
+    result = CliRunner().invoke(app, ["verify", "--data", str(archive.ctx.data.root)])
+    assert result.exit_code == 1 and "all verified" not in result.output
+
+
+@pytest.mark.parametrize("kept_in", ["both", "file"])
+def test_after_a_cut_new_footage_never_takes_signed_seqs(archive: Archive, kept_in: str) -> None:
+    """After the cut and a restart, new authentic footage goes on after the newest signed
+    seq (from either store), continues the chain from the signed link, verifies, and is not
+    blamed; the cut stays named missing, and the restart raises the integrity alarm."""
+    ctx = archive.ctx
+    _cut_tail(archive, 6)
+    if kept_in == "file":
+        _drop_db_checkpoints(archive, 6)
+    run_dir = ctx.data.camera_spool(archive.cam) / "run2"
+    sealer = Sealer(ctx.engine, ctx.data, cadence=CADENCE)  # the recorder restarted
+    clock = RunClock()
+    seqs = []
+    for name, a, b in make_segments(run_dir, count=2, seconds=1):
+        timing = clock.place(a, b, T0 + 120_000_000 + int(b * 1e6))
+        seqs.append(
+            sealer.seal(SegmentClosed(archive.cam, "run2", run_dir / name, timing, StreamInfo()))
+        )
+    assert seqs == [SEGMENTS, SEGMENTS + 1]
+    sealer.checkpoint_now(archive.cam)
+    report = _run(archive)
+    (cam,) = report.cameras
+    failures = [f for f in cam.findings if f.failure]
+    assert {(f.kind, f.first_seq, f.last_seq) for f in failures if f.kind != "checkpoint"} == {
+        ("missing", 6, SEGMENTS - 1)
+    }, failures
+    assert (SEGMENTS, SEGMENTS + 1) in [(s.first_seq, s.last_seq) for s in cam.ok_spans]
+    with ctx.engine.connect() as conn:
+        alarm = conn.execute(
+            select(schema.alarms.c.message).where(
+                schema.alarms.c.kind == "integrity", schema.alarms.c.cleared_us.is_(None)
+            )
+        ).scalar_one()
+    assert "6–11" in alarm and "signed checkpoint 11" in alarm

@@ -97,7 +97,7 @@ def test_reconcile_seals_journaled_salvages_open_and_quarantines_broken(ctx: Con
     with ctx.engine.connect() as conn:
         (q,) = conn.execute(select(schema.quarantine)).all()
     assert Path(q.path).stat().st_size == 5000 and q.bytes == 5000
-    assert "incomplete" in q.reason
+    assert "no playable fragment" in q.reason
     # running it again finds nothing to do
     again = reconcile(ctx.engine, ctx.data)
     assert again.sealed == 0 and again.quarantined == []

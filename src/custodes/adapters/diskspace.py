@@ -17,6 +17,10 @@ from pathlib import Path
 
 RESERVE_ENV = "CUSTODES_DISK_RESERVE_MB"
 DEFAULT_RESERVE_BYTES = 512 * 1024 * 1024
+# Below this the recorder refuses to start: with no reserve, the disk fills while segments
+# are being written and the database needs room to record that it did.
+MIN_RESERVE_BYTES = 1024 * 1024
+LOW_RESERVE_BYTES = 64 * 1024 * 1024  # below this, a warning: a few cameras' open segments
 CACHE_S = 1.0
 
 
@@ -35,9 +39,36 @@ def usage(path: Path) -> Usage:
     return Usage(st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize)
 
 
+class ReserveTooSmall(ValueError):
+    pass
+
+
 def reserve_bytes() -> int:
+    """The reserve from CUSTODES_DISK_RESERVE_MB (default 512 MB). Refused below 1 MB."""
     raw = os.environ.get(RESERVE_ENV)
-    return int(float(raw) * 1024 * 1024) if raw else DEFAULT_RESERVE_BYTES
+    if not raw:
+        return DEFAULT_RESERVE_BYTES
+    try:
+        value = int(float(raw) * 1024 * 1024)
+    except ValueError:
+        raise ReserveTooSmall(f"{RESERVE_ENV}={raw!r} is not a number of megabytes") from None
+    if value < MIN_RESERVE_BYTES:
+        raise ReserveTooSmall(
+            f"{RESERVE_ENV}={raw} is below the minimum of {MIN_RESERVE_BYTES // 2**20} MB: "
+            "with no reserve the disk fills while segments are being written and the "
+            f"database cannot record it (default {DEFAULT_RESERVE_BYTES // 2**20} MB)"
+        )
+    return value
+
+
+def reserve_warning(reserve: int) -> str | None:
+    """A sentence for the log and `status` when the reserve is small enough to matter."""
+    if reserve >= LOW_RESERVE_BYTES:
+        return None
+    return (
+        f"the disk reserve is {reserve / 2**20:.0f} MB ({RESERVE_ENV}): a full disk may cut "
+        f"open segments short before recording stops (default {DEFAULT_RESERVE_BYTES // 2**20} MB)"
+    )
 
 
 class DiskGuard:
@@ -64,6 +95,14 @@ class DiskGuard:
                 else:
                     self._full = self._free < self.reserve
             return self._full
+
+    def ran_out(self) -> None:
+        """A write failed with ENOSPC (the reserve was not enough, or another process filled
+        the disk between two looks): full until free space is back above the resume mark."""
+        with self._lock:
+            self._full = True
+            self._checked = time.monotonic()
+            self._free = usage(self.path).free
 
     def describe(self) -> str:
         return (

@@ -42,6 +42,7 @@ class Permission(StrEnum):
     LEDGER_READ = "ledger-read"
     HOLDS_MANAGE = "holds-manage"
     RETENTION_READ = "retention-read"
+    ALARMS_ACKNOWLEDGE = "alarms-acknowledge"  # close an alarm no condition clears
 
 
 P = Permission
@@ -60,6 +61,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.REGISTER_READ,
             P.HOLDS_MANAGE,
             P.RETENTION_READ,
+            P.ALARMS_ACKNOWLEDGE,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -73,6 +75,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ACCOUNTS_MANAGE,
             P.ASSIGN_CAMERAS,
             P.RETENTION_READ,
+            P.ALARMS_ACKNOWLEDGE,
         }
     ),
     Role.EXTERNAL_OFFICER: frozenset({P.CAMERAS_READ, P.REQUEST_CREATE, P.REQUEST_SIGN}),

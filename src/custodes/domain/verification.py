@@ -1,21 +1,27 @@
 """Judge one camera's archive: index rows, file digests, chain links and signed checkpoints.
 
 Pure: the caller reads the rows, hashes the files and reads both checkpoint stores; this
-module only compares. Verdicts (GLOSSARY.md):
+module only compares. Tampering verdicts come from digests, the chain and the signatures
+alone (GLOSSARY.md):
 
 * ok            — file digest, index row, link and checkpoints agree;
 * modified      — the file's bytes differ from its digest;
-* missing       — a file, an index row (a hole in the seqs no sweep recorded) or rows that a
-                  checkpoint vouches for are gone;
-* inserted      — a file no row names, rows added before a checkpoint, or a row whose time
-                  overlaps its neighbour's;
-* reordered     — rows out of time order, or files holding another segment's bytes;
+* missing       — a file is gone, index rows are gone (a hole in the seqs no sweep
+                  recorded), or rows that a signed checkpoint — in either store — vouches
+                  for are gone (the index ends before the newest checkpoint);
+* inserted      — a file no row names, or a row whose removal restores a signed link;
+* reordered     — files holding another segment's bytes;
 * index-altered — a row's fields (times, size, digest) do not give its link, or the chain
                   does not reach a signed checkpoint's link;
 * checkpoint    — a bad signature, an unknown key, or the checkpoint file and the database
                   disagree (truncated, edited, or a database restored from elsewhere);
 * unsigned-tail — segments after the newest checkpoint: normal up to one checkpoint interval
                   (not a failure), a failure beyond it.
+
+Irregular timing — a segment placed before its predecessor ends (receipt-time jitter on a
+loaded machine), rows out of time order (the wall clock stepped back) — is reported as
+`timing`, never as a failure: the times are in every link, so an edit of them is caught by
+the chain, and what is left is the recorder's view of the clock.
 """
 
 from __future__ import annotations
@@ -25,7 +31,12 @@ from dataclasses import dataclass, field
 
 from custodes.domain.chain import GENESIS, Cadence, Checkpoint, segment_link
 
-OVERLAP_TOLERANCE_US = 100_000  # receipt-time jitter between neighbours is not an overlap
+TIMING = "timing"
+# Below this, a neighbour's overlap is not even worth a timing note (receipt-time jitter).
+JITTER_US = 100_000
+# An unsigned tail read while recording may hold one more segment than the cadence allows
+# (its checkpoint commits with it, after the checkpoints were read), and run that
+# segment's length past the interval.
 _UNKNOWN = b"?" * 32  # no trusted previous link (after an unexplained hole)
 
 
@@ -66,11 +77,16 @@ class Judgement:
     def add(self, kind: str, first: int | None, last: int | None, detail: str) -> None:
         self.findings.append(Finding(kind, first, last, detail))
 
+    def note(self, kind: str, first: int | None, last: int | None, detail: str) -> None:
+        self.findings.append(Finding(kind, first, last, detail, failure=False))
+
 
 @dataclass(frozen=True)
 class Evidence:
     """Everything known about one camera; `digests` maps a row's path to its file's SHA-256
-    (None: no file). Only rows whose path is in `digests` had their file checked."""
+    (None: no file). Only rows whose path is in `digests` had their file checked. Both
+    checkpoint stores are read before the rows (docs/INTEGRITY.md), so that a checkpoint
+    past the newest row means rows are gone, not that a segment was sealed meanwhile."""
 
     camera_id: int
     rows: Sequence[Row]
@@ -90,14 +106,16 @@ def judge(
 ) -> Judgement:
     j = Judgement()
     bad: set[int] = set()
-    valid_cps = _check_checkpoints(ev, signature_ok, j)
-    cp_links = {cp.seq: cp.link for cp in valid_cps}
+    valid = _check_checkpoints(ev, signature_ok, j)
+    cp_links = {cp.seq: cp.link for cp in valid}
     _walk_chain(ev, cp_links, j, bad)
-    _check_against_checkpoints(ev, valid_cps, j, bad)
+    _check_against_checkpoints(ev, valid, j, bad)
+    _check_vouched_end(ev, valid, j, bad)
     _check_files(ev, j, bad)
     for path in ev.unindexed_files:
         j.add("inserted", None, None, f"{path}: a file in the archive that no index row names")
-    _check_tail(ev, valid_cps, cadence, j)
+    _check_timing(ev, j)
+    _check_tail(ev, valid, cadence, j)
     j.ok_seqs = [r.seq for r in ev.rows if r.seq not in bad]
     return j
 
@@ -105,20 +123,42 @@ def judge(
 def _check_checkpoints(
     ev: Evidence, signature_ok: Callable[[str, bytes, str], bool], j: Judgement
 ) -> list[SignedPoint]:
-    valid: list[SignedPoint] = []
-    for cp in ev.checkpoints_db:
+    """The checkpoints of both stores whose signatures verify, one per seq (the database's
+    where both hold one), sorted by seq; every problem with either store is a finding."""
+    in_db = {(cp.seq, cp.link, cp.signature): cp for cp in ev.checkpoints_db}
+    in_file = {(cp.seq, cp.link, cp.signature): cp for cp in ev.checkpoints_file}
+    by_seq: dict[int, SignedPoint] = {}
+    for key, cp in [*in_db.items(), *((k, c) for k, c in in_file.items() if k not in in_db)]:
+        where = (
+            ""
+            if key in in_db and key in in_file
+            else (" (database)" if key in in_db else " (checkpoint file)")
+        )
         public = ev.keys.get(cp.key_id)
         message = Checkpoint(ev.camera_id, cp.seq, cp.link, cp.time_us, cp.key_id).message()
         if public is None:
-            j.add("checkpoint", cp.seq, cp.seq, f"checkpoint {cp.seq}: unknown key {cp.key_id}")
+            j.add(
+                "checkpoint", cp.seq, cp.seq, f"checkpoint {cp.seq}{where}: unknown key {cp.key_id}"
+            )
         elif not signature_ok(public, message, cp.signature):
-            j.add("checkpoint", cp.seq, cp.seq, f"checkpoint {cp.seq}: signature does not verify")
+            j.add(
+                "checkpoint",
+                cp.seq,
+                cp.seq,
+                f"checkpoint {cp.seq}{where}: signature does not verify",
+            )
+        elif cp.seq in by_seq and by_seq[cp.seq].link != cp.link:
+            j.add(
+                "checkpoint",
+                cp.seq,
+                cp.seq,
+                f"two signed checkpoints at seq {cp.seq} name different links: the database "
+                "and the checkpoint file tell two histories",
+            )
         else:
-            valid.append(cp)
-    in_db = {(cp.seq, cp.link, cp.signature) for cp in ev.checkpoints_db}
-    in_file = {(cp.seq, cp.link, cp.signature) for cp in ev.checkpoints_file}
-    db_only = sorted(seq for seq, _, _ in in_db - in_file)
-    file_only = sorted(seq for seq, _, _ in in_file - in_db)
+            by_seq.setdefault(cp.seq, cp)
+    db_only = sorted(seq for seq, _, _ in set(in_db) - set(in_file))
+    file_only = sorted(seq for seq, _, _ in set(in_file) - set(in_db))
     if db_only:
         j.add(
             "checkpoint",
@@ -134,34 +174,28 @@ def _check_checkpoints(
             file_only[-1],
             f"{len(file_only)} checkpoint(s) of the checkpoint file are not in the database",
         )
-        # a checkpoint the file vouches for, past every row and every pruning: rows are gone
-        newest_row = ev.rows[-1].seq if ev.rows else -1
-        newest_pruned = max((last for _, last in ev.pruned), default=-1)
-        beyond = [s for s in file_only if s > max(newest_row, newest_pruned)]
-        if beyond:
-            j.add(
-                "missing",
-                newest_row + 1,
-                beyond[-1],
-                f"the checkpoint file vouches for segments up to seq {beyond[-1]}; "
-                f"the index ends at {newest_row}",
-            )
     for problem in ev.file_problems:
         j.add("checkpoint", None, None, problem)
-    return valid
+    return [by_seq[s] for s in sorted(by_seq)]
 
 
 def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[int]) -> None:
     pruned = sorted(ev.pruned)
     prev = GENESIS
     expected = 0
-    previous: Row | None = None
     for row in ev.rows:
         if row.seq > expected:
             hole = (expected, row.seq - 1)
             anchor = cp_links.get(row.seq - 1)
             if not _covered(hole, pruned):
-                j.add("missing", hole[0], hole[1], f"index rows {hole[0]}–{hole[1]} are gone")
+                vouched = [s for s in cp_links if hole[0] <= s <= hole[1]]
+                by = f" (signed checkpoint {vouched[-1]} vouches for them)" if vouched else ""
+                j.add(
+                    "missing",
+                    hole[0],
+                    hole[1],
+                    f"index rows {hole[0]}–{hole[1]} are gone{by}",
+                )
             elif anchor is None:
                 j.add(
                     "missing",
@@ -170,27 +204,11 @@ def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[i
                     f"pruned range ends at {hole[1]} without a signed checkpoint there",
                 )
             prev = bytes.fromhex(anchor) if anchor is not None else _UNKNOWN
-        if previous is not None and row.start_us < previous.start_us:
-            j.add(
-                "reordered",
-                previous.seq,
-                row.seq,
-                f"seq {row.seq} starts before seq {previous.seq}: rows out of time order",
-            )
-            bad.update((previous.seq, row.seq))
-        elif previous is not None and row.start_us < previous.end_us - OVERLAP_TOLERANCE_US:
-            j.add(
-                "inserted",
-                row.seq,
-                row.seq,
-                f"seq {row.seq} overlaps seq {previous.seq} in time",
-            )
-            bad.add(row.seq)
         if prev is not _UNKNOWN:
             computed = segment_link(
                 prev, ev.camera_id, row.seq, row.start_us, row.end_us, row.bytes, row.sha256
             ).hex()
-            if computed != row.link and row.seq not in bad:
+            if computed != row.link:
                 j.add(
                     "index-altered",
                     row.seq,
@@ -200,7 +218,6 @@ def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[i
                 bad.add(row.seq)
         prev = bytes.fromhex(row.link)  # go on from what is stored: one edit, one finding
         expected = row.seq + 1
-        previous = row
 
 
 def _covered(hole: tuple[int, int], pruned: list[tuple[int, int]]) -> bool:
@@ -219,19 +236,25 @@ def _check_against_checkpoints(
     """Does the chain reach every signed checkpoint? Rows are recomputed from their fields
     (not their stored links), so rewriting the links after an edit does not help. When a
     checkpoint is missed, one inserted row is looked for (dropping it must restore the signed
-    link), and rows whose stored link equals a checkpoint's at a lower seq show removals."""
+    link), and rows whose stored link equals a checkpoint's at a lower seq show removals.
+    An interval with rows gone cannot be recomputed: its hole is already named missing (by
+    the walk, or by `_check_vouched_end`), and its remaining rows are not counted ok."""
     by_seq = {r.seq: r for r in ev.rows}
     by_link = {r.link: r.seq for r in ev.rows}
+    newest_row = ev.rows[-1].seq if ev.rows else -1
     offset = 0  # rows found inserted so far: original seq s is now s + offset
     previous_cp, prev_link = -1, GENESIS
     pruned = sorted(ev.pruned)
-    for cp in sorted(valid, key=lambda c: c.seq):
+    for cp in valid:
         lo = previous_cp + 1
         current = [by_seq.get(s + offset) for s in range(lo, cp.seq + 1)]
+        present = [r for r in current if r is not None]
         if offset == 0 and _covered((lo, cp.seq), pruned):
             pass  # swept: nothing left to recompute; the chain resumes from this checkpoint
-        elif all(r is not None for r in current) and _reaches(
-            ev.camera_id, prev_link, lo, [r for r in current if r is not None], cp.link
+        elif len(present) < len(current) and (offset == 0 or cp.seq + offset > newest_row):
+            bad.update(r.seq for r in present)  # rows are gone: unverifiable, named missing
+        elif len(present) == len(current) and _reaches(
+            ev.camera_id, prev_link, lo, present, cp.link
         ):
             pass
         elif (k := _one_insertion(ev.camera_id, prev_link, lo, cp, offset, by_seq)) is not None:
@@ -263,6 +286,35 @@ def _check_against_checkpoints(
             )
             bad.update(s + offset for s in range(lo, cp.seq + 1) if s + offset in by_seq)
         previous_cp, prev_link = cp.seq, bytes.fromhex(cp.link)
+
+
+def _check_vouched_end(ev: Evidence, valid: list[SignedPoint], j: Judgement, bad: set[int]) -> None:
+    """Every signed checkpoint must be reached by the chain: one past the newest row (and
+    past every pruned range) means the index's newest rows are gone — cut off, or a
+    database restored from an older copy. The rows after the checkpoint before it cannot be
+    checked against it either."""
+    if not valid:
+        return
+    newest_row = ev.rows[-1].seq if ev.rows else -1
+    newest_pruned = max((last for _, last in ev.pruned), default=-1)
+    top = valid[-1]
+    if top.seq <= max(newest_row, newest_pruned):
+        return
+    first = max(newest_row, newest_pruned) + 1
+    below = [cp.seq for cp in valid if cp.seq <= newest_row]
+    since = below[-1] + 1 if below else 0
+    unchecked = [r.seq for r in ev.rows if since <= r.seq]
+    bad.update(unchecked)
+    also = (
+        f"; rows {unchecked[0]}–{unchecked[-1]} cannot be checked against it" if unchecked else ""
+    )
+    j.add(
+        "missing",
+        first,
+        top.seq,
+        f"segments {first}–{top.seq} are gone: signed checkpoint {top.seq} vouches for "
+        f"them, and the index ends at {newest_row}{also}",
+    )
 
 
 def _reaches(camera_id: int, prev: bytes, first_seq: int, rows: list[Row], target: str) -> bool:
@@ -313,15 +365,58 @@ def _check_files(ev: Evidence, j: Judgement, bad: set[int]) -> None:
             bad.add(row.seq)
 
 
+def _check_timing(ev: Evidence, j: Judgement) -> None:
+    """Overlaps and steps back in time between neighbouring rows: the recorder's clock, not
+    the footage. One note per kind and camera, however many rows."""
+    overlaps: list[tuple[int, int]] = []  # (seq, by how much)
+    backwards: list[tuple[int, int]] = []
+    previous: Row | None = None
+    for row in ev.rows:
+        if previous is not None and row.seq == previous.seq + 1:
+            if row.start_us < previous.start_us:
+                backwards.append((row.seq, previous.start_us - row.start_us))
+            elif row.start_us < previous.end_us - JITTER_US:
+                overlaps.append((row.seq, previous.end_us - row.start_us))
+        previous = row
+    if overlaps:
+        worst = max(overlaps, key=lambda o: o[1])
+        j.note(
+            TIMING,
+            overlaps[0][0],
+            overlaps[-1][0],
+            f"{len(overlaps)} segment(s) start before their predecessor ends, by up to "
+            f"{worst[1] / 1e6:.3f} s (seq {worst[0]}): receipt-time jitter (a loaded machine "
+            "reads ffmpeg late), not a change to the footage",
+        )
+    if backwards:
+        worst = max(backwards, key=lambda o: o[1])
+        j.note(
+            TIMING,
+            backwards[0][0],
+            backwards[-1][0],
+            f"{len(backwards)} segment(s) start before their predecessor starts, by up to "
+            f"{worst[1] / 1e6:.3f} s (seq {worst[0]}): the wall clock stepped back while "
+            "recording",
+        )
+
+
 def _check_tail(ev: Evidence, valid: Iterable[SignedPoint], cadence: Cadence, j: Judgement) -> None:
+    """Segments after the newest checkpoint, judged by the sealer's own rule (a checkpoint
+    is due `cadence.segments` after the last one, or `cadence.seconds` after its segment's
+    end), with one segment of slack for a checkpoint that commits while verify reads."""
     if not ev.rows:
         return
     newest = max((cp.seq for cp in valid), default=-1)
     tail = [r for r in ev.rows if r.seq > newest]
     if not tail:
         return
-    media_us = tail[-1].end_us - tail[0].start_us
-    within = len(tail) <= cadence.segments and media_us <= cadence.seconds * 1_000_000
+    anchor = next((r for r in ev.rows if r.seq == newest), None)
+    since_us = anchor.end_us if anchor is not None else tail[0].start_us
+    slack_us = max(r.end_us - r.start_us for r in tail)
+    within = (
+        len(tail) <= cadence.segments
+        and tail[-1].end_us - since_us <= cadence.seconds * 1_000_000 + slack_us
+    )
     j.findings.append(
         Finding(
             "unsigned-tail",

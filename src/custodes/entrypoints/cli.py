@@ -13,6 +13,7 @@ import typer
 from custodes.domain.camera import CameraSpec
 from custodes.entrypoints import (
     cli_accounts,
+    cli_alarms,
     cli_export,
     cli_integrity,
     cli_retention,
@@ -30,6 +31,7 @@ from custodes.services.setup import JURISDICTIONS, JurisdictionRequired, initial
 app = typer.Typer(help="Custodes: compliance-first video recording.", no_args_is_help=True)
 app.add_typer(camera_app, name="camera")
 app.command("status")(cli_status.status)
+app.add_typer(cli_alarms.alarm_app, name="alarm")
 app.command("verify")(cli_integrity.verify)
 app.add_typer(cli_integrity.keys_app, name="keys")
 app.add_typer(ledger_app, name="ledger")
@@ -112,6 +114,7 @@ def _serve(
     http_port: int,
     banner: list[str] | None = None,
 ) -> None:
+    from custodes.adapters.diskspace import ReserveTooSmall
     from custodes.entrypoints.web.server import WebServer
     from custodes.recorder.housekeeping import Housekeeper
     from custodes.recorder.supervisor import AlreadyRecording, Supervisor
@@ -119,13 +122,21 @@ def _serve(
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    supervisor = Supervisor(ctx, segment_seconds=segment_seconds)
+    try:
+        supervisor = Supervisor(ctx, segment_seconds=segment_seconds)
+    except ReserveTooSmall as exc:
+        raise _fail(str(exc)) from None
+    if supervisor.reserve_warning:
+        err.print(f"[yellow]warning:[/] {supervisor.reserve_warning}")
     try:
         report = supervisor.start()
     except AlreadyRecording as exc:
         raise _fail(str(exc)) from None
-    if report.quarantined:
-        err.print(f"[yellow]quarantined {len(report.quarantined)} broken spool file(s)[/]")
+    if report.quarantined or report.salvaged:
+        err.print(
+            f"[yellow]after the last stop: {report.salvaged} segment(s) sealed short, "
+            f"{len(report.quarantined)} file(s) quarantined — see `custodes status`[/]"
+        )
     housekeeper = Housekeeper(ctx)
     housekeeper.start()
     web = WebServer(ctx, http_host, http_port) if http_port else None

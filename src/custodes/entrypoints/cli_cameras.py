@@ -171,4 +171,21 @@ def _print_camera(view: camera_service.CameraView, as_json: bool) -> None:
     for key, value in view.to_json().items():
         if key == "has_credentials":
             key, value = "credentials", "set (hidden)" if value else "none"
+        elif key == "stream":
+            value = _stream_text(view.stream)
         out.print(f"{key:>15}: {'' if value is None else value}", highlight=False)
+
+
+def _stream_text(s: camera_service.StreamFacts | None) -> str:
+    if s is None:
+        return "nothing recorded yet"
+    parts = [s.video_codec or "video codec unknown"]
+    if s.width and s.height:
+        parts.append(f"{s.width}×{s.height}")
+    if s.audio_codec:
+        parts.append(f"audio {s.audio_codec}")
+    elif s.audio_dropped:
+        parts.append(f"audio {s.audio_dropped} not recorded (MP4 cannot carry it)")
+    else:
+        parts.append("no audio")
+    return ", ".join(parts)

@@ -1,4 +1,9 @@
-"""`custodes status`: what each camera and the system are doing."""
+"""`custodes status`: what each camera and the system are doing.
+
+The table keeps to what fits 80 columns (state, how much, how fresh, gaps, the stream);
+everything longer — the state's detail, the last error, audio not kept, footage cut short —
+goes on lines of its own under the table, and the alarms after them.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ import json
 from rich.table import Table
 
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
-from custodes.services.status import camera_status, system_status
+from custodes.services.status import CameraStatus, SystemStatus, camera_status, system_status
 
 _context = context
 
 
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """Per camera: state, segments, bytes, newest segment age, gaps in 24 h, last error."""
+    """Per camera: state, segments, bytes, newest segment age, gaps in 24 h, the stream;
+    then notes, alarms, the disk and the recorder."""
     ctx = _context(data)
     rows = camera_status(ctx)
     system = system_status(ctx)
@@ -21,21 +27,94 @@ def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         payload = {"cameras": [r.to_json() for r in rows], **system.to_json()}
         out.print_json(json.dumps(payload, ensure_ascii=False))
         return
-    table = Table("id", "name", "state", "segments", "MB", "newest age", "gaps 24h", "last error")
+    for line in render(rows, system):
+        out.print(line, highlight=False)
+
+
+def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("id", justify="right", no_wrap=True)
+    table.add_column("camera", overflow="ellipsis", max_width=18, no_wrap=True)
+    table.add_column("state", no_wrap=True, max_width=13, overflow="ellipsis")
+    table.add_column("segments", justify="right", no_wrap=True)
+    table.add_column("size", justify="right", no_wrap=True)
+    table.add_column("newest", justify="right", no_wrap=True)
+    table.add_column("gaps 24h", justify="right", no_wrap=True)
+    table.add_column("stream", no_wrap=True, overflow="ellipsis", max_width=16)
+    notes: list[str] = []
     for r in rows:
-        age = f"{r.newest_age_s:.0f} s" if r.newest_age_s is not None else "—"
-        state = r.state + (f" ({r.detail})" if r.detail else "")
         table.add_row(
             str(r.id),
             r.name,
-            state,
-            str(r.segments),
-            f"{r.bytes / 1e6:.1f}",
-            age,
-            f"{r.gaps_24h} ({r.gap_seconds_24h:.0f} s)",
-            r.last_error or "",
+            r.state,
+            f"{r.segments:,}",
+            _size(r.bytes),
+            _age(r.newest_age_s),
+            f"{r.gaps_24h} ({_duration(r.gap_seconds_24h)})" if r.gaps_24h else "0",
+            _stream(r),
         )
-    out.print(table)
-    out.print(f"sealed files: {system.protection}")
+        notes.extend(f"  {r.id} {r.name}: {n}" for n in _notes(r))
+    lines: list[Table | str] = [table]
+    if notes:
+        lines += ["", *notes]
+    lines.append("")
+    recorder = "running" if system.recorder_running else "[yellow]not running[/]"
+    disk = ""
+    if system.disk is not None:
+        d = system.disk
+        disk = f"; disk {_size(d.free_bytes)} free of {_size(d.total_bytes)}"
+        disk += f" (reserve {_size(d.reserve_bytes)})"
+    lines.append(f"recorder: {recorder}; sealed files: {system.protection}{disk}")
+    if system.disk is not None and system.disk.warning:
+        lines.append(f"[yellow]warning:[/] {system.disk.warning}")
     for alarm in system.alarms:
-        out.print(f"[red]ALARM[/red] {alarm.kind} since {alarm.raised}: {alarm.message}")
+        ack = f" (acknowledge: custodes alarm ack {alarm.id})" if alarm.acknowledgeable else ""
+        lines.append(f"[red]ALARM[/red] {alarm.kind} since {alarm.raised}: {alarm.message}{ack}")
+    return lines
+
+
+def _notes(r: CameraStatus) -> list[str]:
+    notes = []
+    if r.detail:
+        notes.append(r.detail)
+    if r.open_gap_since:
+        notes.append(f"not recording since {r.open_gap_since}")
+    if r.last_error:
+        notes.append(f"last error ({r.last_error_at}): {r.last_error}")
+    if r.audio_dropped and not (r.detail and "audio" in r.detail):
+        notes.append(f"audio ({r.audio_dropped}) not recorded: MP4 cannot carry it")
+    if r.salvaged_24h or r.quarantined_24h:
+        notes.append(
+            f"in 24 h: {r.salvaged_24h} segment(s) sealed short, "
+            f"{r.quarantined_24h} file(s) quarantined (a crash or a full disk)"
+        )
+    return notes
+
+
+def _stream(r: CameraStatus) -> str:
+    if not r.video_codec:
+        return "—"
+    size = f" {r.width}×{r.height}" if r.width and r.height else ""
+    audio = f" +{r.audio_codec}" if r.audio_codec else ""
+    return f"{r.video_codec}{size}{audio}"
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1e3:.0f} kB"
+
+
+def _age(seconds: float | None) -> str:
+    return "—" if seconds is None else _duration(seconds)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 172_800:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from custodes.services.sealing import SegmentClosed
 
-__all__ = ["Event", "GapOpened", "RunEnded", "SegmentClosed", "StateChanged"]
+__all__ = ["AudioDropped", "Event", "GapOpened", "RunEnded", "SegmentClosed", "StateChanged"]
 
 
 @dataclass(frozen=True)
@@ -35,4 +35,13 @@ class RunEnded:
     run_dir: Path
 
 
-Event = SegmentClosed | GapOpened | StateChanged | RunEnded
+@dataclass(frozen=True)
+class AudioDropped:
+    """The camera's audio cannot be stored without transcoding: remembered for the camera,
+    so that later starts record video only at once."""
+
+    camera_id: int
+    codec: str
+
+
+Event = SegmentClosed | GapOpened | StateChanged | RunEnded | AudioDropped

@@ -2,7 +2,10 @@
 
 ffmpeg never waits on this: stream workers only enqueue. A failing event (full disk, read-only
 archive, database unavailable) is retried with back-off and never dropped; its spool file stays
-where it is until it is sealed, so nothing is lost.
+where it is until it is sealed, so nothing is lost. Repeated failures are logged once a minute
+with a count, not once per try. When the recorder stops, what is queued is tried once more;
+what still fails stays in the spool for reconciliation at the next start, so a stop never
+waits for a full disk to empty.
 """
 
 from __future__ import annotations
@@ -13,18 +16,28 @@ import threading
 
 from sqlalchemy import Engine
 
+from custodes.adapters.log_limit import LogLimiter
 from custodes.clock import now_us
 from custodes.domain.backoff import Backoff
 from custodes.domain.chain import Cadence
 from custodes.paths import DataDir
-from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
+from custodes.recorder.events import (
+    AudioDropped,
+    Event,
+    GapOpened,
+    RunEnded,
+    SegmentClosed,
+    StateChanged,
+)
 from custodes.recorder.worker import DISK_FULL
 from custodes.services import alarms, index
 from custodes.services.reconcile import ReconcileReport, reconcile_run
+from custodes.services.salvage import NoFootage
 from custodes.services.sealing import Sealer
 
 log = logging.getLogger(__name__)
 _STOP = object()
+RECORDING = "recording"
 
 
 class SealerPool:
@@ -41,11 +54,14 @@ class SealerPool:
             for i, q in enumerate(self._queues)
         ]
         self._abort = threading.Event()
+        self._stopping = threading.Event()
         self.sealed = 0
+        self.recovered = ReconcileReport()  # what runs that ended left behind, this process
         # Last state written per camera: a segment writes "recording" only when it changes.
         self._states: dict[int, str] = {}
         self._disk_full: set[int] = set()  # cameras with an open disk-full alarm
         self._sealed_any: set[int] = set()  # cameras that sealed a segment in this process
+        self._quiet = LogLimiter(log)
 
     def start(self) -> None:
         for t in self._threads:
@@ -58,7 +74,10 @@ class SealerPool:
         return sum(q.qsize() for q in self._queues)
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Seal what is queued, then stop; give up retrying after `timeout`."""
+        """Seal what is queued, then stop: an event that fails now is left in the spool (for
+        reconciliation at the next start) instead of being retried; give up after
+        `timeout` in any case."""
+        self._stopping.set()
         for q in self._queues:
             q.put(_STOP)
         for t in self._threads:
@@ -69,15 +88,17 @@ class SealerPool:
         for camera_id in list(self._states):
             try:  # leave no unsigned tail behind a clean stop
                 self._sealer.checkpoint_now(camera_id)
-            except Exception:
-                log.exception("camera %s: closing checkpoint failed", camera_id)
+            except Exception as exc:
+                log.error("camera %s: closing checkpoint failed: %s", camera_id, exc)
 
     def _run(self, q: queue.Queue[object]) -> None:
         while True:
             item = q.get()
             if item is _STOP:
                 return
-            assert isinstance(item, SegmentClosed | GapOpened | StateChanged | RunEnded)
+            assert isinstance(
+                item, SegmentClosed | GapOpened | StateChanged | RunEnded | AudioDropped
+            )
             self._handle_with_retry(item)
 
     def _handle_with_retry(self, event: Event) -> None:
@@ -86,38 +107,60 @@ class SealerPool:
             try:
                 self._handle(event)
                 return
+            except NoFootage as exc:  # recorded and set aside by the sealer: nothing to retry
+                log.warning("camera %s: nothing sealed: %s", event.camera_id, exc)
+                return
             except Exception as exc:  # any failure: keep the event, report, retry
                 message = f"sealing failed, will retry: {exc}"
-                log.error("camera %s: %s", event.camera_id, message)
+                self._quiet.log(
+                    logging.ERROR,
+                    f"seal {event.camera_id} {type(exc).__name__}",
+                    "camera %s: %s",
+                    event.camera_id,
+                    message,
+                )
                 self._report(event.camera_id, message)
-                if self._abort.wait(backoff.next_delay()):
-                    log.error("camera %s: left unsealed in the spool: %s", event.camera_id, event)
+                if self._stopping.is_set() or self._abort.wait(backoff.next_delay()):
+                    self._quiet.log(
+                        logging.ERROR,
+                        f"left {event.camera_id}",
+                        "camera %s: stopping; left in the spool for the next start: %s",
+                        event.camera_id,
+                        type(event).__name__,
+                    )
                     return
 
     def _handle(self, event: Event) -> None:
         if isinstance(event, SegmentClosed):
-            changed = self._states.get(event.camera_id) != "recording"
-            self._sealer.seal(event, state="recording" if changed else None)
+            changed = self._states.get(event.camera_id) != RECORDING
+            self._sealer.seal(event, state=RECORDING if changed else None)
             # recording again: space came back (also after a restart, once per camera)
             if event.camera_id in self._disk_full or event.camera_id not in self._sealed_any:
                 self._sealed_any.add(event.camera_id)
                 self._disk_full.discard(event.camera_id)
                 with self._engine.begin() as conn:
                     alarms.clear_alarm(conn, alarms.DISK_FULL, now_us(), event.camera_id)
-            self._states[event.camera_id] = "recording"
+            self._states[event.camera_id] = RECORDING
             self.sealed += 1
             return
         if isinstance(event, RunEnded):
             report = ReconcileReport()
             reconcile_run(self._sealer, self._data, event.camera_id, event.run_dir, report)
             self.sealed += report.sealed
-            for path in report.quarantined:
-                self._report(event.camera_id, f"quarantined unreadable segment {path}")
+            self.recovered.add(report)
+            if report.quarantined:
+                log.error(
+                    "camera %s: %d file(s) of the run quarantined",
+                    event.camera_id,
+                    len(report.quarantined),
+                )
             return
         with self._engine.begin() as conn:
             if isinstance(event, GapOpened):
                 index.open_gap(conn, event.camera_id, event.start_us, event.reason)
                 self._sealer.gap_opened(event.camera_id)
+            elif isinstance(event, AudioDropped):
+                index.set_audio_dropped(conn, event.camera_id, event.codec)
             else:
                 index.set_state(conn, event.camera_id, event.state, event.detail, event.error)
                 self._states[event.camera_id] = event.state
@@ -136,5 +179,11 @@ class SealerPool:
             with self._engine.begin() as conn:
                 index.set_state(conn, camera_id, "error", error=message)
             self._states[camera_id] = "error"
-        except Exception:
-            log.exception("camera %s: cannot record the error in the database", camera_id)
+        except Exception as exc:
+            self._quiet.log(
+                logging.ERROR,
+                f"report {camera_id}",
+                "camera %s: cannot record the error in the database either: %s",
+                camera_id,
+                exc,
+            )

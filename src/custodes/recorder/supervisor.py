@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import threading
-from pathlib import Path
 from typing import IO
 
-from custodes.adapters.diskspace import DiskGuard
+from custodes.adapters import recorder_lock
+from custodes.adapters.diskspace import DiskGuard, reserve_warning
 from custodes.recorder.sealer_pool import SealerPool
-from custodes.recorder.worker import StreamWorker, WorkerConfig
+from custodes.recorder.worker import NOT_RUNNING, StreamWorker, WorkerConfig
 from custodes.services import index
 from custodes.services.cameras import active_targets, registry_mark
 from custodes.services.context import Context
@@ -42,7 +40,8 @@ class Supervisor:
             ctx.engine, ctx.data, sealer_threads, cadence=checkpoint_cadence(ctx)
         )
         self.workers: dict[int, StreamWorker] = {}
-        self.disk = DiskGuard(ctx.data.archive)
+        self.disk = DiskGuard(ctx.data.archive)  # ReserveTooSmall: refused before anything
+        self.reserve_warning = reserve_warning(self.disk.reserve)
         self._lock_file: IO[str] | None = None
         self._registry_mark: tuple[int, int] | None = None
         self.reconciled: ReconcileReport | None = None
@@ -50,10 +49,13 @@ class Supervisor:
     def start(self) -> ReconcileReport:
         self._take_lock()
         finish_pending(self.ctx)  # a sweep batch a crash interrupted
+        if self.reserve_warning:
+            log.warning("%s", self.reserve_warning)
         self.reconciled = reconcile(self.ctx.engine, self.ctx.data)
         if self.reconciled.sealed or self.reconciled.quarantined:
+            # each salvage and quarantine is also in the ledger and the footage-cut alarm
             log.warning(
-                "reconciled the spool: %d segments sealed, %d quarantined",
+                "reconciled the spool: %d segment(s) sealed, %d quarantined",
                 self.reconciled.sealed,
                 len(self.reconciled.quarantined),
             )
@@ -65,17 +67,23 @@ class Supervisor:
     def sync_cameras(self) -> None:
         """Start workers for new cameras, stop retired ones, restart changed URLs."""
         targets = {t.camera_id: t for t in active_targets(self.ctx)}
+        why: dict[int, str] = {}
         for camera_id, worker in list(self.workers.items()):
             target = targets.get(camera_id)
             if target is None or target.url != worker.cfg.url or not worker.is_alive():
                 worker.stop()
                 worker.join(15)
                 del self.workers[camera_id]
+                if target is not None and target.url != worker.cfg.url:
+                    why[camera_id] = "the camera's address was changed: reconnecting to it"
+                elif target is not None:
+                    why[camera_id] = "the camera's recording thread ended and was restarted"
         for camera_id, target in targets.items():
             if camera_id in self.workers:
                 continue
             with self.ctx.engine.connect() as conn:
                 until = index.last_end_us(conn, camera_id)
+                dropped = index.audio_dropped(conn, camera_id)
             spool = self.ctx.data.camera_spool(camera_id)
             spool.mkdir(parents=True, exist_ok=True)
             cfg = WorkerConfig(
@@ -86,6 +94,8 @@ class Supervisor:
                 log_path=self.ctx.data.logs / f"{spool.name}.log",
                 segment_seconds=self.segment_seconds,
                 backoff_cap_s=self.backoff_cap_s,
+                audio_dropped=dropped,
+                first_gap_reason=why.get(camera_id, NOT_RUNNING),
             )
             worker = StreamWorker(cfg, self.sealer.submit, recorded_until_us=until, disk=self.disk)
             self.workers[camera_id] = worker
@@ -112,22 +122,12 @@ class Supervisor:
         self._release_lock()
 
     def _take_lock(self) -> None:
-        path: Path = self.ctx.data.root / "recorder.lock"
-        f = path.open("a+", encoding="utf-8")
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            f.close()
-            raise AlreadyRecording(
-                f"another Custodes recorder is running on {self.ctx.data.root}"
-            ) from None
-        f.truncate(0)
-        f.write(f"{os.getpid()}\n")
-        f.flush()
+        f = recorder_lock.acquire(self.ctx.data.root)
+        if f is None:
+            raise AlreadyRecording(f"another Custodes recorder is running on {self.ctx.data.root}")
         self._lock_file = f
 
     def _release_lock(self) -> None:
         if self._lock_file is not None:
-            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
-            self._lock_file.close()
+            recorder_lock.release(self._lock_file)
             self._lock_file = None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import collections
+import contextlib
 import logging
 import secrets
+import socket
 import subprocess
 import threading
 import time
@@ -12,21 +14,31 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit
 
 from custodes.adapters.diskspace import DiskGuard
 from custodes.adapters.ffmpeg.command import record_command
 from custodes.adapters.ffmpeg.stderr import (
+    NO_SPACE,
     UNSUPPORTED_AUDIO,
     StreamInfo,
     explain_exit,
     parse_stream_info,
 )
 from custodes.adapters.journal import Journal
+from custodes.adapters.log_limit import LineCollapser, LogLimiter
 from custodes.adapters.process import spawn, terminate
 from custodes.clock import now_us, to_datetime
 from custodes.domain.backoff import Backoff
 from custodes.domain.timing import RunClock
-from custodes.recorder.events import Event, GapOpened, RunEnded, SegmentClosed, StateChanged
+from custodes.recorder.events import (
+    AudioDropped,
+    Event,
+    GapOpened,
+    RunEnded,
+    SegmentClosed,
+    StateChanged,
+)
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +46,9 @@ STALL_FACTOR = 3  # no new segment for 3 segment lengths: restart ffmpeg
 CONNECT_GRACE_S = 15.0
 DISK_FULL = "disk-full"  # the state while recording waits for free space
 DISK_POLL_S = 2.0
+PROBE_EVERY_S = 1.0  # while waiting to reconnect, how often the camera's port is tried
+PROBE_TIMEOUT_S = 1.0
+NOT_RUNNING = "recorder was not running"
 
 
 @dataclass(frozen=True)
@@ -45,10 +60,22 @@ class WorkerConfig:
     log_path: Path
     segment_seconds: float = 6.0
     backoff_cap_s: float = 30.0
+    # the camera's audio codec that MP4 cannot carry, decided at an earlier start (None:
+    # record the audio when there is any)
+    audio_dropped: str | None = None
+    # why the time since the last recorded segment is a gap, if one opens at the start
+    first_gap_reason: str = NOT_RUNNING
 
 
 def new_run_id() -> str:
     return to_datetime(now_us()).strftime("%Y%m%dT%H%M%S") + secrets.token_hex(2)
+
+
+def audio_note(codec: str | None) -> str:
+    return (
+        f"audio ({codec or 'unknown codec'}) not recorded: MP4 cannot carry it without "
+        "transcoding, and evidence is never transcoded"
+    )
 
 
 class StreamWorker(threading.Thread):
@@ -66,14 +93,17 @@ class StreamWorker(threading.Thread):
         self._disk = disk
         self._halt = threading.Event()
         self._backoff = Backoff(cap_s=cfg.backoff_cap_s)
-        self._keep_audio = True
-        self._audio_note = ""
+        self._keep_audio = cfg.audio_dropped is None
+        self._audio_note = "" if self._keep_audio else audio_note(cfg.audio_dropped)
         self._proc: subprocess.Popen[bytes] | None = None
         self._last_segment_mono = 0.0
         # Where recording last stopped: the start of the next gap, if one opens.
         self._recorded_until_us = recorded_until_us
         self._gap_open = False
         self._started_us = now_us()
+        self._no_space = threading.Event()  # ffmpeg said "No space left on device"
+        self._port_was_down = False  # the camera's port refused us at the last look
+        self._quiet = LogLimiter(log)
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -82,38 +112,83 @@ class StreamWorker(threading.Thread):
     def run(self) -> None:
         self._started_us = now_us()
         if self._recorded_until_us is not None:
-            self._open_gap(self._recorded_until_us, "recorder was not running")
+            self._open_gap(self._recorded_until_us, self.cfg.first_gap_reason)
         while not self._halt.is_set():
-            if self._disk is not None and self._disk.full():
+            if self._disk_full():
                 self._wait_for_space()
                 continue
             reason = self._one_run()
             if self._halt.is_set():
                 break
-            if self._disk is not None and self._disk.full():
+            if self._disk_full():
                 continue  # the gap and the fault are opened by _wait_for_space
             delay = self._backoff.next_delay()
-            log.warning("camera %s: %s; reconnecting in %.0f s", self.cfg.name, reason, delay)
+            self._quiet.log(
+                logging.WARNING,
+                f"reconnect {reason}",
+                "camera %s: %s; reconnecting within %.0f s",
+                self.cfg.name,
+                reason,
+                delay,
+            )
             self._emit(
                 StateChanged(self.cfg.camera_id, "reconnecting", self._audio_note, error=reason)
             )
             self._open_gap(self._recorded_until_us or self._started_us, reason)
-            self._halt.wait(delay)
+            if self._wait_to_reconnect(delay):
+                self._backoff.reset()  # back: a camera still starting up is retried soon
         self._emit(StateChanged(self.cfg.camera_id, "stopped"))
+
+    def _disk_full(self) -> bool:
+        if self._disk is None:
+            return self._no_space.is_set()
+        if self._no_space.is_set():
+            self._disk.ran_out()
+            self._no_space.clear()
+        return self._disk.full()
 
     def _wait_for_space(self) -> None:
         """Stop recording (a gap, a fault) until the volume has room again."""
-        assert self._disk is not None
-        message = self._disk.describe()
+        message = self._disk.describe() if self._disk is not None else "disk full"
         log.error("camera %s: %s", self.cfg.name, message)
         # the gap first: whoever sees the fault finds the gap already recorded
         self._open_gap(self._recorded_until_us or self._started_us, "disk full")
         self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message))
-        while not self._halt.is_set() and self._disk.full():
+        while not self._halt.is_set() and self._disk_full():
             self._halt.wait(DISK_POLL_S)
         if not self._halt.is_set():
             log.warning("camera %s: disk space is back; recording resumes", self.cfg.name)
             self._backoff.reset()
+
+    def _wait_to_reconnect(self, delay: float) -> bool:
+        """Wait out the back-off, but start again as soon as the camera's port answers when
+        it did not (a camera back from an outage is recorded within about a second, not at
+        the end of a back-off that grew while it was away). True when it came back — also
+        when it came back during the last attempt, which then failed only because the camera
+        was still starting."""
+        deadline = time.monotonic() + delay
+        address = _address(self.cfg.url)
+        if address is None:
+            self._halt.wait(delay)
+            return False
+        up = _port_open(address)
+        came_back = up and self._port_was_down
+        self._port_was_down = not up
+        if came_back:
+            self._halt.wait(min(PROBE_EVERY_S, delay))
+            return True
+        while not self._halt.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if self._halt.wait(min(PROBE_EVERY_S, left)):
+                return False
+            up = _port_open(address)
+            if up and self._port_was_down:
+                self._port_was_down = False
+                return True
+            self._port_was_down = not up
+        return False
 
     # -- one ffmpeg run --------------------------------------------------------------------
     def _one_run(self) -> str:
@@ -122,6 +197,8 @@ class StreamWorker(threading.Thread):
         try:
             run_dir.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
+            if exc.errno == 28:
+                self._no_space.set()
             return f"cannot create spool directory {run_dir}: {exc.strerror}"
         argv = record_command(
             self.cfg.url,
@@ -134,7 +211,7 @@ class StreamWorker(threading.Thread):
             proc = spawn(argv)
         except OSError as exc:
             run_dir.rmdir()
-            return f"cannot start ffmpeg: {exc}"
+            return f"cannot start ffmpeg: {exc.strerror or exc}"
         self._proc = proc
         tail: collections.deque[str] = collections.deque(maxlen=60)
         header: list[str] = []
@@ -160,15 +237,17 @@ class StreamWorker(threading.Thread):
         self._emit(RunEnded(self.cfg.camera_id, run_dir))
         if stalled:
             return stalled
-        reason = explain_exit(tail, proc.returncode)
-        if UNSUPPORTED_AUDIO in "\n".join(tail) and self._keep_audio:
-            info = parse_stream_info(header)
+        text = "\n".join(tail)
+        if NO_SPACE in text:
+            self._no_space.set()
+        reason = explain_exit(tail, proc.returncode, stopped=self._halt.is_set())
+        if UNSUPPORTED_AUDIO in text and self._keep_audio:
+            codec = parse_stream_info(header).audio_codec
             self._keep_audio = False
-            self._audio_note = (
-                f"audio ({info.audio_codec or 'unknown codec'}) not recorded: MP4 cannot carry"
-                " it without transcoding, and evidence is never transcoded"
-            )
+            self._audio_note = audio_note(codec)
             log.warning("camera %s: %s", self.cfg.name, self._audio_note)
+            # decided once for the camera: the next start goes straight to video only
+            self._emit(AudioDropped(self.cfg.camera_id, codec or "unknown"))
             self._backoff.reset()
             reason = self._audio_note
         return reason
@@ -181,7 +260,7 @@ class StreamWorker(threading.Thread):
         while proc.poll() is None:
             if self._halt.wait(1.0):
                 return None
-            if self._disk is not None and self._disk.full():
+            if self._no_space.is_set() or (self._disk is not None and self._disk.full()):
                 return "disk full"
             since = self._last_segment_mono or (started + CONNECT_GRACE_S)
             if time.monotonic() - since > limit:
@@ -195,18 +274,68 @@ class StreamWorker(threading.Thread):
         header: list[str],
         info_ready: threading.Event,
     ) -> None:
-        with self.cfg.log_path.open("a", encoding="utf-8") as logf:
-            logf.write(f"--- {to_datetime(now_us()).isoformat()} ffmpeg run starts\n")
+        """Keep the tail of ffmpeg's log in memory (why a run ended), and copy the log to
+        the camera's file with repeats collapsed. Never ends before the stream does: a log
+        file that cannot be written (a full disk) is skipped, the reading goes on."""
+        collapse = LineCollapser()
+        logf = self._open_log()
+        try:
+            start = f"--- {to_datetime(now_us()).isoformat()} ffmpeg run starts"
+            logf = self._write_log(logf, [start])
             for raw in stream:
                 line = raw.decode("utf-8", "replace").rstrip()
                 tail.append(line)
-                logf.write(line + "\n")
-                logf.flush()
+                if NO_SPACE in line:
+                    self._no_space.set()
                 if not info_ready.is_set():
                     header.append(line)
                     if line.startswith("Output #0") or line.startswith("Press [q]"):
                         info_ready.set()
-        info_ready.set()
+                logf = self._write_log(logf, collapse.feed(line))
+            logf = self._write_log(logf, collapse.flush())
+        finally:
+            info_ready.set()
+            if logf is not None:
+                with contextlib.suppress(OSError):
+                    logf.close()
+
+    def _open_log(self) -> IO[str] | None:
+        try:
+            return self.cfg.log_path.open("a", encoding="utf-8")
+        except OSError as exc:
+            self._quiet.log(
+                logging.ERROR,
+                "log open",
+                "camera %s: cannot write %s: %s",
+                self.cfg.name,
+                self.cfg.log_path,
+                exc.strerror,
+            )
+            return None
+
+    def _write_log(self, logf: IO[str] | None, lines: list[str]) -> IO[str] | None:
+        if not lines:
+            return logf
+        if logf is None:
+            logf = self._open_log()
+            if logf is None:
+                return None
+        try:
+            logf.write("".join(line + "\n" for line in lines))
+            logf.flush()
+        except OSError as exc:
+            self._quiet.log(
+                logging.ERROR,
+                "log write",
+                "camera %s: cannot write %s: %s",
+                self.cfg.name,
+                self.cfg.log_path,
+                exc.strerror,
+            )
+            with contextlib.suppress(OSError):
+                logf.close()
+            return None
+        return logf
 
     def _read_segments(
         self,
@@ -217,15 +346,23 @@ class StreamWorker(threading.Thread):
         info_ready: threading.Event,
     ) -> None:
         clock = RunClock()
-        journal = Journal(run_dir)
+        journal: Journal | None = None
         info: StreamInfo | None = None
+        try:
+            journal = Journal(run_dir)
+        except OSError as exc:
+            self._journal_failed(exc)
         for raw in stream:
             closed_at = now_us()
             parsed = Journal.parse_ffmpeg_line(raw.decode("utf-8", "replace"))
             if parsed is None:
                 continue
             name, media_start, media_end = parsed
-            journal.append(name, media_start, media_end, closed_at)
+            if journal is not None:
+                try:
+                    journal.append(name, media_start, media_end, closed_at)
+                except OSError as exc:  # the segment still goes to the sealer
+                    self._journal_failed(exc)
             timing = clock.place(media_start, media_end, closed_at)
             if info is None:
                 info_ready.wait(5)
@@ -237,9 +374,46 @@ class StreamWorker(threading.Thread):
             self._gap_open = False
             self._recorded_until_us = timing.end_us
             self._emit(SegmentClosed(self.cfg.camera_id, run_id, run_dir / name, timing, info))
-        journal.close()
+        if journal is not None:
+            try:
+                journal.close()
+            except OSError as exc:
+                self._journal_failed(exc)
+
+    def _journal_failed(self, exc: OSError) -> None:
+        if exc.errno == 28:
+            self._no_space.set()
+        self._quiet.log(
+            logging.ERROR,
+            "journal",
+            "camera %s: cannot write the run journal: %s (a crash now would lose the media "
+            "timing of the segments closed meanwhile)",
+            self.cfg.name,
+            exc.strerror,
+        )
 
     def _open_gap(self, start_us: int, reason: str) -> None:
         if not self._gap_open:
             self._gap_open = True
             self._emit(GapOpened(self.cfg.camera_id, start_us, reason))
+
+
+def _address(url: str) -> tuple[str, int] | None:
+    """Host and port of an RTSP URL (554 by default; rtsps 322), for the reconnect probe."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    default = 322 if parts.scheme == "rtsps" else 554
+    return parts.hostname, port or default
+
+
+def _port_open(address: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(address, timeout=PROBE_TIMEOUT_S):
+            return True
+    except OSError:
+        return False

@@ -1,7 +1,10 @@
-"""Alarms: conditions that need a person (integrity failure, disk filling up, disk full).
+"""Alarms: conditions that need a person (integrity failure, disk filling up, disk full,
+footage cut short by a crash or a full disk).
 
 One open alarm per (kind, camera): raising an open one again only updates nothing and returns
-False, so a check that runs every minute does not flood the table; clearing closes it.
+False, so a check that runs every minute does not flood the table; clearing closes it. Most
+kinds clear when their condition is gone; a footage-cut alarm reports something that
+happened, and stays until a person acknowledges it (a ledger entry).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    func,
     insert,
     literal,
     select,
@@ -21,6 +25,9 @@ from sqlalchemy import (
 )
 
 from custodes.adapters.db import schema
+from custodes.adapters.db.engine import write_first
+from custodes.services import ledger
+from custodes.services.context import Context
 
 A = schema.alarms
 INTEGRITY = "integrity"
@@ -66,3 +73,80 @@ def clear_alarm(conn: Connection, kind: str, now_us: int, camera_id: int | None 
 def open_alarms(conn: Connection) -> list[Alarm]:
     rows = conn.execute(select(A).where(A.c.cleared_us.is_(None)).order_by(A.c.raised_us)).all()
     return [Alarm(r.id, r.kind, r.camera_id, r.message, r.raised_us) for r in rows]
+
+
+FOOTAGE_CUT = "footage-cut"  # a segment sealed short, or a spool file quarantined
+# Kinds that no condition clears: they stay open until a person acknowledges them.
+ACKNOWLEDGED_KINDS = frozenset({FOOTAGE_CUT})
+
+
+def raise_footage_cut(conn: Connection, camera_id: int, latest: str, now_us: int) -> None:
+    """Open (or bring up to date) the camera's footage-cut alarm: how many segments were
+    sealed short and files quarantined since it was raised (their ledger entries, written
+    in the same transaction with the same time), and the latest of them."""
+    raise_alarm(conn, FOOTAGE_CUT, latest, now_us, camera_id)
+    open_row = conn.execute(
+        select(A.c.id, A.c.raised_us).where(
+            A.c.kind == FOOTAGE_CUT, A.c.camera_id == camera_id, A.c.cleared_us.is_(None)
+        )
+    ).first()
+    if open_row is None:
+        return
+    since = int(open_row.raised_us)
+    L = schema.ledger
+    counts: dict[str, int] = dict(
+        conn.execute(
+            select(L.c.action, func.count())
+            .where(
+                L.c.action.in_((ledger.SEGMENT_SALVAGED, ledger.FILE_QUARANTINED)),
+                L.c.object == f"camera:{camera_id}",
+                L.c.time_us >= since,
+            )
+            .group_by(L.c.action)
+        ).tuples()
+    )
+    salvaged = counts.get(ledger.SEGMENT_SALVAGED, 0)
+    quarantined = counts.get(ledger.FILE_QUARANTINED, 0)
+    message = (
+        f"{salvaged} segment(s) sealed short and {quarantined} file(s) quarantined since the "
+        f"alarm was raised; latest: {latest}"
+    )
+    conn.execute(update(A).where(A.c.id == open_row.id).values(message=message))
+
+
+class NotAcknowledgeable(ValueError):
+    """No such open alarm, or one that its condition clears by itself."""
+
+
+def acknowledge(conn: Connection, alarm_id: int, actor: str, now_us: int) -> Alarm:
+    """A person has seen an alarm that no condition clears: it is closed, with who and when."""
+    row = conn.execute(select(A).where(A.c.id == alarm_id)).first()
+    if row is None or row.cleared_us is not None:
+        raise NotAcknowledgeable(f"no open alarm {alarm_id}")
+    if row.kind not in ACKNOWLEDGED_KINDS:
+        raise NotAcknowledgeable(
+            f"alarm {alarm_id} ({row.kind}) clears by itself once its cause is gone"
+        )
+    conn.execute(
+        update(A)
+        .where(A.c.id == alarm_id)
+        .values(cleared_us=now_us, acknowledged_by=actor, acknowledged_us=now_us)
+    )
+    return Alarm(row.id, row.kind, row.camera_id, row.message, row.raised_us)
+
+
+def acknowledge_alarm(ctx: Context, alarm_id: int, *, actor: str) -> Alarm:
+    """The use case: acknowledge, with a ledger entry in the same transaction."""
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        write_first(conn)
+        alarm = acknowledge(conn, alarm_id, actor, now)
+        ledger.record(
+            conn,
+            actor=actor,
+            action=ledger.ALARM_ACKNOWLEDGED,
+            object=f"alarm:{alarm_id}",
+            details={"kind": alarm.kind, "camera_id": alarm.camera_id, "message": alarm.message},
+            time_us=now,
+        )
+    return alarm

@@ -47,11 +47,23 @@ class CameraView:
     signage_posted: bool
     retired: str | None
     created: str
+    stream: StreamFacts | None = None  # as last recorded; None before the first segment
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["installed_on"] = self.installed_on.isoformat() if self.installed_on else None
         return out
+
+
+@dataclass(frozen=True)
+class StreamFacts:
+    """The stream as the recorder last indexed it."""
+
+    video_codec: str | None
+    width: int | None
+    height: int | None
+    audio_codec: str | None
+    audio_dropped: str | None  # the camera's audio codec MP4 cannot carry: not recorded
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,11 @@ class StreamTarget:
 
 
 def _view(row: Row[Any]) -> CameraView:
+    stream = None
+    if row.s_video_codec is not None or row.s_audio_dropped is not None:
+        stream = StreamFacts(
+            row.s_video_codec, row.s_width, row.s_height, row.s_audio_codec, row.s_audio_dropped
+        )
     return CameraView(
         id=row.id,
         name=row.name,
@@ -80,7 +97,19 @@ def _view(row: Row[Any]) -> CameraView:
         signage_posted=bool(row.signage_posted),
         retired=iso(row.retired_us) if row.retired_us else None,
         created=iso(row.created_us),
+        stream=stream,
     )
+
+
+CS = schema.camera_state
+_SELECT = select(
+    T,
+    CS.c.video_codec.label("s_video_codec"),
+    CS.c.width.label("s_width"),
+    CS.c.height.label("s_height"),
+    CS.c.audio_codec.label("s_audio_codec"),
+    CS.c.audio_dropped.label("s_audio_dropped"),
+).select_from(T.outerjoin(CS, CS.c.camera_id == T.c.id))
 
 
 def _values(ctx: Context, spec: CameraSpec) -> dict[str, Any]:
@@ -124,7 +153,7 @@ def add_camera(ctx: Context, spec: CameraSpec, *, actor: str = ledger.SYSTEM) ->
 
 
 def list_cameras(ctx: Context, *, include_retired: bool = False) -> list[CameraView]:
-    query = select(T).order_by(T.c.id)
+    query = _SELECT.order_by(T.c.id)
     if not include_retired:
         query = query.where(T.c.retired_us.is_(None))
     with ctx.engine.connect() as conn:
@@ -171,6 +200,12 @@ def update_camera(
         except IntegrityError as exc:
             raise CameraFieldError("name", f"a camera named {spec.name!r} already exists") from exc
         changed = _changes(current, spec)
+        if spec.url != current.url:  # another camera, maybe: its audio is decided anew
+            conn.execute(
+                update(schema.camera_state)
+                .where(schema.camera_state.c.camera_id == camera_id)
+                .values(audio_dropped=None)
+            )
         if changed:
             ledger.record(
                 conn,
@@ -271,4 +306,4 @@ def _resolve(conn: Connection, ref: str) -> int:
 
 
 def _row(conn: Connection, camera_id: int) -> Row[Any]:
-    return conn.execute(select(T).where(T.c.id == camera_id)).one()
+    return conn.execute(_SELECT.where(T.c.id == camera_id)).one()

@@ -27,7 +27,13 @@ from custodes.adapters.db.engine import write_first
 from custodes.domain.chain import GENESIS, Checkpoint, segment_link
 from custodes.paths import DataDir
 from custodes.services import index
-from custodes.services.signing import Signer, append_line
+from custodes.services.signing import (
+    Signer,
+    append_line,
+    public_keys,
+    public_keys_from_file,
+    signature_ok,
+)
 
 log = logging.getLogger(__name__)
 C = schema.checkpoints
@@ -109,20 +115,7 @@ def newest(conn: Connection, camera_id: int) -> SignedCheckpoint | None:
 
 def _recent_file_seqs(data: DataDir, camera_id: int) -> set[int]:
     """The seqs of the checkpoints in the file's last lines (a set: appenders may race)."""
-    path = file_path(data, camera_id)
-    if not path.exists():
-        return set()
-    with path.open("rb") as f:
-        size = f.seek(0, os.SEEK_END)
-        f.seek(max(0, size - _TAIL_BYTES))
-        lines = f.read().splitlines()
-    found: set[int] = set()
-    for raw in lines:
-        try:
-            found.add(int(json.loads(raw)["seq"]))
-        except (ValueError, KeyError, TypeError):
-            continue
-    return found
+    return {c.seq for c in _recent_file_checkpoints(data, camera_id)}
 
 
 def repair_file_tail(conn: Connection, data: DataDir, camera_id: int) -> bool:
@@ -141,6 +134,52 @@ def repair_file_tail(conn: Connection, data: DataDir, camera_id: int) -> bool:
     append_to_file(data, cp)
     log.warning("camera %s: checkpoint %s added to %s after a crash", camera_id, cp.seq, FILE_NAME)
     return True
+
+
+def newest_vouched(conn: Connection, data: DataDir, camera_id: int) -> SignedCheckpoint | None:
+    """The newest checkpoint in either store whose signature verifies: the highest seq the
+    camera's chain has been signed at. The file counts too — after rows and database
+    checkpoints were cut, or a database restored from an older copy, the file still knows
+    which seqs signed footage holds, and they must never be given to new footage."""
+    candidates: list[SignedCheckpoint] = []
+    db = newest(conn, camera_id)
+    if db is not None:
+        candidates.append(db)
+    in_file = _recent_file_checkpoints(data, camera_id)
+    if in_file and (db is None or max(c.seq for c in in_file) > db.seq):
+        keys = {**public_keys_from_file(data), **public_keys(conn)}
+        for cp in in_file:
+            public = keys.get(cp.key_id)
+            if public is not None and signature_ok(public, cp.body.message(), cp.signature):
+                candidates.append(cp)
+    return max(candidates, key=lambda c: c.seq, default=None)
+
+
+def _recent_file_checkpoints(data: DataDir, camera_id: int) -> list[SignedCheckpoint]:
+    path = file_path(data, camera_id)
+    if not path.exists():
+        return []
+    with path.open("rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - _TAIL_BYTES))
+        lines = f.read().splitlines()
+    found: list[SignedCheckpoint] = []
+    for raw in lines:
+        try:
+            e = json.loads(raw)
+            found.append(
+                SignedCheckpoint(
+                    int(e["camera_id"]),
+                    int(e["seq"]),
+                    str(e["link"]),
+                    int(e["time_us"]),
+                    str(e["key_id"]),
+                    str(e["signature"]),
+                )
+            )
+        except (ValueError, KeyError, TypeError):
+            continue
+    return [c for c in found if c.camera_id == camera_id]
 
 
 def _signed(r: Any) -> SignedCheckpoint:

@@ -30,6 +30,7 @@ class SegmentRow:
     path: str
     sha256: str
     run_id: str
+    salvaged: str | None = None  # why the segment is less than ffmpeg made (services/salvage.py)
 
 
 def find_by_path(conn: Connection, path: str) -> tuple[int, str] | None:
@@ -44,19 +45,50 @@ class LastSegment:
     height: int | None
     link: str
     end_us: int
+    run_id: str
+    video_codec: str | None = None
+    audio_codec: str | None = None
 
 
 def last_segment(conn: Connection, camera_id: int) -> LastSegment | None:
-    """The camera's newest segment: its successor's seq and link, the size to compare with."""
+    """The camera's newest segment: its successor's seq and link, the stream to compare
+    with, and where (and in which run) it ended."""
     row = conn.execute(
-        select(S.c.seq, S.c.width, S.c.height, S.c.link, S.c.end_us)
+        select(
+            S.c.seq,
+            S.c.width,
+            S.c.height,
+            S.c.link,
+            S.c.end_us,
+            S.c.run_id,
+            S.c.video_codec,
+            S.c.audio_codec,
+        )
         .where(S.c.camera_id == camera_id)
         .order_by(S.c.seq.desc())
         .limit(1)
     ).first()
     if row is None:
         return None
-    return LastSegment(int(row.seq), row.width, row.height, str(row.link), int(row.end_us))
+    return LastSegment(
+        int(row.seq),
+        row.width,
+        row.height,
+        str(row.link),
+        int(row.end_us),
+        str(row.run_id),
+        row.video_codec,
+        row.audio_codec,
+    )
+
+
+def close_gap_at_once(
+    conn: Connection, camera_id: int, start_us: int, end_us: int, reason: str
+) -> None:
+    """A gap that is over as soon as it is known (a hole inside one ffmpeg run)."""
+    conn.execute(
+        insert(G).values(camera_id=camera_id, start_us=start_us, end_us=end_us, reason=reason)
+    )
 
 
 def insert_segment_row(conn: Connection, row: SegmentRow, seq: int, link: str) -> None:
@@ -137,6 +169,9 @@ def last_end_us(conn: Connection, camera_id: int) -> int | None:
     return int(value) if value is not None else None
 
 
+RECORDING = "recording"
+
+
 def set_state(
     conn: Connection,
     camera_id: int,
@@ -144,14 +179,56 @@ def set_state(
     detail: str | None = None,
     error: str | None = None,
 ) -> None:
+    """The camera's state. Recording again clears the last error: it is history then (the
+    gap it left keeps its reason), and status must not show it as current."""
     stamp = now_us()
     values: dict[str, object] = {"state": state, "updated_us": stamp}
     if detail is not None:  # None keeps the detail; "" clears it
         values["detail"] = detail or None
     if error is not None:
         values.update(last_error=error, last_error_us=stamp)
+    elif state == RECORDING:
+        values.update(last_error=None, last_error_us=None)
+    _upsert_state(conn, camera_id, values)
+
+
+def set_stream(
+    conn: Connection,
+    camera_id: int,
+    video_codec: str | None,
+    width: int | None,
+    height: int | None,
+    audio_codec: str | None,
+) -> None:
+    """The stream as last recorded (codec, picture size, audio), shown by status."""
+    _upsert_state(
+        conn,
+        camera_id,
+        {
+            "video_codec": video_codec,
+            "width": width,
+            "height": height,
+            "audio_codec": audio_codec,
+        },
+    )
+
+
+def set_audio_dropped(conn: Connection, camera_id: int, codec: str | None) -> None:
+    """Remember (or, with None, forget) that the camera's audio cannot be stored."""
+    _upsert_state(conn, camera_id, {"audio_dropped": codec})
+
+
+def audio_dropped(conn: Connection, camera_id: int) -> str | None:
+    value = conn.execute(
+        select(CS.c.audio_dropped).where(CS.c.camera_id == camera_id)
+    ).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def _upsert_state(conn: Connection, camera_id: int, values: dict[str, object]) -> None:
     exists = conn.execute(select(CS.c.camera_id).where(CS.c.camera_id == camera_id)).first()
     if exists:
         conn.execute(update(CS).where(CS.c.camera_id == camera_id).values(**values))
     else:
+        values = {"state": "idle", "updated_us": now_us(), **values}
         conn.execute(insert(CS).values(camera_id=camera_id, **values))

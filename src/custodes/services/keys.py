@@ -9,7 +9,6 @@ recorder must be stopped: it holds the key in memory while it runs.
 
 from __future__ import annotations
 
-import fcntl
 import os
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import insert, select, update
 
+from custodes.adapters import recorder_lock
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
 from custodes.adapters.keys import load_signing_key
@@ -57,17 +57,15 @@ def export(ctx: Context) -> list[PublicKey]:
 
 def rotate(ctx: Context, *, actor: str) -> tuple[str, str]:
     """Returns (old key id, new key id)."""
-    lock = (ctx.data.root / "recorder.lock").open("a+", encoding="utf-8")
+    lock = recorder_lock.acquire(ctx.data.root)
+    if lock is None:
+        raise RotationRefused(
+            "the recorder is running on this data directory: stop it before rotating"
+        )
     try:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise RotationRefused(
-                "the recorder is running on this data directory: stop it before rotating"
-            ) from None
         return _rotate(ctx, actor)
     finally:
-        lock.close()
+        recorder_lock.release(lock)
 
 
 def _rotate(ctx: Context, actor: str) -> tuple[str, str]:

@@ -116,8 +116,15 @@ GRANT_REVOKED = "grant-revoked"
 ACCESS_DENIED = "access-denied"  # footage asked for without a grant that covers it
 EXPORT_CREATED = "export-created"  # details also: export, camera, start_us, end_us, manifest
 EXPORT_DOWNLOADED = "export-downloaded"
+# the recorder's own evidence of what it could not keep whole (issue 10)
+SEGMENT_SALVAGED = "segment-salvaged"  # sealed shorter than ffmpeg made it; the cut part kept
+FILE_QUARANTINED = "file-quarantined"  # a spool file with no playable fragment, kept aside
+ALARM_ACKNOWLEDGED = "alarm-acknowledged"
 ACTIONS = frozenset(
     {
+        SEGMENT_SALVAGED,
+        FILE_QUARANTINED,
+        ALARM_ACKNOWLEDGED,
         ACCOUNT_LOCKED,
         ACCOUNT_CREATED,
         ACCOUNT_CHANGED,

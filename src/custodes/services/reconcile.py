@@ -3,30 +3,34 @@
 For each run directory left in the spool:
   1. replay its journal to place every segment ffmpeg reported closed on the wall clock,
      exactly as the live path did, and seal it (sealing is idempotent: a file whose seal was
-     interrupted after the link or after the commit is finished, not duplicated);
-  2. a file the journal does not name was open when the process died: if ffprobe reads video
-     from it, seal it (its start follows the last journaled segment, or its mtime minus its
-     duration); otherwise move it to quarantine and record why — nothing is deleted silently;
+     interrupted after the link or after the commit is finished, not duplicated; a file not
+     written whole is cut to its whole fragments by the sealer, services/salvage.py);
+  2. a file the journal does not name was open when the process died: it is cut to its
+     whole fragments (the unfinished one kept in quarantine) and sealed with its true
+     duration, placed after the last journaled segment (or at its mtime minus its
+     duration); a file without a whole fragment goes to quarantine, one without any media
+     is removed — nothing with footage in it is deleted;
   3. remove the journal and the empty run directory.
+What was salvaged or quarantined is in the ledger, raises the camera's footage-cut alarm,
+and shows in `custodes status`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import Engine, insert, select
+from sqlalchemy import Engine, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg import segment_file
 from custodes.adapters.ffmpeg.probe import probe_file
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.adapters.journal import JOURNAL_NAME, Journal
-from custodes.clock import now_us
 from custodes.domain.timing import RunClock, SegmentTiming
 from custodes.paths import DataDir
+from custodes.services import salvage
 from custodes.services.sealing import Sealer, SegmentClosed
 
 log = logging.getLogger(__name__)
@@ -35,8 +39,17 @@ log = logging.getLogger(__name__)
 @dataclass
 class ReconcileReport:
     sealed: int = 0
+    salvaged: int = 0  # sealed, but shorter than ffmpeg made them (a crash, a full disk)
     quarantined: list[str] = field(default_factory=list)
+    removed: int = 0  # files with no media at all (a run that failed to start)
     skipped_dirs: list[str] = field(default_factory=list)
+
+    def add(self, other: ReconcileReport) -> None:
+        self.sealed += other.sealed
+        self.salvaged += other.salvaged
+        self.quarantined += other.quarantined
+        self.removed += other.removed
+        self.skipped_dirs += other.skipped_dirs
 
 
 def reconcile(engine: Engine, data: DataDir) -> ReconcileReport:
@@ -66,24 +79,22 @@ def reconcile_run(
     for line in Journal.read(run_dir):
         placed[line.name] = clock.place(line.media_start, line.media_end, line.closed_at_us)
     for path in sorted(run_dir.glob("*.mp4")):
-        probe = probe_file(path)
-        timing = placed.get(path.name)
-        if timing is None and probe is not None:
-            timing = _place_unjournaled(clock, path, probe.duration_s)
-        if probe is None and (timing is None or path.stat().st_size == 0):
-            _quarantine(
-                sealer.engine, data, camera_id, path, "incomplete segment: no readable video"
-            )
-            report.quarantined.append(str(path))
+        salvaged_before = sealer.salvaged
+        try:
+            timing = placed.get(path.name)
+            if timing is not None:
+                event = SegmentClosed(camera_id, run_dir.name, path, timing, _info(path))
+            else:
+                event = _open_at_stop(sealer, data, camera_id, clock, path)
+            sealer.seal(event)
+        except salvage.NoFootage as exc:
+            if exc.quarantined is not None:
+                report.quarantined.append(str(path))
+            else:
+                report.removed += 1
             continue
-        assert timing is not None
-        info = (
-            StreamInfo(probe.video_codec, probe.width, probe.height, probe.audio_codec)
-            if probe
-            else StreamInfo()
-        )
-        sealer.seal(SegmentClosed(camera_id, run_dir.name, path, timing, info))
         report.sealed += 1
+        report.salvaged += sealer.salvaged - salvaged_before
     (run_dir / JOURNAL_NAME).unlink(missing_ok=True)
     try:
         run_dir.rmdir()
@@ -91,33 +102,35 @@ def reconcile_run(
         log.warning("run directory %s not empty after reconciliation; kept", run_dir)
 
 
-def _place_unjournaled(clock: RunClock, path: Path, duration_s: float) -> SegmentTiming:
+def _info(path: Path) -> StreamInfo:
+    probe = probe_file(path)
+    if probe is None:
+        return StreamInfo()
+    return StreamInfo(probe.video_codec, probe.width, probe.height, probe.audio_codec)
+
+
+def _open_at_stop(
+    sealer: Sealer, data: DataDir, camera_id: int, clock: RunClock, path: Path
+) -> SegmentClosed:
+    """The event of a file that was open when ffmpeg died: cut to its whole fragments,
+    measured, and placed after the run's last closed segment."""
+    scan = segment_file.scan(path)
+    try:
+        # whole or not, it is less than a segment: the fragment being built was lost
+        done = salvage.salvage(data, path, scan, salvage.OPEN, None)
+    except salvage.NoFootage as exc:
+        if exc.quarantined is not None:
+            sealer.record_quarantined(camera_id, path, exc)
+        raise
+    duration_us, info = done.duration_us, done.info
     if clock.prev_close_us is not None:
         start = clock.prev_close_us
     else:
-        start = int(path.stat().st_mtime * 1_000_000) - round(duration_s * 1_000_000)
-    duration = round(duration_s * 1_000_000)
-    return SegmentTiming(start, start + duration, duration, 0)
-
-
-def _quarantine(engine: Engine, data: DataDir, camera_id: int, path: Path, reason: str) -> None:
-    target = data.quarantine / path.parent.parent.name / path.parent.name / path.name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    size = path.stat().st_size
-    shutil.move(str(path), target)
-    with engine.begin() as conn:
-        conn.execute(
-            insert(schema.quarantine).values(
-                camera_id=camera_id,
-                original_path=str(path),
-                path=str(target),
-                bytes=size,
-                reason=reason,
-                found_us=now_us(),
-            )
-        )
-    log.error("quarantined %s (%d bytes): %s -> %s", path, size, reason, target)
-    os.sync()
+        start = int(path.stat().st_mtime * 1_000_000) - duration_us
+    timing = SegmentTiming(start, start + duration_us, duration_us, 0)
+    return SegmentClosed(
+        camera_id, path.parent.name, path, timing, info, cause=salvage.OPEN, salvage=done
+    )
 
 
 def _camera_id(dirname: str) -> int | None:

@@ -1,19 +1,29 @@
-"""`custodes status`: what each camera is doing, from the database (any process can ask)."""
+"""`custodes status`: what each camera is doing, from the database (any process can ask).
+
+What the database cannot know is asked of the machine: whether a recorder holds the data
+directory (a killed recorder leaves its cameras' last state behind), and whether the archive
+volume is full (a full disk may keep the recorder from writing its state at all). Both are
+reported as they are now, beside the stored state and alarms.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
-from custodes.adapters import archive
+from custodes.adapters import archive, diskspace, recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
-from custodes.services.alarms import open_alarms
+from custodes.services import ledger
+from custodes.services.alarms import ACKNOWLEDGED_KINDS, DISK_FULL, open_alarms
 from custodes.services.context import Context
 
 DAY_US = 86_400 * 1_000_000
+STOPPED = "stopped"
+# states a camera keeps in the database while a recorder works it
+_ACTIVE = frozenset({"starting", "recording", "reconnecting", "disk-full", "error"})
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,15 @@ class CameraStatus:
     open_gap_since: str | None
     last_error: str | None
     last_error_at: str | None
+    # the stream as last recorded
+    video_codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    audio_codec: str | None = None
+    audio_dropped: str | None = None  # the camera's audio codec MP4 cannot carry (not kept)
+    # what crashes and full disks cut, in the last 24 hours
+    salvaged_24h: int = 0
+    quarantined_24h: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -45,6 +64,7 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
         schema.camera_state,
     )
     since = now - DAY_US
+    running = recorder_lock.recorder_running(ctx.data.root)
     with ctx.engine.connect() as conn:
         # From the spans (kept in step with the segments by the sealer): a handful of rows
         # per camera, where counting segments would read the whole index.
@@ -64,8 +84,22 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
                 gap.c.start_us < now, or_(gap.c.end_us.is_(None), gap.c.end_us > since)
             )
         ).all()
+        # from the ledger's (action, time) index: a few entries, where the index has millions
+        cut = _per_camera(conn, ledger.SEGMENT_SALVAGED, since)
+        quarantined = _per_camera(conn, ledger.FILE_QUARANTINED, since)
         rows = conn.execute(
-            select(cams, st.c.state, st.c.detail, st.c.last_error, st.c.last_error_us)
+            select(
+                cams,
+                st.c.state,
+                st.c.detail,
+                st.c.last_error,
+                st.c.last_error_us,
+                st.c.video_codec,
+                st.c.width,
+                st.c.height,
+                st.c.audio_codec,
+                st.c.audio_dropped,
+            )
             .select_from(cams.outerjoin(st, and_(st.c.camera_id == cams.c.id)))
             .where(cams.c.retired_us.is_(None))
             .order_by(cams.c.id)
@@ -77,12 +111,15 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
         gap_s = sum((min(g.end_us or now, now) - max(g.start_us, since)) / 1e6 for g in mine)
         open_since = next((g.start_us for g in mine if g.end_us is None), None)
         newest = int(s.newest) if s and s.newest is not None else None
+        state, detail = r.state or "idle", r.detail
+        if not running and state in _ACTIVE:
+            state, detail = STOPPED, "no recorder is running on this data directory"
         out.append(
             CameraStatus(
                 id=r.id,
                 name=r.name,
-                state=r.state or "idle",
-                detail=r.detail,
+                state=state,
+                detail=detail,
                 segments=int(s.n) if s else 0,
                 bytes=int(s.bytes) if s else 0,
                 newest_end=iso(newest) if newest else None,
@@ -92,9 +129,30 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
                 open_gap_since=iso(open_since) if open_since else None,
                 last_error=r.last_error,
                 last_error_at=iso(r.last_error_us) if r.last_error_us else None,
+                video_codec=r.video_codec,
+                width=r.width,
+                height=r.height,
+                audio_codec=r.audio_codec,
+                audio_dropped=r.audio_dropped,
+                salvaged_24h=cut.get(r.id, 0),
+                quarantined_24h=quarantined.get(r.id, 0),
             )
         )
     return out
+
+
+def _per_camera(conn: Connection, action: str, since: int) -> dict[int, int]:
+    L = schema.ledger
+    counts: dict[int, int] = {}
+    for obj, n in conn.execute(
+        select(L.c.object, func.count())
+        .where(L.c.action == action, L.c.time_us > since)
+        .group_by(L.c.object)
+    ):
+        kind, _, ident = str(obj).partition(":")
+        if kind == "camera" and ident.isdigit():
+            counts[int(ident)] = int(n)
+    return counts
 
 
 def protection(ctx: Context) -> str:
@@ -108,20 +166,67 @@ class AlarmStatus:
     camera_id: int | None
     message: str
     raised: str
+    raised_us: int = 0
+    id: int | None = None  # None: seen now, not stored (the database may be what is full)
+    acknowledgeable: bool = False  # no condition clears it: a person acknowledges it
+
+
+@dataclass(frozen=True)
+class DiskStatus:
+    free_bytes: int
+    total_bytes: int
+    reserve_bytes: int
+    full: bool
+    warning: str | None
 
 
 @dataclass(frozen=True)
 class SystemStatus:
     protection: str
     alarms: list[AlarmStatus]
+    recorder_running: bool = False
+    disk: DiskStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
+def disk_status(ctx: Context) -> DiskStatus:
+    use = diskspace.usage(ctx.data.archive)
+    try:
+        reserve = diskspace.reserve_bytes()
+        warning = diskspace.reserve_warning(reserve)
+    except diskspace.ReserveTooSmall as exc:
+        reserve, warning = 0, str(exc)
+    return DiskStatus(use.free, use.total, reserve, use.free < max(reserve, 1), warning)
+
+
 def system_status(ctx: Context) -> SystemStatus:
     with ctx.engine.connect() as conn:
         alarms = [
-            AlarmStatus(a.kind, a.camera_id, a.message, iso(a.raised_us)) for a in open_alarms(conn)
+            AlarmStatus(
+                a.kind,
+                a.camera_id,
+                a.message,
+                iso(a.raised_us),
+                a.raised_us,
+                a.id,
+                a.kind in ACKNOWLEDGED_KINDS,
+            )
+            for a in open_alarms(conn)
         ]
-    return SystemStatus(protection(ctx), alarms)
+    disk = disk_status(ctx)
+    if disk.full and not any(a.kind == DISK_FULL for a in alarms):
+        seen = now_us()
+        alarms.append(
+            AlarmStatus(
+                DISK_FULL,
+                None,
+                f"the archive volume has {disk.free_bytes / 1e6:,.0f} MB free, below the "
+                f"reserve of {disk.reserve_bytes / 1e6:,.0f} MB: recording cannot go on",
+                iso(seen),
+                seen,
+            )
+        )
+    running = recorder_lock.recorder_running(ctx.data.root)
+    return SystemStatus(protection(ctx), alarms, running, disk)

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from custodes.adapters import recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import iso
 from custodes.domain.chain import Cadence
@@ -195,6 +196,10 @@ def _verify_camera(
     cadence: Cadence,
     progress: Callable[[int], None] | None,
 ) -> CameraVerdict:
+    # Both checkpoint stores first, then the rows: a checkpoint commits with its segment's
+    # row (or after it), so every checkpoint read here is at or below the newest row read
+    # next, unless rows are gone.
+    db_cps, file_cps, file_problems = _checkpoint_stores(ctx, cam_id)
     with ctx.engine.connect() as conn:
         rows = [
             Row(r.seq, r.start_us, r.end_us, r.bytes, r.sha256, r.link, r.path)
@@ -210,7 +215,6 @@ def _verify_camera(
                 select(P.c.first_seq, P.c.last_seq).where(P.c.camera_id == cam_id)
             )
         ]
-    db_cps, file_cps, file_problems = _checkpoint_stores(ctx, cam_id, rows, pruned)
     in_range = [
         r
         for r in rows
@@ -254,34 +258,40 @@ def _verify_camera(
     return verdict
 
 
-def _checkpoint_stores(
-    ctx: Context, cam_id: int, rows: list[Row], pruned: list[tuple[int, int]]
-) -> tuple[list[SignedPoint], list[SignedPoint], list[str]]:
-    """Both checkpoint stores as of the rows' snapshot, while the recorder goes on writing.
+PENDING_WAIT_S = 10.0  # how long a checkpoint the file lacks may take to be appended
+RECENT_US = 120 * 1_000_000  # a checkpoint signed this recently may still be on its way
 
-    Checkpoints are only ever added after the newest, and a checkpoint's row commits with it,
-    so every checkpoint up to the snapshot's newest seq S is in the database; the database is
-    read again after the file, so a file checkpoint past S that the database lacks was lost
-    from the database, not sealed meanwhile. Past S nothing else is compared. A database
-    checkpoint the file lacks is read for once more after a pause (its line is appended just
-    after the commit)."""
-    top = max(rows[-1].seq if rows else -1, max((last for _, last in pruned), default=-1))
-    for attempt in range(2):
+
+def _checkpoint_stores(
+    ctx: Context, cam_id: int
+) -> tuple[list[SignedPoint], list[SignedPoint], list[str]]:
+    """Both checkpoint stores, the file first: a line is appended only after its row
+    commits, so the file read first can only lack checkpoints that the database has — those
+    committed meanwhile (the newest, or signed in the last two minutes: an export's
+    checkpoint may be appended after a newer one of the recorder's), whose line is on its
+    way. They are waited for (a loaded disk may
+    take seconds to fsync) — PENDING_WAIT_S while a recorder runs, a second otherwise (an
+    export's append) — and one still absent then is reported. Nothing is
+    left out of the comparison: a checkpoint past the newest row is evidence of rows gone."""
+    patience = PENDING_WAIT_S if recorder_lock.recorder_running(ctx.data.root) else 1.0
+    deadline = time.monotonic() + patience
+    recent_us = ctx.clock() - RECENT_US
+    while True:
         in_file, problems = checkpoints.read_file(ctx.data, cam_id)
         with ctx.engine.connect() as conn:
             in_db = [_point(cp) for cp in checkpoints.rows(conn, cam_id)]
-        db_keys = {(c.seq, c.link, c.signature) for c in in_db}
         file_points = [_point(cp) for cp in in_file if cp.camera_id == cam_id]
         file_keys = {(c.seq, c.link, c.signature) for c in file_points}
-        db_view = [c for c in in_db if c.seq <= top]
-        file_view = [
-            c for c in file_points if c.seq <= top or (c.seq, c.link, c.signature) not in db_keys
+        newest_in_file = max((c.seq for c in file_points), default=-1)
+        pending = [
+            c
+            for c in in_db
+            if (c.seq, c.link, c.signature) not in file_keys
+            and (c.seq > newest_in_file or c.time_us >= recent_us)
         ]
-        pending = [c for c in db_view if (c.seq, c.link, c.signature) not in file_keys]
-        if not pending or attempt:
-            return db_view, file_view, problems
-        time.sleep(0.5)
-    raise AssertionError("unreachable")
+        if not pending or time.monotonic() >= deadline:
+            return in_db, file_points, problems
+        time.sleep(0.25)
 
 
 def _unindexed(ctx: Context, cam_id: int, named: set[str]) -> list[str]:

@@ -6,9 +6,16 @@ from pathlib import Path
 
 FFMPEG = "ffmpeg"
 SEGMENT_PATTERN = "%08d.mp4"
-# Fragmented MP4: every fragment starts at a keyframe, so a segment is playable while it is
-# being written and after a crash, and fragments can be fanned out live.
+# Fragmented MP4: a fragment at every keyframe, so a segment is playable while it is being
+# written and after a crash.
 MOVFLAGS = "+frag_keyframe+empty_moov+default_base_moof"
+# A fragment at the latest every second as well (cameras with long GOPs, 4-10 s, are common):
+# what a kill -9 can lose of an open segment is the fragment being built.
+FRAGMENT_US = 1_000_000
+# Each fragment goes to the file as soon as it is made (flush_packets): without it the
+# segment's writes sit in a 1 MiB buffer, and a low-bitrate segment stays a 28-byte header
+# on disk until it closes, so a crash loses all of it.
+SEGMENT_FORMAT_OPTIONS = f"movflags={MOVFLAGS}:flush_packets=1:frag_duration={FRAGMENT_US}"
 
 
 def record_command(
@@ -49,7 +56,7 @@ def record_command(
         "-segment_format",
         "mp4",
         "-segment_format_options",
-        f"movflags={MOVFLAGS}",
+        SEGMENT_FORMAT_OPTIONS,
         "-reset_timestamps",
         "1",
         "-segment_list",

@@ -32,6 +32,8 @@ _CAUSES: tuple[tuple[str, str], ...] = (
 )
 
 UNSUPPORTED_AUDIO = "not currently supported in container"
+NO_SPACE = "No space left on device"
+ENDED = "the stream ended: the camera or the network closed the connection"
 
 
 @dataclass(frozen=True)
@@ -60,12 +62,15 @@ def parse_stream_info(lines: Iterable[str]) -> StreamInfo:
     return info
 
 
-def explain_exit(lines: Iterable[str], returncode: int) -> str:
-    """One sentence saying why ffmpeg stopped."""
+def explain_exit(lines: Iterable[str], returncode: int, *, stopped: bool = False) -> str:
+    """One sentence saying why ffmpeg stopped. An exit with status 0 that nobody asked for
+    is the input ending (ffmpeg's last line is then only its statistics)."""
     text = "\n".join(lines)
     for needle, cause in _CAUSES:
         if needle in text:
             return cause
+    if returncode == 0:
+        return "stopped" if stopped else ENDED
     tail = [ln.strip() for ln in text.splitlines() if ln.strip()]
     last = tail[-1] if tail else "no output"
     return f"ffmpeg exited with status {returncode}: {last[:200]}"

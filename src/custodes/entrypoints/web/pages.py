@@ -16,10 +16,9 @@ from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx
 from custodes.services import auth
 from custodes.services import cameras as camera_service
-from custodes.services.alarms import Alarm, open_alarms
 from custodes.services.live_access import live_cameras, may_watch
 from custodes.services.settings import site_timezone
-from custodes.services.status import camera_status
+from custodes.services.status import AlarmStatus, camera_status, system_status
 
 TEMPLATES = Path(__file__).with_name("templates")
 router = APIRouter(include_in_schema=False)
@@ -64,12 +63,13 @@ ALARM_TITLES = {
     "integrity": "Integrity check failed",
     "disk-low": "Disk space will not hold the retention period",
     "disk-full": "Disk full: recording stopped",
+    "footage-cut": "Footage cut short by a crash or a full disk",
 }
 
 
-def _alarms(request: Request) -> list[Alarm]:
-    with get_ctx(request).engine.connect() as conn:
-        return open_alarms(conn)
+def _alarms(request: Request) -> list[AlarmStatus]:
+    """The stored open alarms and what is seen now (a full disk cannot be stored)."""
+    return system_status(get_ctx(request)).alarms
 
 
 def _render(request: Request, name: str, session: auth.Session | None, **ctx: Any) -> HTMLResponse:

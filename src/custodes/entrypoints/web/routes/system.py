@@ -1,15 +1,29 @@
-"""GET /health (no session) and GET /status (what `custodes status --json` shows)."""
+"""GET /health (no session), GET /status (what `custodes status --json` shows), and
+POST /alarms/{id}/acknowledge (an alarm no condition clears)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException
+from fastapi import status as http
 from pydantic import BaseModel
 
 from custodes import __version__
-from custodes.entrypoints.web.deps import CtxDep, SessionDep
-from custodes.services.status import AlarmStatus, CameraStatus, camera_status, system_status
+from custodes.domain.roles import Permission
+from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep
+from custodes.entrypoints.web.permissions import need
+from custodes.services import alarms, auth, ledger
+from custodes.services.status import (
+    AlarmStatus,
+    CameraStatus,
+    DiskStatus,
+    camera_status,
+    system_status,
+)
 
 router = APIRouter(tags=["system"])
+Acknowledger = Annotated[auth.Session, Depends(need(Permission.ALARMS_ACKNOWLEDGE))]
 
 
 class Health(BaseModel):
@@ -21,6 +35,14 @@ class StatusOut(BaseModel):
     cameras: list[CameraStatus]
     protection: str
     alarms: list[AlarmStatus]
+    recorder_running: bool
+    disk: DiskStatus | None
+
+
+class AcknowledgedOut(BaseModel):
+    id: int
+    kind: str
+    camera_id: int | None
 
 
 @router.get("/health", response_model=Health)
@@ -31,4 +53,22 @@ def health() -> Health:
 @router.get("/status", response_model=StatusOut)
 def status(_: SessionDep, ctx: CtxDep) -> StatusOut:
     system = system_status(ctx)
-    return StatusOut(cameras=camera_status(ctx), protection=system.protection, alarms=system.alarms)
+    return StatusOut(
+        cameras=camera_status(ctx),
+        protection=system.protection,
+        alarms=system.alarms,
+        recorder_running=system.recorder_running,
+        disk=system.disk,
+    )
+
+
+@router.post("/alarms/{alarm_id}/acknowledge", response_model=AcknowledgedOut)
+def acknowledge(alarm_id: PathId, session: Acknowledger, ctx: CtxDep) -> AcknowledgedOut:
+    """Close an alarm that no condition clears (footage cut short); a ledger entry."""
+    try:
+        alarm = alarms.acknowledge_alarm(
+            ctx, alarm_id, actor=ledger.account_actor(session.username)
+        )
+    except alarms.NotAcknowledgeable as exc:
+        raise HTTPException(http.HTTP_409_CONFLICT, str(exc)) from None
+    return AcknowledgedOut(id=alarm.id, kind=alarm.kind, camera_id=alarm.camera_id)

@@ -36,6 +36,16 @@ if (logout) {
   });
 }
 
+// An alarm no condition clears (footage cut short) ends when a person acknowledges it.
+for (const button of document.querySelectorAll("button.ack-alarm")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    const res = await api(`/alarms/${button.dataset.alarm}/acknowledge`, { method: "POST" });
+    if (res.ok) location.reload();
+    else button.disabled = false;
+  });
+}
+
 // Times the server renders as <time data-us="…">: shown in the site's zone.
 for (const el of document.querySelectorAll("time[data-us]")) {
   el.textContent = `(${formatTime(Number(el.dataset.us) / 1000, true)})`;
