@@ -30,7 +30,7 @@ from custodes.domain.roles import Role
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.web.app import API, create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER, SESSION_COOKIE, UNSAFE_METHODS
-from custodes.services import access, auth, documents, ledger
+from custodes.services import access, alarms, auth, documents, ledger
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 from custodes.services.sealing import Sealer, SegmentClosed
@@ -300,6 +300,9 @@ def test_role_matrix(world: World) -> None:
     }
     media = {"start": iso(base + 1_000_000), "end": iso(base + 5_000_000)}
     hls = f"{API}/cameras/{w.cam}/hls/main"
+    with w.ctx.engine.begin() as conn:  # an alarm only a person closes
+        alarms.raise_footage_cut(conn, w.cam, "seq 1 open when the recorder stopped", base)
+        (alarm_id,) = [a.id for a in alarms.open_alarms(conn) if a.kind == alarms.FOOTAGE_CUT]
     # (method, template in the schema, concrete path, request kwargs, expected per role)
     rows: list[tuple[str, str, str, dict[str, Any], Expected]] = [
         ("get", "/cameras", "/cameras", {}, _only(everyone, (200,))),
@@ -386,6 +389,13 @@ def test_role_matrix(world: World) -> None:
             _only((Role.SYSTEM_ADMIN, Role.SECURITY_MANAGER), (200,)),
         ),
         ("get", "/status", "/status", {}, _only(everyone, (200,))),
+        (  # the first of the two roles closes it; the second finds it closed
+            "post",
+            "/alarms/{alarm_id}/acknowledge",
+            f"/alarms/{alarm_id}/acknowledge",
+            {},
+            _only((Role.SECURITY_MANAGER, Role.SYSTEM_ADMIN), (200, 409)),
+        ),
         ("get", "/exports", "/exports", {}, _only(everyone, (200,))),
         (
             "post",

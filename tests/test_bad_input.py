@@ -21,6 +21,7 @@ from .conftest import free_port
 from .recording import (
     assert_archive_agrees,
     count_segments,
+    gap_rows,
     recording,
     segment_rows,
     spool_media,
@@ -141,3 +142,31 @@ def test_read_only_archive_is_reported_and_nothing_lost(
     assert [r.seq for r in rows] == list(range(len(rows)))
     assert_archive_agrees(ctx)
     assert "sealing failed" in caplog.text and "Operation not permitted" in caplog.text
+
+
+def test_g711_audio_is_decided_once_per_camera(ctx: Context, tmp_path: Path) -> None:
+    """A G.711 camera's first start finds out that MP4 cannot carry its audio; the camera
+    remembers it, so that every later start records video only at once: no failed run, no
+    empty file to clean up, no extra gap. A new address is decided anew."""
+    clips = tmp_path / "clips"
+    mounts = [Mount("alaw", ensure_clip(clips, "alaw"), audio=ensure_audio(clips))]
+    with Simulator(mounts, free_port()) as sim:
+        cam = svc.add_camera(ctx, CameraSpec(name="alaw", url=sim.url("alaw"), place="t")).id
+        with recording(ctx, segment_seconds=SEG):
+            wait_for("recording", lambda: count_segments(ctx, cam) >= 2, 60)
+        assert _status(ctx)["alaw"].audio_dropped == "pcm_alaw"
+        log = ctx.data.logs / f"cam{cam:05d}.log"
+        first = log.read_text().count("not currently supported in container")
+        assert first >= 1
+        stopped = segment_rows(ctx, cam)[-1].end_us
+        with recording(ctx, segment_seconds=SEG):
+            wait_for("recording again", lambda: count_segments(ctx, cam) >= 5, 60)
+        assert log.read_text().count("not currently supported in container") == first
+        assert "not recorded" in (_status(ctx)["alaw"].detail or "")
+        (gap,) = [g for g in gap_rows(ctx, cam) if g.start_us == stopped]
+        assert gap.reason == "recorder was not running" and gap.end_us is not None
+        # the empty file of the failed first start held no footage: removed, not quarantined
+        assert list(ctx.data.quarantine.rglob("*")) == []
+        svc.update_camera(ctx, str(cam), {"url": sim.url("alaw") + "?x=1"})
+        assert svc.find_camera(ctx, str(cam)).stream is not None
+        assert _status(ctx)["alaw"].audio_dropped is None

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from custodes.adapters.ffmpeg.stderr import explain_exit, parse_stream_info
 
 HEADER = """Input #0, rtsp, from 'rtsp://127.0.0.1:8554/cam1':
@@ -32,3 +34,54 @@ def test_exit_reasons_are_plain() -> None:
     )
     assert "disk full" in explain_exit(["Error writing trailer: No space left on device"], 1)
     assert explain_exit(["something odd"], 3) == "ffmpeg exited with status 3: something odd"
+
+
+def test_an_input_that_ends_is_said_so_not_ffmpegs_statistics() -> None:
+    """An outage ends ffmpeg with status 0 and its statistics as the last line: that is the
+    stream ending, not "ffmpeg exited with status 0: video:1528kB …"."""
+    tail = [
+        "frame=  250 fps= 25 q=-1.0 Lsize=N/A time=00:00:10.00 bitrate=N/A speed=1x",
+        "video:1528kB audio:0kB subtitle:0kB other streams:0kB global headers:0kB",
+    ]
+    reason = explain_exit(tail, 0)
+    assert "stream ended" in reason and "video:1528kB" not in reason
+    assert explain_exit(tail, 0, stopped=True) == "stopped"
+
+
+def test_repeated_ffmpeg_lines_are_collapsed_and_capped() -> None:
+    from custodes.adapters.log_limit import LineCollapser
+
+    now = [0.0]
+    collapse = LineCollapser(per_minute=5, clock=lambda: now[0])
+    written: list[str] = []
+    for _ in range(4000):  # what a full disk made ffmpeg print
+        written += collapse.feed("av_interleaved_write_frame(): No space left on device")
+    written += collapse.feed("another line")
+    assert written == [
+        "av_interleaved_write_frame(): No space left on device",
+        "(last line repeated 3999 more times)",
+        "another line",
+    ]
+    for i in range(10):
+        written += collapse.feed(f"line {i}")
+    assert len(written) == 5  # the minute's budget
+    now[0] = 61.0
+    assert collapse.feed("later") == ["(8 lines left out of this log in the last minute)", "later"]
+
+
+def test_a_repeating_failure_is_logged_once_a_minute_with_its_count(caplog: Any) -> None:
+    import logging
+
+    from custodes.adapters.log_limit import LogLimiter
+
+    now = [0.0]
+    limiter = LogLimiter(logging.getLogger("t"), every_s=60, clock=lambda: now[0])
+    with caplog.at_level(logging.ERROR, logger="t"):
+        for _ in range(1000):
+            limiter.log(logging.ERROR, "seal", "sealing failed: %s", "disk full")
+        now[0] = 61
+        limiter.log(logging.ERROR, "seal", "sealing failed: %s", "disk full")
+    assert [r.getMessage() for r in caplog.records] == [
+        "sealing failed: disk full",
+        "sealing failed: disk full (and 999 more like it in the last 60 s)",
+    ]

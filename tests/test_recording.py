@@ -9,6 +9,7 @@ import pytest
 
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
+from custodes.services import cameras as svc
 from custodes.services.context import Context
 from custodes.services.status import camera_status
 
@@ -105,3 +106,21 @@ def test_outage_leaves_a_gap_and_recording_resumes(ctx: Context, clips: Path) ->
     assert_archive_agrees(ctx)
     # recording again: the outage is history (its gap keeps the reason), not a current error
     assert camera_status(ctx)[0].last_error is None
+
+
+def test_a_changed_address_is_the_gaps_reason(ctx: Context, clips: Path) -> None:
+    """Changing a camera's address restarts its worker: the gap says so, not "recorder was
+    not running"."""
+    with Simulator(_mounts(clips, ["cam1", "cam2"]), free_port()) as sim:
+        (cam,) = add_cameras(ctx, sim, ["cam1"])
+        with recording(ctx, segment_seconds=SEG) as sup:
+            wait_for("2 segments", lambda: count_segments(ctx, cam) >= 2, 40)
+            svc.update_camera(ctx, str(cam), {"url": sim.url("cam2")})
+            sup.sync_cameras()
+            n = count_segments(ctx, cam)
+            wait_for(
+                "recording from the new address", lambda: count_segments(ctx, cam) >= n + 2, 40
+            )
+    reasons = [g.reason for g in gap_rows(ctx, cam)]
+    assert "the camera's address was changed: reconnecting to it" in reasons, reasons
+    assert reasons.count("recorder was not running") == 0  # a new camera: no gap before it

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from pathlib import Path
@@ -9,12 +10,13 @@ from sqlalchemy import select
 
 from custodes.adapters import archive
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg import segment_file
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.adapters.journal import Journal
 from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import RunClock, SegmentTiming
 from custodes.services import cameras as svc
-from custodes.services import index
+from custodes.services import index, salvage
 from custodes.services.context import Context
 from custodes.services.reconcile import reconcile
 from custodes.services.sealing import Sealer, SegmentClosed
@@ -147,3 +149,117 @@ def _extra_segment(ctx: Context, cam: int) -> Path:
     run_dir = ctx.data.camera_spool(cam) / "run2"
     (name, _, _), *_ = make_segments(run_dir, count=1)
     return run_dir / name
+
+
+def _cut_mid_fragment(path: Path) -> int:
+    """Cut a whole segment inside its last fragment, as a write refused by a full disk
+    leaves it; returns the bytes left."""
+    scan = segment_file.scan(path)
+    assert scan.complete and scan.fragments >= 2
+    size = path.stat().st_size
+    keep = size - 3000  # inside the last mdat (or the mfra after it, and into the mdat)
+    with path.open("r+b") as f:
+        f.truncate(keep)
+    assert not segment_file.scan(path).complete
+    return keep
+
+
+def test_a_segment_written_short_is_sealed_short_and_says_so(ctx: Context) -> None:
+    """ffmpeg reported the segment closed, but its last fragment is not whole (its writes
+    failed): the whole fragments are sealed with their true duration, the cut bytes kept in
+    quarantine, and a note, a ledger entry and the footage-cut alarm say what happened."""
+    cam = _camera(ctx)
+    run_dir = ctx.data.camera_spool(cam) / "run1"
+    (name, a, b), *_ = make_segments(run_dir, count=1, seconds=4)
+    spool = run_dir / name
+    before = spool.stat().st_size
+    _cut_mid_fragment(spool)
+    timing = RunClock().place(a, b, T0)
+    seq = Sealer(ctx.engine, ctx.data).seal(SegmentClosed(cam, "run1", spool, timing, StreamInfo()))
+    s, q = schema.segments, schema.quarantine
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(s).where(s.c.seq == seq)).one()
+        (tail,) = conn.execute(select(q)).all()
+        (entry,) = conn.execute(
+            select(schema.ledger).where(schema.ledger.c.action == "segment-salvaged")
+        ).all()
+        (alarm,) = conn.execute(select(schema.alarms)).all()
+    f = ctx.data.archive / row.path
+    assert segment_file.scan(f).complete
+    assert row.duration_us < timing.duration_us  # not the 4 s ffmpeg claimed
+    assert abs(ffprobe_duration(f) - row.duration_us / 1e6) < 0.05
+    assert row.end_us == row.start_us + row.duration_us
+    assert row.salvaged is not None and "written short" in row.salvaged
+    assert tail.segment_path == row.path and Path(tail.path).stat().st_size == tail.bytes
+    assert row.bytes + tail.bytes == before - 3000  # nothing dropped: sealed + kept aside
+    assert json.loads(entry.details)["seq"] == seq and alarm.kind == "footage-cut"
+
+
+def test_a_salvage_interrupted_after_the_cut_is_still_said(ctx: Context) -> None:
+    """A crash after the file was cut (its tail already in quarantine) but before it was
+    sealed: the redo finds it whole, and still seals it as salvaged, measured again."""
+    cam = _camera(ctx)
+    run_dir = ctx.data.camera_spool(cam) / "run1"
+    (name, a, b), *_ = make_segments(run_dir, count=1, seconds=4)
+    spool = run_dir / name
+    _cut_mid_fragment(spool)
+    salvage.salvage(ctx.data, spool, segment_file.scan(spool), salvage.CLOSED, 4_000_000)
+    assert segment_file.scan(spool).complete  # cut, then the "crash"
+    timing = RunClock().place(a, b, T0)
+    Sealer(ctx.engine, ctx.data).seal(SegmentClosed(cam, "run1", spool, timing, StreamInfo()))
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(schema.segments)).one()
+    assert row.salvaged is not None and row.duration_us < timing.duration_us
+
+
+def test_files_without_footage_are_removed_and_unreadable_ones_kept(ctx: Context) -> None:
+    """What a run that failed to start leaves (nothing, or only an MP4 header) holds no
+    footage and goes; anything else that cannot be sealed goes to quarantine, whole."""
+    cam = _camera(ctx)
+    run_dir = ctx.data.camera_spool(cam) / "20261129T000000beef"
+    (name, _, _), *_ = make_segments(run_dir, count=1)
+    whole = (run_dir / name).read_bytes()
+    header = whole[: _header_end(whole)]
+    (run_dir / name).unlink()
+    (run_dir / "00000000.mp4").write_bytes(b"")
+    (run_dir / "00000001.mp4").write_bytes(header)
+    (run_dir / "00000002.mp4").write_bytes(header + b"\x00\x00\x10\x00moof" + b"x" * 100)
+    report = reconcile(ctx.engine, ctx.data)
+    assert (report.sealed, report.removed) == (0, 2)
+    assert report.quarantined == [str(run_dir / "00000002.mp4")]
+    with ctx.engine.connect() as conn:
+        assert conn.execute(select(schema.segments)).all() == []
+        (q,) = conn.execute(select(schema.quarantine)).all()
+    assert q.bytes == len(header) + 108 and "no playable fragment" in q.reason
+
+
+def _header_end(mp4: bytes) -> int:
+    """The end of the ftyp and moov boxes."""
+    pos = 0
+    while pos < len(mp4):
+        size = int.from_bytes(mp4[pos : pos + 4], "big")
+        if mp4[pos + 4 : pos + 8] not in (b"ftyp", b"moov"):
+            return pos
+        pos += size
+    return pos
+
+
+def test_a_hole_inside_one_run_is_a_gap_with_its_reason(ctx: Context) -> None:
+    """A source slower than real time (or one that stalled and caught up without dropping
+    the connection) leaves wall time without video between two segments of one run: the
+    timeline shows a hole, and a gap row says why, at once; a new run has gaps of its own."""
+    cam = _camera(ctx)
+    run_dir = ctx.data.camera_spool(cam) / "run1"
+    listed = make_segments(run_dir, count=3)
+    sealer = Sealer(ctx.engine, ctx.data)
+    t = T0
+    for name, a, b in listed:
+        duration = round((b - a) * 1e6)
+        timing = SegmentTiming(t, t + duration, duration, 0)
+        sealer.seal(SegmentClosed(cam, "run1", run_dir / name, timing, StreamInfo()))
+        t += duration + 2_500_000  # 2 s of video delivered over 4.5 s
+    with ctx.engine.connect() as conn:
+        gaps = conn.execute(select(schema.gaps).order_by(schema.gaps.c.start_us)).all()
+    assert len(gaps) == 2
+    assert all(g.end_us - g.start_us == 2_500_000 for g in gaps)
+    assert "no video for 2.5 s inside the stream" in gaps[0].reason

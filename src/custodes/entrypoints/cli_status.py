@@ -32,15 +32,17 @@ def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 
 
 def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
-    table = Table(box=None, pad_edge=False, header_style="bold")
+    # one space between columns; only the camera's name gives way (an ellipsis) when space
+    # runs out: numbers are never cut
+    table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
     table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("camera", overflow="ellipsis", max_width=18, no_wrap=True)
-    table.add_column("state", no_wrap=True, max_width=13, overflow="ellipsis")
+    table.add_column("camera", overflow="ellipsis", max_width=14, no_wrap=True)
+    table.add_column("state", no_wrap=True)
     table.add_column("segments", justify="right", no_wrap=True)
     table.add_column("size", justify="right", no_wrap=True)
     table.add_column("newest", justify="right", no_wrap=True)
     table.add_column("gaps 24h", justify="right", no_wrap=True)
-    table.add_column("stream", no_wrap=True, overflow="ellipsis", max_width=16)
+    table.add_column("stream", no_wrap=True)
     notes: list[str] = []
     for r in rows:
         table.add_row(
@@ -92,18 +94,19 @@ def _notes(r: CameraStatus) -> list[str]:
 
 
 def _stream(r: CameraStatus) -> str:
+    """Short: codec, lines, audio ("hevc 2160p+aac"); `camera show` gives the full size."""
     if not r.video_codec:
         return "—"
-    size = f" {r.width}×{r.height}" if r.width and r.height else ""
-    audio = f" +{r.audio_codec}" if r.audio_codec else ""
+    size = f" {r.height}p" if r.height else ""
+    audio = f"+{r.audio_codec}" if r.audio_codec else ""
     return f"{r.video_codec}{size}{audio}"
 
 
 def _size(n: int) -> str:
     for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6)):
         if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1e3:.0f} kB"
+            return f"{n / scale:.1f}{unit}"
+    return f"{n / 1e3:.0f}kB"
 
 
 def _age(seconds: float | None) -> str:
@@ -112,9 +115,9 @@ def _age(seconds: float | None) -> str:
 
 def _duration(seconds: float) -> str:
     if seconds < 120:
-        return f"{seconds:.0f} s"
+        return f"{seconds:.0f}s"
     if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
+        return f"{seconds / 60:.0f}m"
     if seconds < 172_800:
-        return f"{seconds / 3600:.0f} h"
-    return f"{seconds / 86400:.0f} d"
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"

@@ -94,8 +94,9 @@ def raise_footage_cut(conn: Connection, camera_id: int, latest: str, now_us: int
         return
     since = int(open_row.raised_us)
     L = schema.ledger
-    counts: dict[str, int] = dict(
-        conn.execute(
+    counts = {
+        str(action): int(n)
+        for action, n in conn.execute(
             select(L.c.action, func.count())
             .where(
                 L.c.action.in_((ledger.SEGMENT_SALVAGED, ledger.FILE_QUARANTINED)),
@@ -103,8 +104,8 @@ def raise_footage_cut(conn: Connection, camera_id: int, latest: str, now_us: int
                 L.c.time_us >= since,
             )
             .group_by(L.c.action)
-        ).tuples()
-    )
+        )
+    }
     salvaged = counts.get(ledger.SEGMENT_SALVAGED, 0)
     quarantined = counts.get(ledger.FILE_QUARANTINED, 0)
     message = (

@@ -43,6 +43,7 @@ class ReconcileReport:
     quarantined: list[str] = field(default_factory=list)
     removed: int = 0  # files with no media at all (a run that failed to start)
     skipped_dirs: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # left in the spool: sealing them failed
 
     def add(self, other: ReconcileReport) -> None:
         self.sealed += other.sealed
@@ -50,6 +51,7 @@ class ReconcileReport:
         self.quarantined += other.quarantined
         self.removed += other.removed
         self.skipped_dirs += other.skipped_dirs
+        self.failed += other.failed
 
 
 def reconcile(engine: Engine, data: DataDir) -> ReconcileReport:
@@ -66,18 +68,28 @@ def reconcile(engine: Engine, data: DataDir) -> ReconcileReport:
             report.skipped_dirs.append(str(cam_dir))
             continue
         for run_dir in sorted(p for p in cam_dir.iterdir() if p.is_dir()):
-            reconcile_run(sealer, data, camera_id, run_dir, report)
+            reconcile_run(sealer, data, camera_id, run_dir, report, contain=True)
     return report
 
 
 def reconcile_run(
-    sealer: Sealer, data: DataDir, camera_id: int, run_dir: Path, report: ReconcileReport
+    sealer: Sealer,
+    data: DataDir,
+    camera_id: int,
+    run_dir: Path,
+    report: ReconcileReport,
+    *,
+    contain: bool = False,
 ) -> None:
-    """Settle one run directory: used after a crash, and when a run ends normally."""
+    """Settle one run directory: used after a crash, and when a run ends normally. With
+    `contain` (the start), a file that cannot be settled is left in the spool and reported,
+    so that one bad file never keeps every camera from recording; without it, the error
+    goes to the caller (the sealer retries)."""
     clock = RunClock()
     placed: dict[str, SegmentTiming] = {}
     for line in Journal.read(run_dir):
         placed[line.name] = clock.place(line.media_start, line.media_end, line.closed_at_us)
+    failed_before = len(report.failed)
     for path in sorted(run_dir.glob("*.mp4")):
         salvaged_before = sealer.salvaged
         try:
@@ -93,8 +105,16 @@ def reconcile_run(
             else:
                 report.removed += 1
             continue
+        except Exception as exc:
+            if not contain:
+                raise
+            log.exception("%s: cannot be sealed now (%s); left in the spool", path, exc)
+            report.failed.append(str(path))
+            continue
         report.sealed += 1
         report.salvaged += sealer.salvaged - salvaged_before
+    if len(report.failed) > failed_before:
+        return  # the journal stays with the files it places, for the next try
     (run_dir / JOURNAL_NAME).unlink(missing_ok=True)
     try:
         run_dir.rmdir()

@@ -1,0 +1,114 @@
+"""`custodes status` as a person reads it: an 80-column terminal, the notes under the table,
+what the database cannot say (a recorder not running, a full disk), and alarms that a person
+acknowledges (CLI and API), each in the ledger."""
+
+from __future__ import annotations
+
+import json
+
+from rich.console import Console
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from custodes.adapters.db import schema
+from custodes.clock import now_us
+from custodes.entrypoints.cli import app
+from custodes.entrypoints.cli_status import render
+from custodes.services import alarms, index
+from custodes.services.context import Context
+from custodes.services.status import CameraStatus, DiskStatus, SystemStatus
+
+LONG = "connection refused: camera or RTSP server not listening " * 3
+
+
+def _camera(i: int) -> CameraStatus:
+    return CameraStatus(
+        id=i,
+        name=f"North gate entrance camera {i}",
+        state="reconnecting",
+        detail="audio (pcm_alaw) not recorded: MP4 cannot carry it without transcoding",
+        segments=1_234_567,
+        bytes=987_654_321_000,
+        newest_end="2026-12-01T10:00:00.000Z",
+        newest_age_s=75_000.0,
+        gaps_24h=12,
+        gap_seconds_24h=3_600.0,
+        open_gap_since="2026-12-01T09:00:00.000Z",
+        last_error=LONG,
+        last_error_at="2026-12-01T09:00:00.000Z",
+        video_codec="hevc",
+        width=3840,
+        height=2160,
+        audio_codec="aac",
+        salvaged_24h=2,
+        quarantined_24h=1,
+    )
+
+
+def test_the_table_fits_80_columns_and_nothing_is_lost() -> None:
+    system = SystemStatus(
+        "read-only",
+        [],
+        recorder_running=False,
+        disk=DiskStatus(10**9, 10**12, 512 * 2**20, False, None),
+    )
+    console = Console(width=80, record=True, color_system=None)
+    for line in render([_camera(1), _camera(22)], system):
+        console.print(line)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80, text
+    rows = [line for line in text.splitlines() if "reconnecting" in line]
+    assert len(rows) == 2, text  # one line per camera: no cell wrapped onto a second line
+    assert "1,234,567" in rows[0] and "987.7GB" in rows[0] and "hevc 2160p+aac" in rows[0]
+    assert rows[1].lstrip().startswith("22 ")
+    # the long texts are not cut away: they have lines of their own under the table
+    assert "connection refused" in text and "sealed short" in text and "not running" in text
+
+
+def test_what_the_database_cannot_say_is_asked_of_the_host(ctx: Context) -> None:
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            schema.cameras.insert().values(
+                name="c", url="rtsp://h/x", place="p", created_us=1, updated_us=1
+            )
+        )
+        index.set_state(conn, 1, "recording")
+    res = CliRunner().invoke(app, ["status", "--json", "--data", str(ctx.data.root)])
+    status = json.loads(res.output)
+    # a recorder killed with -9 leaves "recording" behind: nobody holds the lock now
+    assert status["recorder_running"] is False
+    assert status["cameras"][0]["state"] == "stopped"
+
+
+def test_a_footage_cut_alarm_ends_when_a_person_acknowledges_it(ctx: Context) -> None:
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            schema.cameras.insert().values(
+                name="c", url="rtsp://h/x", place="p", created_us=1, updated_us=1
+            )
+        )
+        alarms.raise_footage_cut(conn, 1, "seq 3 open when the recorder stopped", now_us())
+        alarms.raise_alarm(conn, alarms.INTEGRITY, "verification found 1 problem", now_us())
+        ids = {a.kind: a.id for a in alarms.open_alarms(conn)}
+    data = ["--data", str(ctx.data.root)]
+    res = CliRunner().invoke(app, ["alarm", "ack", str(ids[alarms.INTEGRITY]), *data])
+    assert res.exit_code == 2 and "clears by itself" in res.output
+    res = CliRunner().invoke(app, ["alarm", "ack", str(ids[alarms.FOOTAGE_CUT]), *data])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["alarm", "ack", str(ids[alarms.FOOTAGE_CUT]), *data])
+    assert res.exit_code == 2 and "no open alarm" in res.output
+    with ctx.engine.connect() as conn:
+        left = [a.kind for a in alarms.open_alarms(conn)]
+        entry = conn.execute(
+            select(schema.ledger.c.actor, schema.ledger.c.object).where(
+                schema.ledger.c.action == "alarm-acknowledged"
+            )
+        ).one()
+        acked = conn.execute(
+            select(schema.alarms.c.acknowledged_by).where(
+                schema.alarms.c.id == ids[alarms.FOOTAGE_CUT]
+            )
+        ).scalar_one()
+    assert left == [alarms.INTEGRITY]
+    assert entry.object == f"alarm:{ids[alarms.FOOTAGE_CUT]}" and entry.actor.startswith("cli:")
+    assert acked == entry.actor
