@@ -668,8 +668,9 @@ def _created_details(ctx: Context, export_id: str) -> dict[str, object]:
 def test_an_export_of_the_newest_footage_signs_the_checkpoint_that_closes_it(
     world: World,
 ) -> None:
-    """Segments 12–14 follow the last checkpoint (11): the export signs one over the newest
-    segment, and the bundle verifies strictly against the installation's key."""
+    """Segments 12–14 follow the last checkpoint (11): the export signs one over its last
+    segment (13: no row after the exported footage goes with it), and the bundle verifies
+    strictly against the installation's key."""
     ctx, key_file = world.ctx, str(installation_keys(world.ctx))
     end = _seal_more(world, 3)
     assert _checkpoint_seqs(world) == ([0, 4, 8, 11], [0, 4, 8, 11])
@@ -678,24 +679,27 @@ def test_an_export_of_the_newest_footage_signs_the_checkpoint_that_closes_it(
     manifest = fmt.decode((r.path / fmt.MANIFEST_FILE).read_bytes())
     assert [s.seq for s in manifest.segments] == [10, 11, 12, 13]
     assert manifest.chain.unsigned_tail is None
-    assert [c.seq for c in manifest.chain.after] == [14]  # up to the checkpoint signed now
-    assert [c.seq for c in manifest.chain.checkpoints] == [8, 11, 14]
+    assert manifest.chain.after == ()  # signed at its last segment: nothing beyond it
+    assert [c.seq for c in manifest.chain.checkpoints] == [8, 11, 13]
     assert manifest.chain.checkpoints[-1].key_id == signing.load_signer(ctx.data).key_id
-    assert _checkpoint_seqs(world) == ([0, 4, 8, 11, 14], [0, 4, 8, 11, 14])  # both stores
+    assert _checkpoint_seqs(world) == ([0, 4, 8, 11, 13], [0, 4, 8, 11, 13])  # both stores
     details = _created_details(ctx, r.id)
-    assert (details["closing_checkpoint"], details["checkpoint_signed"]) == (14, True)
+    assert (details["closing_checkpoint"], details["checkpoint_signed"]) == (13, True)
     code, output = verify_cli(r.path, "--strict", "--key", key_file)
     assert code == 0, output
     report = json.loads(verify_cli(r.path, "--json", "--key", key_file)[1])
     assert report["signed_through_seq"] == 13 and report["unsigned_seqs"] == []
 
-    # the next export of the same footage finds that checkpoint: nothing more is signed
+    # the same footage again finds that checkpoint: nothing more is signed
+    same = world.export(T0 + 10 * SEC + 500_000, end - SEC - 500_000)
+    assert _created_details(ctx, same.id)["checkpoint_signed"] is False
+    # one segment more is closed by a checkpoint of its own
     again = world.export(T0 + 10 * SEC + 500_000, end)
     manifest = fmt.decode((again.path / fmt.MANIFEST_FILE).read_bytes())
     assert [s.seq for s in manifest.segments] == [10, 11, 12, 13, 14]
     assert manifest.chain.after == () and manifest.chain.unsigned_tail is None
-    assert _checkpoint_seqs(world) == ([0, 4, 8, 11, 14], [0, 4, 8, 11, 14])
-    assert _created_details(ctx, again.id)["checkpoint_signed"] is False
+    assert _checkpoint_seqs(world) == ([0, 4, 8, 11, 13, 14], [0, 4, 8, 11, 13, 14])
+    assert _created_details(ctx, again.id)["checkpoint_signed"] is True
     assert verify_cli(again.path, "--strict", "--key", key_file)[0] == 0
 
 
@@ -703,7 +707,8 @@ def test_a_tail_no_checkpoint_can_be_signed_over_fails_the_export_and_leaves_not
     world: World,
 ) -> None:
     """A row after the last checkpoint that does not give its link (edited in the database):
-    sign_recent refuses to sign it, and the export of the footage before it is refused."""
+    sign_recent refuses to sign over it, and the export that takes it is refused; footage
+    before it, whose chain is whole, still exports."""
     end = _seal_more(world, 2)
     with world.ctx.engine.begin() as conn:
         conn.execute(
@@ -713,7 +718,7 @@ def test_a_tail_no_checkpoint_can_be_signed_over_fails_the_export_and_leaves_not
         )
     before = _checkpoint_seqs(world)
     with pytest.raises(exports.ExportError, match=r"segment 13 does not give its chain link"):
-        world.export(T0 + 10 * SEC + 500_000, end - SEC)  # segments 10–12
+        world.export(T0 + 10 * SEC + 500_000, end)  # segments 10–13
     _nothing_left(world.ctx)
     assert _checkpoint_seqs(world) == before  # nothing was signed over the broken tail
     o = world.officer  # the command line says so, and leaves nothing either
@@ -734,7 +739,7 @@ def test_a_tail_no_checkpoint_can_be_signed_over_fails_the_export_and_leaves_not
             "--from",
             iso(T0 + 10 * SEC + 500_000),
             "--to",
-            iso(end - SEC),
+            iso(end),
             "--out",
             str(world.ctx.data.root / "out"),
         ],
@@ -743,6 +748,8 @@ def test_a_tail_no_checkpoint_can_be_signed_over_fails_the_export_and_leaves_not
     assert result.exit_code == 1 and "no checkpoint can be signed" in said, said
     assert "segment 13 does not give its chain link" in said and "custodes verify" in said
     _nothing_left(world.ctx)
+    ok = world.export(T0 + 10 * SEC + 500_000, end - SEC - 500_000)  # 10–12: a whole chain
+    assert _created_details(world.ctx, ok.id)["closing_checkpoint"] == 12
 
 
 def _as_old_bundle(world: World, bundle: Path, dest: Path, tail: tuple[int, int] | None) -> Path:

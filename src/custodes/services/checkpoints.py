@@ -2,9 +2,9 @@
 
 Each camera's checkpoints are rows of `checkpoints` and lines of
 `archive/camNNNNN/checkpoints.jsonl` (append-only, fsynced). The row commits with the segment
-it anchors (the sealer), or on its own over the newest indexed segment (`sign_recent`: at a
-clean stop, and when an export takes recent footage); the line is appended right after the
-commit. A crash between the two leaves the file one checkpoint short: `repair_file_tail`
+it anchors (the sealer), or on its own over an indexed segment (`sign_at` at a clean stop;
+`sign_recent` when an export takes footage no checkpoint follows yet); the line is appended
+right after the commit. A crash between the two leaves the file one checkpoint short: `repair_file_tail`
 appends that one (and only that one) on the next start, so a file truncated by hand is still
 reported by `custodes verify`. Two processes may append (the recorder and an export), so the
 file's lines are in commit order only nearly: readers compare sets, never positions.
@@ -210,36 +210,46 @@ class ChainBroken(RuntimeError):
 
 
 def sign_recent(
-    engine: Engine, data: DataDir, signer: Signer, camera_id: int, time_us: int
+    engine: Engine,
+    data: DataDir,
+    signer: Signer,
+    camera_id: int,
+    time_us: int,
+    upto_seq: int | None = None,
 ) -> SignedCheckpoint | None:
-    """Sign the camera's newest indexed segment if no checkpoint vouches for it yet: the
-    unsigned tail becomes signed now rather than at the recorder's next checkpoint (an
-    export of recent footage then verifies strictly). The rows after the newest checkpoint
-    are recomputed from their fields first, so a tail whose rows do not give their links is
-    refused, never signed. Safe beside a running recorder: the rows are read under the write
-    lock, and the sealer only signs the seq it is inserting."""
+    """Sign the camera's chain at `upto_seq` (default: its newest indexed segment) if no
+    checkpoint vouches for it yet: what an export takes is signed now rather than at the
+    recorder's next checkpoint (it then verifies strictly, and carries no rows after it).
+    The rows after the newest checkpoint are recomputed from their fields first, so a tail
+    whose rows do not give their links is refused, never signed. Safe beside a running
+    recorder: the rows are read under the write lock, and the sealer only signs the seq it
+    is inserting."""
     with engine.begin() as conn:
         write_first(conn)
         last = index.last_segment(conn, camera_id)
         if last is None:
             return None
+        target = last.seq if upto_seq is None else min(upto_seq, last.seq)
         newest_cp = newest(conn, camera_id)
-        if newest_cp is not None and newest_cp.seq >= last.seq:
+        if newest_cp is not None and newest_cp.seq >= target:
             return None
-        _check_tail_links(conn, camera_id, newest_cp)
-        signed = sign_at(conn, signer, camera_id, last.seq, last.link, time_us)
+        link = _check_tail_links(conn, camera_id, newest_cp, target)
+        signed = sign_at(conn, signer, camera_id, target, link, time_us)
     if signed is not None:
         append_to_file(data, signed)
     return signed
 
 
-def _check_tail_links(conn: Connection, camera_id: int, cp: SignedCheckpoint | None) -> None:
+def _check_tail_links(
+    conn: Connection, camera_id: int, cp: SignedCheckpoint | None, upto: int
+) -> str:
+    """Recompute the rows after `cp` up to seq `upto` from their fields; the link at `upto`."""
     after = -1 if cp is None else cp.seq
     prev = GENESIS if cp is None else bytes.fromhex(cp.link)
     expected = after + 1
     rows = conn.execute(
         select(S.c.seq, S.c.start_us, S.c.end_us, S.c.bytes, S.c.sha256, S.c.link)
-        .where(S.c.camera_id == camera_id, S.c.seq > after)
+        .where(S.c.camera_id == camera_id, S.c.seq > after, S.c.seq <= upto)
         .order_by(S.c.seq)
     )
     for r in rows:
@@ -258,3 +268,9 @@ def _check_tail_links(conn: Connection, camera_id: int, cp: SignedCheckpoint | N
             )
         prev = computed
         expected += 1
+    if expected != upto + 1:
+        raise ChainBroken(
+            f"camera {camera_id}: index rows {expected}–{upto} are gone; nothing was signed "
+            "(run `custodes verify`)"
+        )
+    return prev.hex()

@@ -1,7 +1,8 @@
 """What an export holds, read from the index: the segments wholly inside the grant that overlap
 the requested range, the link before each run of them, the index rows after the last one up to
-the checkpoint that closes them — signed now, over the camera's newest segment, when the
-recorder has not signed one yet — the checkpoints, the keys, and whom the export is for.
+the checkpoint that closes them — signed now, over the last exported segment, when the
+recorder has not signed one yet (so no row after the grant's footage is carried) — the
+checkpoints, the keys, and whom the export is for.
 
 Recent footage is not yet followed by a checkpoint (the recorder signs one every 100 segments
 or 10 minutes): `plan_export` then signs one (services/checkpoints.py `sign_recent`, which
@@ -78,7 +79,7 @@ def plan_export(
     now_us: int,
 ) -> Plan:
     """The plan of [start_us, end_us) of one camera under `grant`, closed by a signed
-    checkpoint (signed now by `signer` if there is none yet). Raises NothingRecorded, and
+    checkpoint (signed now by `signer` at the last exported segment if there is none yet). Raises NothingRecorded, and
     ExportError when the index cannot give a chain that a checkpoint closes."""
     _register(ctx, signer, now_us)  # before a checkpoint it signs is read back with the keys
     args = (grant, account_id, username, camera_id, start_us, end_us)
@@ -87,11 +88,13 @@ def plan_export(
     if plan.closing_seq is not None:
         return plan
     try:
-        signed = checkpoints.sign_recent(ctx.engine, ctx.data, signer, camera_id, now_us)
+        signed = checkpoints.sign_recent(
+            ctx.engine, ctx.data, signer, camera_id, now_us, upto_seq=plan.rows[-1].seq
+        )
     except checkpoints.ChainBroken as exc:
         raise ExportError(
             f"the export was not made: no checkpoint can be signed over camera {camera_id}'s "
-            f"newest footage, so nothing would vouch for the exported segments — {exc}"
+            f"exported footage, so nothing would vouch for the exported segments — {exc}"
         ) from None
     with ctx.engine.connect() as conn:
         plan = _read(conn, *args)
