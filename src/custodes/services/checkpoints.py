@@ -4,10 +4,11 @@ Each camera's checkpoints are rows of `checkpoints` and lines of
 `archive/camNNNNN/checkpoints.jsonl` (append-only, fsynced). The row commits with the segment
 it anchors (the sealer), or on its own over an indexed segment (`sign_at` at a clean stop;
 `sign_recent` when an export takes footage no checkpoint follows yet); the line is appended
-right after the commit. A crash between the two leaves the file one checkpoint short: `repair_file_tail`
-appends that one (and only that one) on the next start, so a file truncated by hand is still
-reported by `custodes verify`. Two processes may append (the recorder and an export), so the
-file's lines are in commit order only nearly: readers compare sets, never positions.
+right after the commit. A crash between the two leaves the file one checkpoint short:
+`repair_file_tail` appends that one (and only that one) on the next start, so a file
+truncated by hand is still reported by `custodes verify`. Two processes may append (the
+recorder and an export), so the file's lines are in commit order only nearly: readers
+compare sets, never positions.
 """
 
 from __future__ import annotations

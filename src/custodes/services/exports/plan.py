@@ -79,8 +79,9 @@ def plan_export(
     now_us: int,
 ) -> Plan:
     """The plan of [start_us, end_us) of one camera under `grant`, closed by a signed
-    checkpoint (signed now by `signer` at the last exported segment if there is none yet). Raises NothingRecorded, and
-    ExportError when the index cannot give a chain that a checkpoint closes."""
+    checkpoint (signed now by `signer` at the last exported segment if there is none yet).
+    Raises NothingRecorded, and ExportError when the index cannot give a chain that a
+    checkpoint closes."""
     _register(ctx, signer, now_us)  # before a checkpoint it signs is read back with the keys
     args = (grant, account_id, username, camera_id, start_us, end_us)
     with ctx.engine.connect() as conn:
