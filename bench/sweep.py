@@ -21,8 +21,9 @@ from custodes.adapters.archive import archive_relpath
 from custodes.adapters.db import schema
 from custodes.domain.camera import CameraSpec
 from custodes.domain.chain import GENESIS, Cadence, segment_link
-from custodes.domain.retention import DAY_US
+from custodes.domain.periods import SiteCalendar, days
 from custodes.paths import DATABASE_URL_ENV, DataDir
+from custodes.rules.jurisdictions import cn_rest_day
 from custodes.services import checkpoints
 from custodes.services import sweep as sweep_module
 from custodes.services.cameras import add_camera
@@ -38,6 +39,7 @@ T0 = 1_700_000_000_000_000
 SEG_US = 6_000_000
 CADENCE = Cadence()
 BODY = b"x" * 64
+SITE = SiteCalendar.of("Asia/Shanghai", cn_rest_day)
 
 
 def main() -> None:
@@ -49,7 +51,10 @@ def main() -> None:
             ctx = initialise(DataDir(work / "data"), "jilin").context
             built = _build(ctx, n)
             expire = n // 10
-            ctx.clock = lambda: T0 + expire * SEG_US + 15 * DAY_US  # noqa: B023
+            # the moment the 10 % oldest have run out their 15-day period, counted as the
+            # Civil Code counts (the rest of that site day goes too: a little more than 10 %)
+            deadline = SITE.end(T0 + expire * SEG_US, days(15))
+            ctx.clock = lambda: deadline  # noqa: B023
             files = _FileTime()
             started = time.perf_counter()
             with files.timing():
@@ -64,7 +69,8 @@ def main() -> None:
         "## Sweep (`bench/sweep.py`)",
         "",
         "One camera, 6-s segments (64-byte files), a signed checkpoint every 100 segments; the "
-        "sweep deletes the oldest 10 % (past the 15-day floor) in checkpoint-interval batches, "
+        "sweep deletes the oldest ~10 % (past the 15-day floor, to the end of its site day) in "
+        "checkpoint-interval batches, "
         "each batch in one ledger entry with its digests; SQLite. Baseline: `os.unlink` of as "
         f"many 64-byte files, nothing else. Run {_now()}.",
         "",

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import delete
 
+from custodes.adapters.db import schema
 from custodes.clock import iso
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
@@ -134,3 +136,29 @@ def test_requests_pages_render_for_each_role(ctx: Context, app_client: TestClien
     assert upload.status_code == 403  # auditors file nothing
     assert c.get("/accounts").status_code == 403  # the administrator's page
     assert c.get("/me").status_code == 200
+
+
+def test_a_missing_jurisdiction_is_a_clear_503_not_a_500(
+    ctx: Context, app_client: TestClient
+) -> None:
+    """Without the jurisdiction setting (a database edited by hand) the rules that decide a
+    request are unknown: the answer says so, as 503, on this route as on every other."""
+    cam = camera_service.add_camera(
+        ctx, CameraSpec(name="lobby", url="rtsp://127.0.0.1:9/x", place="lobby")
+    ).id
+    psb = organisation(ctx, "派出所 Police station", "public-security")
+    c = _as(app_client, person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="P-1"))
+    with ctx.engine.begin() as conn:
+        conn.execute(delete(schema.settings).where(schema.settings.c.key == "jurisdiction"))
+    now = ctx.clock()
+    body = {
+        "camera_ids": [cam],
+        "start": iso(now - 2 * HOUR),
+        "end": iso(now - HOUR),
+        "action": "view",
+        "basis": "law-enforcement",
+        "purpose": "robbery",
+    }
+    res = c.post("/api/v1/requests", json=body)
+    assert res.status_code == 503, res.text
+    assert "jurisdiction" in res.json()["detail"]

@@ -209,7 +209,7 @@ def test_floors_articles_and_status() -> None:
     policies = {j: camera_policy(load(j), key_target=False, operator_days=None) for j in known()}
     assert {j: p.days for j, p in policies.items()} == {
         "jilin": 15,
-        "liaoning": 15,
+        "liaoning": 16,
         "chongqing": 16,  # Art. 11(4), "más de 15 días": 超过 excludes the number
         "shenzhen": 30,
     }

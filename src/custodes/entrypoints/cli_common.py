@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from custodes.paths import DATA_ENV, resolve_data_dir
 from custodes.services.context import Context, NotInitialised, open_context
@@ -22,7 +23,8 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    """Print the error (its text as text: a camera named "[/red]" is not markup) and exit."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
     return typer.Exit(code)
 
 

@@ -1,7 +1,11 @@
 """`custodes retention plan`: will the disk hold every camera's retention?
 
 Per camera: the bitrate measured over its last day of segments (its whole archive when it
-has less), × its retention → the bytes its archive settles at. Against the volume: what the
+has less), × the longest time its footage is kept → the bytes its archive settles at. Footage
+is kept to the end of its period counted as the Civil Code counts (docs/RETENTION.md): the
+day it ends is not counted and a last day on a rest day moves on, so an N-day floor keeps
+footage up to N + 1 days and more around a holiday; the plan takes the longest keep of any
+footage recorded in the coming year. Against the volume: what the
 archives still have to grow by, beside the free space (less the recording reserve). The
 headroom is what is left, also in days of today's total write rate. An alarm is raised while
 the volume cannot hold the retention floors, or would have less than WARN_DAYS of headroom.
@@ -10,18 +14,21 @@ the volume cannot hold the retention floors, or would have less than WARN_DAYS o
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
 from custodes.adapters.db import schema
 from custodes.adapters.diskspace import Usage, reserve_bytes, usage
+from custodes.domain.periods import NEVER, Period, SiteCalendar, local_date, start_of_day
 from custodes.domain.retention import DAY_US
 from custodes.services import alarms
 from custodes.services.context import Context
-from custodes.services.retention import policy_for
+from custodes.services.retention import policy_for, site_calendar
 
 S = schema.segments
+SP = schema.spans
 CAM = schema.cameras
 WARN_DAYS = 7.0
 
@@ -33,7 +40,8 @@ class CameraPlan:
     retention_days: int
     bitrate_bps: float  # bits per second, measured
     stored_bytes: int
-    needed_bytes: int  # bitrate × retention: what its archive settles at
+    needed_bytes: int  # bitrate × the longest keep: what its archive settles at
+    kept_days: float = 0.0  # the longest its footage is kept (the period as counted)
 
 
 @dataclass(frozen=True)
@@ -63,19 +71,25 @@ def plan(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
     """`disk` stands in for the archive volume's usage (tests)."""
     now = ctx.clock()
     cams: list[CameraPlan] = []
+    kept: dict[Period, float] = {}
     with ctx.engine.connect() as conn:
+        site = site_calendar(conn)
         for cam_id, name in conn.execute(
             select(CAM.c.id, CAM.c.name).where(CAM.c.retired_us.is_(None)).order_by(CAM.c.id)
         ):
-            days = policy_for(conn, cam_id).days
+            policy = policy_for(conn, cam_id)
+            days = policy.days
+            if policy.period not in kept:
+                kept[policy.period] = _longest_keep_s(site, policy.period, now)
+            # the spans hold the archive's sums: a few rows, not the whole index
             stored = int(
                 conn.execute(
-                    select(func.coalesce(func.sum(S.c.bytes), 0)).where(S.c.camera_id == cam_id)
+                    select(func.coalesce(func.sum(SP.c.bytes), 0)).where(SP.c.camera_id == cam_id)
                 ).scalar_one()
             )
             recent = conn.execute(
                 select(func.sum(S.c.bytes), func.sum(S.c.duration_us)).where(
-                    S.c.camera_id == cam_id, S.c.end_us > now - DAY_US
+                    S.c.camera_id == cam_id, S.c.start_us > now - DAY_US
                 )
             ).one()
             size, media = recent
@@ -86,8 +100,11 @@ def plan(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
                     )
                 ).one()
             bitrate = (int(size) * 8 / (int(media) / 1e6)) if media else 0.0
-            needed = int(bitrate / 8 * days * 86_400)
-            cams.append(CameraPlan(cam_id, name, days, bitrate, stored, needed))
+            keep_s = kept[policy.period]
+            needed = int(bitrate / 8 * keep_s)
+            cams.append(
+                CameraPlan(cam_id, name, days, bitrate, stored, needed, round(keep_s / 86_400, 2))
+            )
     disk = disk or usage(ctx.data.archive)
     reserve = reserve_bytes()
     growth = sum(max(c.needed_bytes - c.stored_bytes, 0) for c in cams)
@@ -120,6 +137,21 @@ def plan(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
         message,
     )
     return CapacityPlan(cams, volume)
+
+
+def _longest_keep_s(site: SiteCalendar, period: Period, now_us: int) -> float:
+    """The longest any footage ending in the coming year is kept, in seconds: footage that
+    ends at the first instant of a site day is kept longest that day (the day is not
+    counted), to the end of its period."""
+    today = local_date(now_us, site.zone)
+    longest = 0
+    for n in range(367):
+        t = start_of_day(today + timedelta(days=n), site.zone)
+        end = site.end(t, period)
+        if end == NEVER:
+            continue
+        longest = max(longest, end - t)
+    return longest / 1e6 if longest else period.longest_days * 86_400.0
 
 
 def check_and_alarm(ctx: Context, disk: Usage | None = None) -> CapacityPlan:

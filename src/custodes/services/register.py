@@ -41,7 +41,7 @@ from custodes.domain.access_rules import REGISTER_ARTICLE
 from custodes.services import ledger
 from custodes.services.access import OPERATING_UNIT_ID
 from custodes.services.context import Context
-from custodes.services.retention import jurisdiction
+from custodes.services.retention import jurisdiction_id
 
 L = schema.ledger
 LC = schema.ledger_checkpoints
@@ -366,8 +366,8 @@ def unit_heading(ctx: Context) -> tuple[str, str | None]:
     """The operating unit's name and the register article of the installation's jurisdiction."""
     with ctx.engine.connect() as conn:
         unit = conn.execute(select(O.c.name).where(O.c.id == OPERATING_UNIT_ID)).scalar_one()
-        where = jurisdiction(conn).id
-    return str(unit), REGISTER_ARTICLE.get(where)
+        where = jurisdiction_id(conn)  # never fails: a register must print without it
+    return str(unit), REGISTER_ARTICLE.get(where or "")
 
 
 # --- the ledger query ------------------------------------------------------------------------

@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from custodes import __version__
@@ -25,6 +26,7 @@ from custodes.entrypoints.web.routes import (
     system,
 )
 from custodes.services.context import Context
+from custodes.services.retention import RetentionConfigError
 
 API = "/api/v1"
 STATIC = Path(__file__).with_name("static")
@@ -49,6 +51,13 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         redoc_url=None,
     )
     app.state.ctx = ctx
+
+    @app.exception_handler(RetentionConfigError)
+    async def misconfigured(_: Request, exc: RetentionConfigError) -> JSONResponse:
+        """A setting the rules cannot be applied without (no jurisdiction, an unknown time
+        zone): the installation's fault, said plainly, on any route — never a 500."""
+        return JSONResponse({"detail": str(exc)}, status_code=503)
+
     api = APIRouter(prefix=API)
     for module in (
         session,
