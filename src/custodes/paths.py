@@ -30,7 +30,7 @@ class DataDir:
 
     @property
     def exports(self) -> Path:
-        """Export bundles, one directory each (services/exports.py)."""
+        """Export bundles, one directory each (services/exports/)."""
         return self.root / "exports"
 
     @property

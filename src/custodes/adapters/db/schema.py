@@ -423,7 +423,7 @@ grant_scope = Table(
     Index("ix_grant_scope_holder", "account_id", "camera_id"),
 )
 
-# Exports made under copy grants (services/exports.py); the bundle lies in exports/<id>/.
+# Exports made under copy grants (services/exports/); the bundle lies in exports/<id>/.
 exports = Table(
     "exports",
     metadata,
