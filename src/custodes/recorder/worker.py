@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import errno
 import logging
 import secrets
 import socket
@@ -197,7 +198,7 @@ class StreamWorker(threading.Thread):
         try:
             run_dir.mkdir(parents=True, exist_ok=False)
         except OSError as exc:
-            if exc.errno == 28:
+            if exc.errno == errno.ENOSPC:
                 self._no_space.set()
             return f"cannot create spool directory {run_dir}: {exc.strerror}"
         argv = record_command(
@@ -381,7 +382,7 @@ class StreamWorker(threading.Thread):
                 self._journal_failed(exc)
 
     def _journal_failed(self, exc: OSError) -> None:
-        if exc.errno == 28:
+        if exc.errno == errno.ENOSPC:
             self._no_space.set()
         self._quiet.log(
             logging.ERROR,
