@@ -301,7 +301,7 @@ def test_role_matrix(world: World) -> None:
     media = {"start": iso(base + 1_000_000), "end": iso(base + 5_000_000)}
     hls = f"{API}/cameras/{w.cam}/hls/main"
     with w.ctx.engine.begin() as conn:  # an alarm only a person closes
-        alarms.raise_footage_cut(conn, w.cam, "seq 1 open when the recorder stopped", base)
+        alarms.raise_footage_cut(conn, w.cam, "seq 1 open when recording stopped", base)
         (alarm_id,) = [a.id for a in alarms.open_alarms(conn) if a.kind == alarms.FOOTAGE_CUT]
     # (method, template in the schema, concrete path, request kwargs, expected per role)
     rows: list[tuple[str, str, str, dict[str, Any], Expected]] = [

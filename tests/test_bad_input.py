@@ -106,6 +106,12 @@ def test_each_bad_stream_is_reported_and_good_ones_record(
     assert_archive_agrees(ctx)
     log = (ctx.data.logs / f"cam{ids['wrong-password']:05d}.log").read_text()
     assert "401" in log
+    # ffmpeg prints the URLs it opens, credentials and all: none reaches a log or the state
+    for f in ctx.data.logs.glob("*.log"):
+        text = f.read_text(errors="replace")
+        assert "viewer:right@" not in text and "viewer:wrong@" not in text, f
+    for s in st.values():
+        assert ":right@" not in (s.last_error or "") and ":wrong@" not in (s.last_error or "")
 
 
 def test_read_only_archive_is_reported_and_nothing_lost(

@@ -151,9 +151,11 @@ def test_kill_9_inside_a_segment_loses_at_most_one_fragment(ctx: Context, tmp_pa
         (gap,) = [g for g in gap_rows(ctx, cam) if abs(g.start_us / 1e6 - newest_end) < 0.01]
         assert gap.reason == "recorder was not running" and gap.end_us is not None
     salvaged = [r for r in rows if r.salvaged is not None]
-    assert len(salvaged) == len(kills), [(r.seq, r.salvaged) for r in salvaged]
+    # one per kill, unless a kill fell between a segment's close and its next fragment (its
+    # file then held no footage: removed, nothing to salvage)
+    assert 1 <= len(salvaged) <= len(kills), [(r.seq, r.salvaged) for r in salvaged]
     for r in salvaged:
-        assert "open when the recorder stopped" in r.salvaged
+        assert "open when recording stopped" in r.salvaged
     assert_archive_agrees(ctx)  # every file whole, its duration the probed one, verify ok
     with ctx.engine.connect() as conn:
         entries = conn.execute(
@@ -165,7 +167,7 @@ def test_kill_9_inside_a_segment_loses_at_most_one_fragment(ctx: Context, tmp_pa
             )
         ).all()
     assert sorted(json.loads(e.details)["seq"] for e in entries) == [r.seq for r in salvaged]
-    assert alarm.camera_id == cam and f"{len(kills)} segment(s) sealed short" in alarm.message
+    assert alarm.camera_id == cam and f"{len(salvaged)} segment(s) sealed short" in alarm.message
     status = subprocess.run(
         [
             sys.executable,
@@ -181,5 +183,5 @@ def test_kill_9_inside_a_segment_loses_at_most_one_fragment(ctx: Context, tmp_pa
         check=True,
     )
     payload = json.loads(status.stdout)
-    assert payload["cameras"][0]["salvaged_24h"] == len(kills)
+    assert payload["cameras"][0]["salvaged_24h"] == len(salvaged)
     assert any(a["kind"] == "footage-cut" and a["acknowledgeable"] for a in payload["alarms"])

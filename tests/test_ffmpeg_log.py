@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from custodes.adapters.ffmpeg.stderr import explain_exit, parse_stream_info
+from custodes.adapters.ffmpeg.stderr import explain_exit, parse_stream_info, redact
 
 HEADER = """Input #0, rtsp, from 'rtsp://127.0.0.1:8554/cam1':
   Metadata:
@@ -85,3 +85,15 @@ def test_a_repeating_failure_is_logged_once_a_minute_with_its_count(caplog: Any)
         "sealing failed: disk full",
         "sealing failed: disk full (and 999 more like it in the last 60 s)",
     ]
+
+
+def test_credentials_in_ffmpegs_lines_are_redacted() -> None:
+    assert redact("Input #0, rtsp, from 'rtsp://admin:s3cret@10.0.0.1:554/h264':") == (
+        "Input #0, rtsp, from 'rtsp://***@10.0.0.1:554/h264':"
+    )
+    line = "rtsp://admin:p%40ss@cam.local/x: Server returned 5XX Server Error reply"
+    assert "p%40ss" not in redact(line) and "admin" not in redact(line)
+    assert "p%40ss" not in explain_exit([redact(line)], 1)
+    assert redact("rtsp://cam.local/x: ok, mail ops@example.com") == (
+        "rtsp://cam.local/x: ok, mail ops@example.com"
+    )

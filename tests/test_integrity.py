@@ -16,9 +16,10 @@ from custodes.domain.chain import segment_link
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.cli import app
 from custodes.services import cameras as svc
-from custodes.services import checkpoints
+from custodes.services import checkpoints, signing
 from custodes.services.context import Context
 from custodes.services.sealing import Sealer, SegmentClosed
+from custodes.services.sweep import finish_pending
 from custodes.services.verify import VerifyReport, verify
 
 from .media import make_segments
@@ -322,3 +323,81 @@ def test_after_a_cut_new_footage_never_takes_signed_seqs(archive: Archive, kept_
             )
         ).scalar_one()
     assert "6–11" in alarm and "signed checkpoint 11" in alarm
+
+
+@pytest.mark.parametrize("state", ["done", "deleting"])
+def test_a_planted_pruned_range_explains_nothing_away(archive: Archive, state: str) -> None:
+    """A pruned-range row the ledger does not record — planted by anyone who can write the
+    database — neither makes the sweep delete ('deleting': finished at the next start) nor
+    hides a cut from verify ('done')."""
+    ctx = archive.ctx
+    if state == "done":
+        _cut_tail(archive, 9)
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            insert(schema.pruned_ranges).values(
+                camera_id=archive.cam,
+                first_seq=9,
+                last_seq=11,
+                start_us=T0,
+                end_us=T0 + 1,
+                segments=3,
+                bytes=1,
+                state=state,
+                ledger_seq=None,
+                created_us=T0,
+            )
+        )
+    before = archive.seqs()
+    assert finish_pending(ctx) == 0
+    assert archive.seqs() == before  # nothing deleted on a planted row
+    report = _run(archive)
+    (cam,) = report.cameras
+    if state == "done":
+        missing = [f for f in cam.findings if f.kind == "missing" and f.failure]
+        assert missing and "no sweep-batch entry" in missing[0].detail, cam.findings
+    else:
+        assert not report.failed, report.to_json()  # the footage is all there
+    with ctx.engine.connect() as conn:
+        alarms = conn.execute(
+            select(schema.alarms.c.message).where(schema.alarms.c.kind == "integrity")
+        ).all()
+    if state == "deleting":
+        assert alarms and "no sweep-batch entry" in alarms[0].message
+
+
+def test_no_checkpoint_is_signed_over_a_chain_the_file_contradicts(archive: Archive) -> None:
+    """The database's checkpoints from seq 4 cut and seq 5 rewritten with every later link
+    recomputed: an export's checkpoint would sign the forgery with the installation's key.
+    The file still holds checkpoints 4, 8 and 11: nothing is signed."""
+    ctx = archive.ctx
+    _drop_db_checkpoints(archive, 4)
+    with ctx.engine.begin() as conn:
+        rows = conn.execute(select(S).where(S.c.camera_id == archive.cam).order_by(S.c.seq)).all()
+        prev = bytes.fromhex(rows[3].link)
+        for r in rows[4:]:
+            sha = "ab" * 32 if r.seq == 5 else r.sha256
+            prev = segment_link(prev, archive.cam, r.seq, r.start_us, r.end_us, r.bytes, sha)
+            conn.execute(update(S).where(S.c.id == r.id).values(sha256=sha, link=prev.hex()))
+    signer = signing.load_signer(ctx.data)
+    with pytest.raises(checkpoints.ChainBroken, match="checkpoint file holds"):
+        checkpoints.sign_recent(ctx.engine, ctx.data, signer, archive.cam, T0, upto_seq=11)
+    with ctx.engine.connect() as conn:
+        assert [cp.seq for cp in checkpoints.rows(conn, archive.cam)] == [0]
+
+
+def test_a_torn_checkpoint_line_never_swallows_the_next(archive: Archive) -> None:
+    """A line cut short by a crash or a full disk (no final newline): the next append starts
+    on a line of its own, so only the torn line is unreadable, never the one after it."""
+    ctx = archive.ctx
+    path = checkpoints.file_path(ctx.data, archive.cam)
+    path.write_bytes(path.read_bytes() + b'{"camera_id": 1, "se')
+    run_dir = ctx.data.camera_spool(archive.cam) / "run2"
+    sealer = Sealer(ctx.engine, ctx.data, cadence=CADENCE)
+    clock = RunClock()
+    for name, a, b in make_segments(run_dir, count=1, seconds=1):
+        timing = clock.place(a, b, T0 + 120_000_000 + int(b * 1e6))
+        sealer.seal(SegmentClosed(archive.cam, "run2", run_dir / name, timing, StreamInfo()))
+    sealer.checkpoint_now(archive.cam)
+    found, bad = checkpoints.read_file(ctx.data, archive.cam)
+    assert [cp.seq for cp in found][-1] == SEGMENTS and len(bad) == 1

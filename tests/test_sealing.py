@@ -5,7 +5,9 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from custodes.adapters import archive
@@ -263,3 +265,82 @@ def test_a_hole_inside_one_run_is_a_gap_with_its_reason(ctx: Context) -> None:
     assert len(gaps) == 2
     assert all(g.end_us - g.start_us == 2_500_000 for g in gaps)
     assert "no video for 2.5 s inside the stream" in gaps[0].reason
+
+
+def test_a_segment_cut_at_a_fragment_boundary_is_measured_not_trusted(ctx: Context) -> None:
+    """A full disk refusing a write whole leaves whole boxes that end early, without the
+    closing mfra: ffmpeg still reports the segment's full duration. It is measured, and
+    sealed with what is there and a note; a segment that merely lacks the mfra but holds all
+    ffmpeg reported is sealed as it is."""
+    cam = _camera(ctx)
+    run_dir = ctx.data.camera_spool(cam) / "run1"
+    (name, a, b), (name2, a2, b2) = make_segments(run_dir, count=2, seconds=4)
+    for n, cut_fragments in ((name, 2), (name2, 0)):
+        data = (run_dir / n).read_bytes()
+        ends: list[tuple[bytes, int]] = []
+        pos = 0
+        while pos < len(data):
+            size = int.from_bytes(data[pos : pos + 4], "big")
+            ends.append((data[pos + 4 : pos + 8], pos + size))
+            pos += size
+        assert ends[-1][0] == b"mfra"
+        keep = [e for k, e in ends if k == b"mdat"][-1 - cut_fragments]
+        (run_dir / n).write_bytes(data[:keep])
+        scan = segment_file.scan(run_dir / n)
+        assert scan.complete and not scan.closed
+    clock = RunClock()
+    sealer = Sealer(ctx.engine, ctx.data)
+    short = sealer.seal(
+        SegmentClosed(cam, "run1", run_dir / name, clock.place(a, b, T0), StreamInfo())
+    )
+    whole = sealer.seal(
+        SegmentClosed(
+            cam, "run1", run_dir / name2, clock.place(a2, b2, T0 + 4_000_000), StreamInfo()
+        )
+    )
+    s = schema.segments
+    with ctx.engine.connect() as conn:
+        rows = {r.seq: r for r in conn.execute(select(s))}
+    assert rows[short].salvaged is not None and "written short" in rows[short].salvaged
+    assert rows[short].duration_us < 3_500_000
+    assert (
+        abs(ffprobe_duration(ctx.data.archive / rows[short].path) - rows[short].duration_us / 1e6)
+        < 0.05
+    )
+    assert rows[whole].salvaged is None and abs(rows[whole].duration_us - 4_000_000) < 100_000
+
+
+def test_a_file_open_in_a_runs_first_segment_is_placed_by_its_last_write(
+    ctx: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed inside a run's first segment (no journal line before it): the file ends at its
+    last write, read before the cut touches it. A second crash between its archive link and
+    its row changes nothing: the placement went into the journal, the redo seals it at the
+    same start and path, and nothing is left unindexed."""
+    cam = _camera(ctx)
+    run_dir = ctx.data.camera_spool(cam) / "20261129T000000cafe"
+    (name, _, _), *_ = make_segments(run_dir, count=1, seconds=4)
+    path = run_dir / name
+    _cut_mid_fragment(path)
+    last_write = T0 - 3_600_000_000
+    os.utime(path, ns=(last_write * 1000, last_write * 1000))
+    real_index = Sealer._index
+    calls = {"n": 0}
+
+    def crash_once(self: Sealer, *args: Any, **kw: Any) -> int:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("killed between the archive link and the row")
+        return real_index(self, *args, **kw)
+
+    monkeypatch.setattr(Sealer, "_index", crash_once)
+    first = reconcile(ctx.engine, ctx.data)
+    assert first.failed == [str(path)] and first.sealed == 0
+    again = reconcile(ctx.engine, ctx.data)
+    assert again.sealed == 1 and again.salvaged == 1
+    with ctx.engine.connect() as conn:
+        (row,) = conn.execute(select(schema.segments)).all()
+    assert row.start_us == last_write - row.duration_us
+    assert row.salvaged is not None and "open when recording stopped" in row.salvaged
+    on_disk = [p for p in ctx.data.archive.rglob("*.mp4")]
+    assert [str(p.relative_to(ctx.data.archive)) for p in on_disk] == [row.path]

@@ -87,7 +87,7 @@ def test_a_footage_cut_alarm_ends_when_a_person_acknowledges_it(ctx: Context) ->
                 name="c", url="rtsp://h/x", place="p", created_us=1, updated_us=1
             )
         )
-        alarms.raise_footage_cut(conn, 1, "seq 3 open when the recorder stopped", now_us())
+        alarms.raise_footage_cut(conn, 1, "seq 3 open when recording stopped", now_us())
         alarms.raise_alarm(conn, alarms.INTEGRITY, "verification found 1 problem", now_us())
         ids = {a.kind: a.id for a in alarms.open_alarms(conn)}
     data = ["--data", str(ctx.data.root)]
@@ -112,3 +112,21 @@ def test_a_footage_cut_alarm_ends_when_a_person_acknowledges_it(ctx: Context) ->
     assert left == [alarms.INTEGRITY]
     assert entry.object == f"alarm:{ids[alarms.FOOTAGE_CUT]}" and entry.actor.startswith("cli:")
     assert acked == entry.actor
+
+
+def test_stored_text_is_never_read_as_markup(ctx: Context) -> None:
+    """ffmpeg's "[rtsp @ 0x1]" prefix, or a name like "[/red]", printed as it is, never
+    swallowed or crashing the command."""
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            schema.cameras.insert().values(
+                name="gate [/red]", url="rtsp://h/x", place="p", created_us=1, updated_us=1
+            )
+        )
+        index.set_state(conn, 1, "reconnecting", error="[rtsp @ 0x1] method DESCRIBE failed")
+        alarms.raise_alarm(conn, alarms.INTEGRITY, "file cam00001/[/bold].mp4", now_us())
+    data = ["--data", str(ctx.data.root)]
+    for args in (["status"], ["camera", "list"], ["camera", "show", "1"], ["alarm", "list"]):
+        res = CliRunner().invoke(app, [*args, *data], terminal_width=200)
+        assert res.exit_code == 0, (args, res.output)
+        assert "[/red]" in res.output or "[/bold]" in res.output or "[rtsp @" in res.output

@@ -89,3 +89,21 @@ def test_an_unsigned_tail_jittered_past_the_interval_is_still_within_it() -> Non
     j = judge(ev, Cadence(segments=100, seconds=594), _signature_ok)
     tails = [f for f in j.findings if f.kind == "unsigned-tail"]
     assert tails and not tails[0].failure, j.findings
+
+
+def test_the_first_segment_after_an_outage_is_not_an_overlong_tail() -> None:
+    """After a 20-minute outage the first segment makes a checkpoint due, and commits with
+    it; verify may read the checkpoints just before that commit and the rows just after:
+    one segment, 20 minutes after the last checkpoint, is then the tail — not a failure."""
+    ev = _evidence([T0, T0 + 1_200_000_000])
+    cp_row = ev.rows[0]
+    body = Checkpoint(CAM, 0, cp_row.link, T0, "kid")
+    cp = SignedPoint(0, cp_row.link, T0, "kid", body.message().hex())
+    ev = Evidence(**{**ev.__dict__, "checkpoints_db": [cp], "checkpoints_file": [cp]})
+    j = judge(ev, CADENCE, _signature_ok)
+    assert not [f for f in j.findings if f.failure], j.findings
+    # two such segments are one too many: the second would have seen the first's checkpoint
+    ev2 = _evidence([T0, T0 + 1_200_000_000, T0 + 1_206_000_000])
+    ev2 = Evidence(**{**ev2.__dict__, "checkpoints_db": [cp], "checkpoints_file": [cp]})
+    j2 = judge(ev2, CADENCE, _signature_ok)
+    assert any(f.kind == "unsigned-tail" and f.failure for f in j2.findings), j2.findings

@@ -22,21 +22,29 @@ DEFAULT_RESERVE_BYTES = 512 * 1024 * 1024
 MIN_RESERVE_BYTES = 1024 * 1024
 LOW_RESERVE_BYTES = 64 * 1024 * 1024  # below this, a warning: a few cameras' open segments
 CACHE_S = 1.0
+# After a write was refused (ENOSPC), full for at least this long whatever statvfs says (a
+# quota, a filesystem whose metadata ran out): no restart loop every second.
+HOLD_AFTER_ENOSPC_S = 30.0
 
 
 @dataclass(frozen=True)
 class Usage:
     total: int
     free: int  # available to this (unprivileged) process
+    free_inodes: int | None = None  # None: the filesystem does not count them
 
     @property
     def used_fraction(self) -> float:
         return 1 - self.free / self.total if self.total else 1.0
 
 
+MIN_FREE_INODES = 64  # below this, no room for a run's files: as full as no bytes
+
+
 def usage(path: Path) -> Usage:
     st = os.statvfs(path)
-    return Usage(st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize)
+    inodes = st.f_favail if st.f_files else None
+    return Usage(st.f_blocks * st.f_frsize, st.f_bavail * st.f_frsize, inodes)
 
 
 class ReserveTooSmall(ValueError):
@@ -83,17 +91,22 @@ class DiskGuard:
         self._full = False
         self._checked = 0.0
         self._free = 0
+        self._hold_until = 0.0
 
     def full(self) -> bool:
         with self._lock:
             now = time.monotonic()
+            if now < self._hold_until:
+                return True
             if now - self._checked >= CACHE_S:
-                self._free = usage(self.path).free
+                use = usage(self.path)
+                self._free = use.free
                 self._checked = now
+                no_inodes = use.free_inodes is not None and use.free_inodes < MIN_FREE_INODES
                 if self._full:
-                    self._full = self._free < self.resume_at
+                    self._full = self._free < self.resume_at or no_inodes
                 else:
-                    self._full = self._free < self.reserve
+                    self._full = self._free < self.reserve or no_inodes
             return self._full
 
     def ran_out(self) -> None:
@@ -102,6 +115,7 @@ class DiskGuard:
         with self._lock:
             self._full = True
             self._checked = time.monotonic()
+            self._hold_until = self._checked + HOLD_AFTER_ENOSPC_S
             self._free = usage(self.path).free
 
     def describe(self) -> str:

@@ -5,21 +5,30 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from pathlib import Path
 from typing import IO
 
 LOCK_NAME = "recorder.lock"
 
 
+PROBE_TRIES = 20  # a `recorder_running` probe holds a shared lock for a moment: try again
+PROBE_PAUSE_S = 0.05
+
+
 def acquire(root: Path) -> IO[str] | None:
     """Take the lock (held while the returned file stays open); None when another process
     holds it. The holder's pid is written into the file, for people."""
     f = (root / LOCK_NAME).open("a+", encoding="utf-8")
-    try:
-        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        f.close()
-        return None
+    for attempt in range(PROBE_TRIES):
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if attempt == PROBE_TRIES - 1:
+                f.close()
+                return None
+            time.sleep(PROBE_PAUSE_S)
     f.truncate(0)
     f.write(f"{os.getpid()}\n")
     f.flush()

@@ -358,7 +358,11 @@ def _check_trust(
         v.signer_trust = SignerTrust.UNKNOWN
         return
     pinned_ids = {key_id_of(p) for p in pinned}
-    trusted = _closure(pinned_ids, keys)
+    # a key is pinned by its whole public key, not by its 64-bit id: a bundle key that only
+    # shares a pinned id is not the pinned key
+    wanted = {p.lower() for p in pinned}
+    matching = {k.key_id for k in keys.values() if k.public_key.lower() in wanted}
+    trusted = _closure(matching, keys)
     names = ", ".join(sorted(pinned_ids)) or "none"
     if signer in trusted:
         v.signer_trust = SignerTrust.PINNED

@@ -34,9 +34,6 @@ from custodes.domain.chain import GENESIS, Cadence, Checkpoint, segment_link
 TIMING = "timing"
 # Below this, a neighbour's overlap is not even worth a timing note (receipt-time jitter).
 JITTER_US = 100_000
-# An unsigned tail read while recording may hold one more segment than the cadence allows
-# (its checkpoint commits with it, after the checkpoints were read), and run that
-# segment's length past the interval.
 _UNKNOWN = b"?" * 32  # no trusted previous link (after an unexplained hole)
 
 
@@ -97,6 +94,9 @@ class Evidence:
     keys: dict[str, str]  # key id -> public key (hex)
     digests: dict[str, str | None]
     unindexed_files: Sequence[str]
+    # ranges a pruned_ranges row claims the sweep removed, but no sweep-batch entry of the
+    # ledger records: not counted as pruned (their rows are missing)
+    unproven_pruned: Sequence[tuple[int, int]] = ()
 
 
 def judge(
@@ -194,7 +194,7 @@ def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[i
                     "missing",
                     hole[0],
                     hole[1],
-                    f"index rows {hole[0]}–{hole[1]} are gone{by}",
+                    f"index rows {hole[0]}–{hole[1]} are gone{by}{_claimed(ev, hole)}",
                 )
             elif anchor is None:
                 j.add(
@@ -218,6 +218,17 @@ def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[i
                 bad.add(row.seq)
         prev = bytes.fromhex(row.link)  # go on from what is stored: one edit, one finding
         expected = row.seq + 1
+
+
+def _claimed(ev: Evidence, hole: tuple[int, int]) -> str:
+    claims = [(a, b) for a, b in ev.unproven_pruned if a <= hole[1] and b >= hole[0]]
+    if not claims:
+        return ""
+    a, b = claims[0]
+    return (
+        f"; a pruned-range row claims seq {a}–{b} was swept, but no sweep-batch entry of "
+        "the ledger records that deletion"
+    )
 
 
 def _covered(hole: tuple[int, int], pruned: list[tuple[int, int]]) -> bool:
@@ -313,7 +324,7 @@ def _check_vouched_end(ev: Evidence, valid: list[SignedPoint], j: Judgement, bad
         first,
         top.seq,
         f"segments {first}–{top.seq} are gone: signed checkpoint {top.seq} vouches for "
-        f"them, and the index ends at {newest_row}{also}",
+        f"them, and the index ends at {newest_row}{also}{_claimed(ev, (first, top.seq))}",
     )
 
 
@@ -403,7 +414,8 @@ def _check_timing(ev: Evidence, j: Judgement) -> None:
 def _check_tail(ev: Evidence, valid: Iterable[SignedPoint], cadence: Cadence, j: Judgement) -> None:
     """Segments after the newest checkpoint, judged by the sealer's own rule (a checkpoint
     is due `cadence.segments` after the last one, or `cadence.seconds` after its segment's
-    end), with one segment of slack for a checkpoint that commits while verify reads."""
+    end) on all but the newest of them: that one may have committed, with the checkpoint it
+    made due, after the checkpoints were read (the first segment after an outage does)."""
     if not ev.rows:
         return
     newest = max((cp.seq for cp in valid), default=-1)
@@ -412,10 +424,10 @@ def _check_tail(ev: Evidence, valid: Iterable[SignedPoint], cadence: Cadence, j:
         return
     anchor = next((r for r in ev.rows if r.seq == newest), None)
     since_us = anchor.end_us if anchor is not None else tail[0].start_us
-    slack_us = max(r.end_us - r.start_us for r in tail)
-    within = (
-        len(tail) <= cadence.segments
-        and tail[-1].end_us - since_us <= cadence.seconds * 1_000_000 + slack_us
+    judged = tail[:-1]
+    within = not judged or (
+        len(judged) < cadence.segments
+        and judged[-1].end_us - since_us < cadence.seconds * 1_000_000
     )
     j.findings.append(
         Finding(

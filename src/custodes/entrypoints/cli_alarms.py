@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import typer
+from rich.markup import escape
 
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
@@ -26,7 +27,9 @@ def alarm_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     for a in found:
         ident = "—" if a.id is None else str(a.id)
         ack = " [acknowledge with: custodes alarm ack ID]" if a.acknowledgeable else ""
-        out.print(f"{ident:>4}  {a.kind}  since {a.raised}: {a.message}{ack}", highlight=False)
+        out.print(
+            escape(f"{ident:>4}  {a.kind}  since {a.raised}: {a.message}{ack}"), highlight=False
+        )
 
 
 @alarm_app.command("ack")

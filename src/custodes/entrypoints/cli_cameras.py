@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
@@ -80,12 +81,12 @@ def camera_list(
         return
     table = Table("id", "name", "place", "site", "url", "credentials", "retired")
     for v in views:
-        table.add_row(
+        table.add_row(  # stored text is text, never markup
             str(v.id),
-            v.name,
-            v.place,
-            v.site or "",
-            v.url,
+            escape(v.name),
+            escape(v.place),
+            escape(v.site or ""),
+            escape(v.url),
             "set" if v.has_credentials else "",
             v.retired or "",
         )
@@ -173,7 +174,7 @@ def _print_camera(view: camera_service.CameraView, as_json: bool) -> None:
             key, value = "credentials", "set (hidden)" if value else "none"
         elif key == "stream":
             value = _stream_text(view.stream)
-        out.print(f"{key:>15}: {'' if value is None else value}", highlight=False)
+        out.print(escape(f"{key:>15}: {'' if value is None else value}"), highlight=False)
 
 
 def _stream_text(s: camera_service.StreamFacts | None) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
@@ -85,7 +86,7 @@ def _print(report: VerifyReport) -> None:
     for cam in report.cameras:
         for span in cam.ok_spans:
             table.add_row(
-                cam.name,
+                escape(cam.name),
                 "[green]ok[/]",
                 f"{span.first_seq}–{span.last_seq}",
                 f"{iso(span.start_us)} – {iso(span.end_us)}",
@@ -94,7 +95,7 @@ def _print(report: VerifyReport) -> None:
         for f in cam.findings:
             seqs = "" if f.first_seq is None else f"{f.first_seq}–{f.last_seq}"
             colour = "red" if f.failure else "yellow"
-            table.add_row(cam.name, f"[{colour}]{f.kind}[/]", seqs, "", f.detail)
+            table.add_row(escape(cam.name), f"[{colour}]{f.kind}[/]", seqs, "", escape(f.detail))
     out.print(table)
     mb = report.bytes_hashed / 1e6
     seconds = max((report.finished_us - report.started_us) / 1e6, 1e-6)

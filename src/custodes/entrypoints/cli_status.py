@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from rich.markup import escape
 from rich.table import Table
 
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
@@ -45,17 +46,17 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
     table.add_column("stream", no_wrap=True)
     notes: list[str] = []
     for r in rows:
-        table.add_row(
+        table.add_row(  # stored text is text, never markup ("[rtsp @ 0x…]" is ffmpeg's)
             str(r.id),
-            r.name,
-            r.state,
+            escape(r.name),
+            escape(r.state),
             f"{r.segments:,}",
             _size(r.bytes),
             _age(r.newest_age_s),
             f"{r.gaps_24h} ({_duration(r.gap_seconds_24h)})" if r.gaps_24h else "0",
-            _stream(r),
+            escape(_stream(r)),
         )
-        notes.extend(f"  {r.id} {r.name}: {n}" for n in _notes(r))
+        notes.extend(escape(f"  {r.id} {r.name}: {n}") for n in _notes(r))
     lines: list[Table | str] = [table]
     if notes:
         lines += ["", *notes]
@@ -66,12 +67,13 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
         d = system.disk
         disk = f"; disk {_size(d.free_bytes)} free of {_size(d.total_bytes)}"
         disk += f" (reserve {_size(d.reserve_bytes)})"
-    lines.append(f"recorder: {recorder}; sealed files: {system.protection}{disk}")
+    lines.append(f"recorder: {recorder}; sealed files: {escape(system.protection)}{disk}")
     if system.disk is not None and system.disk.warning:
-        lines.append(f"[yellow]warning:[/] {system.disk.warning}")
+        lines.append(f"[yellow]warning:[/] {escape(system.disk.warning)}")
     for alarm in system.alarms:
         ack = f" (acknowledge: custodes alarm ack {alarm.id})" if alarm.acknowledgeable else ""
-        lines.append(f"[red]ALARM[/red] {alarm.kind} since {alarm.raised}: {alarm.message}{ack}")
+        text = escape(f"{alarm.kind} since {alarm.raised}: {alarm.message}{ack}")
+        lines.append(f"[red]ALARM[/red] {text}")
     return lines
 
 

@@ -25,6 +25,7 @@ from custodes.adapters.ffmpeg.stderr import (
     StreamInfo,
     explain_exit,
     parse_stream_info,
+    redact,
 )
 from custodes.adapters.journal import Journal
 from custodes.adapters.log_limit import LineCollapser, LogLimiter
@@ -151,14 +152,19 @@ class StreamWorker(threading.Thread):
     def _wait_for_space(self) -> None:
         """Stop recording (a gap, a fault) until the volume has room again."""
         message = self._disk.describe() if self._disk is not None else "disk full"
-        log.error("camera %s: %s", self.cfg.name, message)
+        self._quiet.log(logging.ERROR, "disk full", "camera %s: %s", self.cfg.name, message)
         # the gap first: whoever sees the fault finds the gap already recorded
         self._open_gap(self._recorded_until_us or self._started_us, "disk full")
         self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message))
         while not self._halt.is_set() and self._disk_full():
             self._halt.wait(DISK_POLL_S)
         if not self._halt.is_set():
-            log.warning("camera %s: disk space is back; recording resumes", self.cfg.name)
+            self._quiet.log(
+                logging.WARNING,
+                "space back",
+                "camera %s: disk space is back; recording resumes",
+                self.cfg.name,
+            )
             self._backoff.reset()
 
     def _wait_to_reconnect(self, delay: float) -> bool:
@@ -284,7 +290,7 @@ class StreamWorker(threading.Thread):
             start = f"--- {to_datetime(now_us()).isoformat()} ffmpeg run starts"
             logf = self._write_log(logf, [start])
             for raw in stream:
-                line = raw.decode("utf-8", "replace").rstrip()
+                line = redact(raw.decode("utf-8", "replace").rstrip())
                 tail.append(line)
                 if NO_SPACE in line:
                     self._no_space.set()

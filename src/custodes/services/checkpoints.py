@@ -222,7 +222,9 @@ def sign_recent(
     checkpoint vouches for it yet: what an export takes is signed now rather than at the
     recorder's next checkpoint (it then verifies strictly, and carries no rows after it).
     The rows after the newest checkpoint are recomputed from their fields first, so a tail
-    whose rows do not give their links is refused, never signed. Safe beside a running
+    whose rows do not give their links is refused, never signed — as is any tail while the
+    checkpoint file holds checkpoints the database lacks (a rewritten chain would otherwise
+    be signed over what the file still vouches for). Safe beside a running
     recorder: the rows are read under the write lock, and the sealer only signs the seq it
     is inserting."""
     with engine.begin() as conn:
@@ -234,6 +236,18 @@ def sign_recent(
         newest_cp = newest(conn, camera_id)
         if newest_cp is not None and newest_cp.seq >= target:
             return None
+        above = sorted(
+            c.seq
+            for c in _recent_file_checkpoints(data, camera_id)
+            if c.seq > (-1 if newest_cp is None else newest_cp.seq)
+        )
+        if above:  # never the case but after a cut or a restore: sign nothing over it
+            raise ChainBroken(
+                f"camera {camera_id}: the checkpoint file holds checkpoint(s) at seq "
+                f"{', '.join(map(str, above))} that the database lacks (its rows or checkpoints "
+                "were cut, or it was restored from an older copy); nothing was signed "
+                "(run `custodes verify`)"
+            )
         link = _check_tail_links(conn, camera_id, newest_cp, target)
         signed = sign_at(conn, signer, camera_id, target, link, time_us)
     if signed is not None:

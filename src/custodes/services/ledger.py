@@ -259,6 +259,22 @@ _SET_HASH = update(H).where(H.c.id == HEAD_ID).values(hash=bindparam("new_hash")
 _INSERT = insert(L)
 
 
+def lock_head(conn: Connection) -> None:
+    """Queue behind every appender now, before reading what they may be changing: a change
+    that writes its ledger entry before its rows (an access request and its holds) is then
+    either committed and visible, or waits until this transaction ends. Changes nothing."""
+    conn.execute(update(H).where(H.c.id == HEAD_ID).values(seq=H.c.seq))
+
+
+def sweep_batch_matches(details: Mapping[str, Any], camera_id: int, first: int, last: int) -> bool:
+    """Whether a sweep-batch entry's details name this camera and seq range."""
+    return (
+        details.get("camera_id") == camera_id
+        and details.get("first_seq") == first
+        and details.get("last_seq") == last
+    )
+
+
 def _advance(conn: Connection, n: int) -> tuple[int, str]:
     """Reserve seqs for n entries: (first new seq, hash of the entry before it).
 

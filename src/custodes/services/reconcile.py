@@ -86,18 +86,21 @@ def reconcile_run(
     so that one bad file never keeps every camera from recording; without it, the error
     goes to the caller (the sealer retries)."""
     clock = RunClock()
-    placed: dict[str, SegmentTiming] = {}
+    placed: dict[str, tuple[SegmentTiming, bool]] = {}
     for line in Journal.read(run_dir):
-        placed[line.name] = clock.place(line.media_start, line.media_end, line.closed_at_us)
+        timing = clock.place(line.media_start, line.media_end, line.closed_at_us)
+        placed[line.name] = (timing, line.open)
     failed_before = len(report.failed)
     for path in sorted(run_dir.glob("*.mp4")):
         salvaged_before = sealer.salvaged
         try:
-            timing = placed.get(path.name)
-            if timing is not None:
-                event = SegmentClosed(camera_id, run_dir.name, path, timing, _info(path))
-            else:
+            entry = placed.get(path.name)
+            if entry is None:
                 event = _open_at_stop(sealer, data, camera_id, clock, path)
+            elif entry[1]:  # found open by an earlier try, which measured and placed it
+                event = _measured(sealer, data, camera_id, entry[0], path)
+            else:
+                event = SegmentClosed(camera_id, run_dir.name, path, entry[0], _info(path))
             sealer.seal(event)
         except salvage.NoFootage as exc:
             if exc.quarantined is not None:
@@ -133,24 +136,45 @@ def _open_at_stop(
     sealer: Sealer, data: DataDir, camera_id: int, clock: RunClock, path: Path
 ) -> SegmentClosed:
     """The event of a file that was open when ffmpeg died: cut to its whole fragments,
-    measured, and placed after the run's last closed segment."""
-    scan = segment_file.scan(path)
+    measured, and placed after the run's last closed segment (or, the run's first, ending at
+    its last write). Its placement goes into the run's journal before it is sealed, so that
+    a redo after another crash gives the same start and the same archive path."""
+    mtime_us = path.stat().st_mtime_ns // 1000  # before the cut touches it
+    done = _salvaged(sealer, data, camera_id, path)
+    if clock.prev_close_us is not None:
+        closed_at = clock.prev_close_us + done.duration_us
+    else:
+        closed_at = mtime_us
+    duration_s = done.duration_us / 1e6
+    journal = Journal(path.parent)
     try:
-        # whole or not, it is less than a segment: the fragment being built was lost
-        done = salvage.salvage(data, path, scan, salvage.OPEN, None)
+        journal.append(path.name, 0.0, duration_s, closed_at, found_open=True)
+    finally:
+        journal.close()
+    timing = clock.place(0.0, duration_s, closed_at)
+    return SegmentClosed(
+        camera_id, path.parent.name, path, timing, done.info, cause=salvage.OPEN, salvage=done
+    )
+
+
+def _measured(
+    sealer: Sealer, data: DataDir, camera_id: int, timing: SegmentTiming, path: Path
+) -> SegmentClosed:
+    """A file an earlier try found open, measured and journaled: measured again for its note
+    (it is whole now; its cut tail, if any, is in quarantine), placed by its journal line."""
+    done = _salvaged(sealer, data, camera_id, path)
+    return SegmentClosed(
+        camera_id, path.parent.name, path, timing, done.info, cause=salvage.OPEN, salvage=done
+    )
+
+
+def _salvaged(sealer: Sealer, data: DataDir, camera_id: int, path: Path) -> salvage.Salvage:
+    try:
+        return salvage.salvage(data, path, segment_file.scan(path), salvage.OPEN, None)
     except salvage.NoFootage as exc:
         if exc.quarantined is not None:
             sealer.record_quarantined(camera_id, path, exc)
         raise
-    duration_us, info = done.duration_us, done.info
-    if clock.prev_close_us is not None:
-        start = clock.prev_close_us
-    else:
-        start = int(path.stat().st_mtime * 1_000_000) - duration_us
-    timing = SegmentTiming(start, start + duration_us, duration_us, 0)
-    return SegmentClosed(
-        camera_id, path.parent.name, path, timing, info, cause=salvage.OPEN, salvage=done
-    )
 
 
 def _camera_id(dirname: str) -> int | None:

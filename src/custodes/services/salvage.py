@@ -34,7 +34,7 @@ from custodes.paths import DataDir
 log = logging.getLogger(__name__)
 TAIL_SUFFIX = ".tail"
 
-OPEN = "open"  # the file was open when the recorder stopped (a crash, a kill)
+OPEN = "open"  # the file was open when its ffmpeg stopped (a crash, a kill, a failure)
 CLOSED = "closed"  # ffmpeg closed it, but its writes stopped short (a full disk, an I/O error)
 
 
@@ -91,16 +91,19 @@ def salvage(
         target.parent.mkdir(parents=True, exist_ok=True)
         _copy_range(spool_file, target, scan.whole, cut)
         tail = Tail(target, cut)
-    with spool_file.open("r+b") as f:
-        f.truncate(scan.whole)
-        os.fsync(f.fileno())
+        with spool_file.open("r+b") as f:
+            f.truncate(scan.whole)
+            os.fsync(f.fileno())
+    else:  # whole already (or cut by an earlier try, whose tail is kept): nothing to cut
+        tail = previous_tail(data, spool_file)
     probe = probe_file(spool_file)
     if probe is None:  # whole fragments that ffprobe cannot read: keep it all aside
         raise _no_footage(data, spool_file, scan, reason="its fragments cannot be read")
     duration_us = round(probe.duration_s * 1_000_000)
     info = StreamInfo(probe.video_codec, probe.width, probe.height, probe.audio_codec)
+    original = scan.size + (tail.bytes if tail is not None and not cut else 0)
     return Salvage(
-        duration_us, info, describe(cause, duration_us, expected_us, tail), tail, scan.size
+        duration_us, info, describe(cause, duration_us, expected_us, tail), tail, original
     )
 
 
@@ -115,6 +118,28 @@ def remeasure(
     info = StreamInfo(probe.video_codec, probe.width, probe.height, probe.audio_codec)
     note = describe(cause, duration_us, expected_us, tail)
     return Salvage(duration_us, info, note, tail, scan.size + tail.bytes)
+
+
+MATCH_US = 100_000  # a measured duration this close to ffmpeg's report is the same segment
+
+
+def measure_unclosed(
+    data: DataDir, spool_file: Path, scan: Scan, expected_us: int
+) -> Salvage | None:
+    """A segment ffmpeg reported closed whose boxes are whole but which lacks the closing
+    `mfra` (its last writes were refused whole, at a fragment boundary: a full disk): its
+    true duration, and a note when that is less than ffmpeg reported; None when it is all
+    there."""
+    probe = probe_file(spool_file)
+    if probe is None:
+        raise _no_footage(data, spool_file, scan, reason="its fragments cannot be read")
+    duration_us = round(probe.duration_s * 1_000_000)
+    if abs(duration_us - expected_us) <= MATCH_US:
+        return None
+    info = StreamInfo(probe.video_codec, probe.width, probe.height, probe.audio_codec)
+    return Salvage(
+        duration_us, info, describe(CLOSED, duration_us, expected_us, None), None, scan.size
+    )
 
 
 def previous_tail(data: DataDir, spool_file: Path) -> Tail | None:
@@ -133,7 +158,7 @@ def describe(cause: str, duration_us: int, expected_us: int | None, tail: Tail |
         made = f" of the {expected_us / 1e6:.2f} s ffmpeg recorded" if expected_us else ""
         text = f"written short (a full disk or an I/O error): {kept}{made} are whole and sealed"
     else:
-        text = f"open when the recorder stopped (a crash or a kill): {kept} sealed"
+        text = f"open when recording stopped (a crash, a kill or a failure): {kept} sealed"
     if tail is not None:
         text += f"; the unfinished fragment ({tail.bytes:,} bytes) is kept in {tail.path}"
     return text

@@ -170,6 +170,12 @@ class Sealer:
                 done = salvage.remeasure(
                     self._data, event.spool_file, event.cause, expected, tail, scan
                 )
+            elif expected is not None and not scan.closed:
+                # whole boxes, no closing mfra: its last writes may have been refused whole
+                unclosed = salvage.measure_unclosed(self._data, event.spool_file, scan, expected)
+                if unclosed is None:
+                    return event
+                done = unclosed
             else:
                 return event
         except salvage.NoFootage as exc:

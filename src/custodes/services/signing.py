@@ -93,14 +93,27 @@ def public_keys_from_file(data: DataDir) -> dict[str, str]:
 
 
 def append_line(path: Path, entry: dict[str, object]) -> None:
-    """Append one JSON line and fsync it (and the directory when the file is new)."""
+    """Append one JSON line and fsync it (and the directory when the file is new). A line is
+    written whole or not at all: a short write (a full disk) is retried and, failing, cut
+    back off; a file left without its final newline by an earlier crash gets one first, so
+    that a torn line never swallows the next."""
     path.parent.mkdir(parents=True, exist_ok=True)
     new = not path.exists()
-    line = json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    line = (json.dumps(entry, sort_keys=True, separators=(",", ":")) + "\n").encode()
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, line.encode())
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line
+        done = 0
+        try:
+            while done < len(line):
+                done += os.write(fd, line[done:])
+            os.fsync(fd)
+        except OSError:
+            if os.fstat(fd).st_size == size + done:  # nobody appended since: cut ours off
+                os.ftruncate(fd, size)
+            raise
     finally:
         os.close(fd)
     if new:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, func, select
 
 from custodes.adapters import archive, diskspace, recorder_lock
 from custodes.adapters.db import schema
@@ -79,11 +79,19 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
                 ).group_by(spans.c.camera_id)
             )
         }
-        gap_rows = conn.execute(
-            select(gap.c.camera_id, gap.c.start_us, gap.c.end_us).where(
-                gap.c.start_us < now, or_(gap.c.end_us.is_(None), gap.c.end_us > since)
-            )
-        ).all()
+        # by the end_us index: the gaps still open, and those that ended in the last day
+        gap_rows = [
+            *conn.execute(
+                select(gap.c.camera_id, gap.c.start_us, gap.c.end_us).where(
+                    gap.c.end_us.is_(None), gap.c.start_us < now
+                )
+            ),
+            *conn.execute(
+                select(gap.c.camera_id, gap.c.start_us, gap.c.end_us).where(
+                    gap.c.end_us > since, gap.c.start_us < now
+                )
+            ),
+        ]
         # from the ledger's (action, time) index: a few entries, where the index has millions
         cut = _per_camera(conn, ledger.SEGMENT_SALVAGED, since)
         quarantined = _per_camera(conn, ledger.FILE_QUARANTINED, since)

@@ -23,6 +23,7 @@ not the archive's size.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -37,7 +38,7 @@ from custodes.adapters import archive
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
 from custodes.domain.periods import SiteCalendar
-from custodes.services import ledger
+from custodes.services import alarms, ledger
 from custodes.services.context import Context
 from custodes.services.retention import (
     holds_for,
@@ -150,6 +151,9 @@ def _prune(ctx: Context, cam: int, a: int, b: int, actor: str) -> tuple[int, int
     now = ctx.clock()
     with ctx.engine.begin() as conn:
         write_first(conn)
+        # behind any access step under way (it writes its ledger entry before its holds): on
+        # PostgreSQL a request filed now is committed, and its hold read below, or waits
+        ledger.lock_head(conn)
         rows = conn.execute(
             select(S.c.seq, S.c.path, S.c.sha256, S.c.bytes, S.c.start_us, S.c.end_us)
             .where(S.c.camera_id == cam, S.c.seq >= a, S.c.seq <= b)
@@ -199,11 +203,28 @@ def _prune(ctx: Context, cam: int, a: int, b: int, actor: str) -> tuple[int, int
 
 
 def finish_pending(ctx: Context) -> int:
-    """Complete batches a crash interrupted (files first, then rows). Returns how many."""
+    """Complete batches a crash interrupted (files first, then rows). Returns how many. Only
+    a batch the ledger records (its `sweep-batch` entry names the camera and seq range) is
+    finished: a 'deleting' row planted in the database deletes nothing — it is reported,
+    with the integrity alarm."""
     with ctx.engine.connect() as conn:
-        pending = conn.execute(
-            select(P.c.camera_id, P.c.first_seq, P.c.last_seq).where(P.c.state == "deleting")
+        found = conn.execute(
+            select(P.c.camera_id, P.c.first_seq, P.c.last_seq, P.c.ledger_seq).where(
+                P.c.state == "deleting"
+            )
         ).all()
+        pending = []
+        for cam, a, b, entry in found:
+            if recorded_batch(conn, entry, cam, a, b):
+                pending.append((cam, a, b))
+                continue
+            message = (
+                f"camera {cam}: a deletion of seq {a}–{b} is pending that no sweep-batch "
+                "entry of the ledger records; nothing was deleted (run `custodes verify`)"
+            )
+            log.error("%s", message)
+            with ctx.engine.begin() as w:
+                alarms.raise_alarm(w, alarms.INTEGRITY, message, ctx.clock())
     for cam, a, b in pending:
         with ctx.engine.connect() as conn:
             paths = [
@@ -217,6 +238,22 @@ def finish_pending(ctx: Context) -> int:
             _drop_rows(conn, cam, a, b)
         log.warning("camera %s: finished the interrupted deletion of seq %s–%s", cam, a, b)
     return len(pending)
+
+
+def recorded_batch(conn: Connection, entry: int | None, cam: int, a: int, b: int) -> bool:
+    """Whether ledger entry `entry` is the sweep-batch that deleted seq a–b of the camera."""
+    if entry is None:
+        return False
+    row = conn.execute(
+        select(schema.ledger.c.action, schema.ledger.c.details).where(schema.ledger.c.seq == entry)
+    ).first()
+    if row is None or row.action != ledger.SWEEP_BATCH:
+        return False
+    try:
+        details = json.loads(row.details)
+    except ValueError:
+        return False
+    return isinstance(details, dict) and ledger.sweep_batch_matches(details, cam, a, b)
 
 
 def _unlink(root: Path, paths: list[str]) -> None:

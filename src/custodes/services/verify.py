@@ -31,6 +31,7 @@ from custodes.domain.verification import Evidence, Finding, Row, SignedPoint, ju
 from custodes.services import alarms, checkpoints, signing
 from custodes.services.context import Context
 from custodes.services.settings import checkpoint_cadence
+from custodes.services.sweep import recorded_batch
 
 S = schema.segments
 P = schema.pruned_ranges
@@ -209,12 +210,15 @@ def _verify_camera(
                 .order_by(S.c.seq)
             )
         ]
-        pruned = [
-            (int(a), int(b))
-            for a, b in conn.execute(
-                select(P.c.first_seq, P.c.last_seq).where(P.c.camera_id == cam_id)
-            )
-        ]
+        # a pruned range counts only with the sweep-batch entry that records its deletion: a
+        # row planted in pruned_ranges would otherwise explain away any cut
+        pruned: list[tuple[int, int]] = []
+        unproven: list[tuple[int, int]] = []
+        for a, b, entry in conn.execute(
+            select(P.c.first_seq, P.c.last_seq, P.c.ledger_seq).where(P.c.camera_id == cam_id)
+        ):
+            good = recorded_batch(conn, entry, cam_id, int(a), int(b))
+            (pruned if good else unproven).append((int(a), int(b)))
     in_range = [
         r
         for r in rows
@@ -237,6 +241,7 @@ def _verify_camera(
         camera_id=cam_id,
         rows=rows,
         pruned=pruned,
+        unproven_pruned=unproven,
         checkpoints_db=db_cps,
         checkpoints_file=file_cps,
         file_problems=file_problems,
@@ -301,12 +306,25 @@ def _unindexed(ctx: Context, cam_id: int, named: set[str]) -> list[str]:
     base = ctx.data.camera_archive(cam_id)
     if not base.is_dir():
         return []
-    found = [rel for p in base.rglob("*.mp4") if (rel := str(p.relative_to(archive))) not in named]
+    found = [
+        rel
+        for p in base.rglob("*.mp4")
+        if (rel := str(p.relative_to(archive))) not in named and not _being_sealed(p)
+    ]
     if not found:
         return []
     with ctx.engine.connect() as conn:
         indexed_now = {r[0] for r in conn.execute(select(S.c.path).where(S.c.path.in_(found)))}
     return sorted(set(found) - indexed_now)
+
+
+def _being_sealed(path: Path) -> bool:
+    """An archive file whose spool name still exists is a seal under way (its row commits
+    after the link: a database slow or full makes that take a while), not an insertion."""
+    try:
+        return path.stat().st_nlink > 1
+    except FileNotFoundError:
+        return False
 
 
 def _point(cp: checkpoints.SignedCheckpoint) -> SignedPoint:

@@ -140,6 +140,7 @@ gaps = Table(
     Column("end_us", BigInteger),  # NULL while the outage is still going on
     Column("reason", Text, nullable=False),
     Index("ix_gaps_camera_start", "camera_id", "start_us"),
+    Index("ix_gaps_end", "end_us"),  # status: the gaps open or ended in the last day
 )
 
 # Spans: runs of contiguous segments, kept up to date by the sealer in the segment's own

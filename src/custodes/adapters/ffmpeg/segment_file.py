@@ -4,7 +4,9 @@ A segment is `ftyp moov (moof mdat)* [mfra]`. ffmpeg writes each fragment as it 
 a segment cut short — the recorder killed, or a write refused by a full disk — ends in a
 box whose size runs past the end of the file (or in a moof without its mdat). What came
 before it plays; the unfinished fragment does not (ffprobe even counts its duration, which
-is how truncated segments were once indexed as whole). `scan` reads only the box headers
+is how truncated segments were once indexed as whole). A write refused whole at a fragment
+boundary leaves whole boxes but no closing `mfra`: such a file is whole, but shorter than
+ffmpeg says, and is measured again (`closed`). `scan` reads only the box headers
 (a few reads per fragment, no decoding), so every segment can be checked before it is
 sealed.
 """
@@ -26,6 +28,7 @@ class Scan:
     init: bool  # ftyp and moov are whole: the file can be opened at all
     fragments: int  # whole moof+mdat pairs
     problem: str | None  # why the file is not whole, for people
+    closed: bool = False  # it ends in the mfra box ffmpeg writes when it closes a segment
 
     @property
     def complete(self) -> bool:
@@ -48,6 +51,7 @@ def scan(path: Path) -> Scan:
         fragments = 0
         moof_end: int | None = None
         problem: str | None = None
+        last_kind = b""
         while pos < size:
             f.seek(pos)
             head = f.read(16)
@@ -86,6 +90,7 @@ def scan(path: Path) -> Scan:
                 moof_end = None
             elif kind == b"mfra" and moof_end is None:
                 whole = end  # the random-access index ffmpeg writes when it closes a segment
+            last_kind = kind
             pos = end
         if problem is None and moof_end is not None:
             problem = "its last fragment has no media data (a moof without its mdat)"
@@ -93,4 +98,5 @@ def scan(path: Path) -> Scan:
             problem = "no MP4 header (ftyp and moov)"
         elif problem is None and fragments == 0:
             problem = "no fragment of media"
-    return Scan(size, whole, init, fragments, problem)
+    closed = problem is None and last_kind == b"mfra" and whole == size
+    return Scan(size, whole, init, fragments, problem, closed)

@@ -9,7 +9,8 @@ Revises: 0005
 - camera_state: the stream as last recorded (codec, size, audio) and the audio codec that
   cannot be stored without transcoding (decided once per camera, not at every start);
 - holds.request_id: the access request an automatic hold keeps footage for;
-- alarms.acknowledged_by / acknowledged_us: who has seen an alarm that no condition clears.
+- alarms.acknowledged_by / acknowledged_us: who has seen an alarm that no condition clears;
+- an index on gaps.end_us: status reads the gaps open or ended in the last day.
 """
 
 import sqlalchemy as sa
@@ -20,6 +21,7 @@ down_revision = "0005"
 
 
 def upgrade() -> None:
+    op.create_index("ix_gaps_end", "gaps", ["end_us"])
     op.add_column("segments", sa.Column("salvaged", sa.Text(), nullable=True))
     op.add_column("quarantine", sa.Column("segment_path", sa.Text(), nullable=True))
     with op.batch_alter_table("camera_state") as batch:
@@ -55,3 +57,4 @@ def downgrade() -> None:
             batch.drop_column(column)
     op.drop_column("quarantine", "segment_path")
     op.drop_column("segments", "salvaged")
+    op.drop_index("ix_gaps_end", table_name="gaps")
