@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from custodes.adapters import archive
 from custodes.adapters.db import schema
@@ -22,6 +23,7 @@ from custodes.services import index, salvage
 from custodes.services.context import Context
 from custodes.services.reconcile import reconcile
 from custodes.services.sealing import Sealer, SegmentClosed
+from custodes.services.verify import verify
 
 from .media import ffprobe_duration, make_segments
 
@@ -327,7 +329,7 @@ def test_a_file_open_in_a_runs_first_segment_is_placed_by_its_last_write(
     real_index = Sealer._index
     calls = {"n": 0}
 
-    def crash_once(self: Sealer, *args: Any, **kw: Any) -> int:
+    def crash_once(self: Sealer, *args: Any, **kw: Any) -> list[int]:
         calls["n"] += 1
         if calls["n"] == 1:
             raise RuntimeError("killed between the archive link and the row")
@@ -344,3 +346,46 @@ def test_a_file_open_in_a_runs_first_segment_is_placed_by_its_last_write(
     assert row.salvaged is not None and "open when recording stopped" in row.salvaged
     on_disk = [p for p in ctx.data.archive.rglob("*.mp4")]
     assert [str(p.relative_to(ctx.data.archive)) for p in on_disk] == [row.path]
+
+
+def test_a_group_is_sealed_in_one_go_and_a_redo_in_it_falls_back(ctx: Context) -> None:
+    """Two cameras' segments sealed together (one sync, one transaction) give the same rows,
+    chains and spans as one by one; a group holding a seal redone after a crash is refused
+    whole, and sealing its events one by one settles it."""
+    cams = [
+        svc.add_camera(ctx, CameraSpec(name=n, url="rtsp://h/x", place="p")).id for n in ("A", "B")
+    ]
+    events = []
+    for cam in cams:
+        run_dir = ctx.data.camera_spool(cam) / "run1"
+        clock = RunClock()
+        for i, (name, a, b) in enumerate(make_segments(run_dir, count=3)):
+            timing = clock.place(a, b, T0 + (i + 1) * 2_000_000)
+            events.append(SegmentClosed(cam, "run1", run_dir / name, timing, StreamInfo()))
+    sealer = Sealer(ctx.engine, ctx.data)
+    first = sealer.seal_many([(e, "recording") for e in events[:4]])
+    assert [seq for _, seq in first] == [0, 1, 2, 0]
+    redo = events[3]  # cam B's first again: placed and indexed already
+    again = SegmentClosed(redo.camera_id, redo.run_id, redo.spool_file, redo.timing, redo.info)
+    rel = archive.archive_relpath(
+        redo.camera_id, redo.timing.start_us, "run1", redo.spool_file.name
+    )
+    os.link(ctx.data.archive / rel, redo.spool_file)  # a crash before the spool name went
+    with pytest.raises(IntegrityError):
+        sealer.seal_many([(again, None), (events[4], None), (events[5], None)])
+    assert [Sealer(ctx.engine, ctx.data).seal(e) for e in (again, events[4], events[5])] == [
+        0,
+        1,
+        2,
+    ]
+    s = schema.segments
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(s.c.camera_id, s.c.seq).order_by(s.c.camera_id, s.c.seq)).all()
+        spans = conn.execute(
+            select(schema.spans.c.camera_id, schema.spans.c.segments).order_by(
+                schema.spans.c.camera_id
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [(c, q) for c in cams for q in range(3)]
+    assert [tuple(sp) for sp in spans] == [(cams[0], 3), (cams[1], 3)]
+    assert not verify(ctx).failed

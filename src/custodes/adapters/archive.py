@@ -11,12 +11,12 @@ Sealing a file (numbered so that a crash at any step is recoverable, see docs/SE
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import fcntl
 import hashlib
 import mmap
 import os
-import stat
 import struct
 import time
 from dataclasses import dataclass
@@ -40,9 +40,10 @@ class Digest:
     head: bytes = b""  # the first chunk read, for inspecting the header without a re-read
 
 
-def hash_and_sync(path: Path) -> Digest:
+def hash_and_sync(path: Path, *, sync: bool = True) -> Digest:
     """SHA-256 and size of a file, hashed from its mapped pages (no copy); fsynced before
-    returning. The first HEAD_BYTES come back for inspecting the header."""
+    returning (unless `sync` is False: the caller makes a group durable at once with
+    `make_durable`). The first HEAD_BYTES come back for inspecting the header."""
     with path.open("rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size == 0:
@@ -52,7 +53,8 @@ def hash_and_sync(path: Path) -> Digest:
             with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
                 h = hashlib.sha256(mm)  # releases the GIL while it hashes
                 head = mm[:HEAD_BYTES]
-        os.fsync(f.fileno())
+        if sync:
+            os.fsync(f.fileno())
     return Digest(h.hexdigest(), size, head)
 
 
@@ -75,28 +77,77 @@ def archive_relpath(camera_id: int, start_us: int, run_id: str, spool_name: str)
     return Path(cam, f"{t:%Y}", f"{t:%m}", f"{t:%d}", f"{cam}_{stamp}_{run_id}_{index}.mp4")
 
 
-def place(spool_file: Path, archive_file: Path) -> None:
-    """Steps 2–3: link into the archive (idempotent when the same inode is already there)."""
-    archive_file.parent.mkdir(parents=True, exist_ok=True)
+_KNOWN_DIRS: set[Path] = set()  # archive directories made by this process
+
+
+def place(spool_file: Path, archive_file: Path, *, sync: bool = True) -> None:
+    """Steps 2–3: link into the archive (idempotent when the same inode is already there),
+    read-only. The directory is fsynced unless `sync` is False (`make_durable` then)."""
+    if archive_file.parent not in _KNOWN_DIRS:
+        archive_file.parent.mkdir(parents=True, exist_ok=True)
+        _KNOWN_DIRS.add(archive_file.parent)
     try:
-        os.link(spool_file, archive_file)
+        try:
+            os.link(spool_file, archive_file)
+        except FileNotFoundError:
+            if not spool_file.exists():
+                raise
+            archive_file.parent.mkdir(parents=True, exist_ok=True)  # removed since: again
+            os.link(spool_file, archive_file)
     except FileExistsError:
         if not os.path.samefile(spool_file, archive_file):
             raise FileExistsError(
                 errno.EEXIST, "a different file already holds this archive path", str(archive_file)
             ) from None
-    _fsync_dir(archive_file.parent)
-    mode = archive_file.stat().st_mode
-    archive_file.chmod(stat.S_IMODE(mode) & ~0o222 | 0o444)
+    if sync:
+        _fsync_dir(archive_file.parent)
+    archive_file.chmod(0o444)
 
 
-def release_spool(spool_file: Path) -> None:
-    """Step 5: drop the spool name once the index row is committed."""
+def release_spool(spool_file: Path, *, sync: bool = True) -> None:
+    """Step 5: drop the spool name once the index row is committed. Without `sync` the
+    directory is not fsynced: a spool name a crash brings back beside its committed row is
+    dropped by reconciliation (docs/SEALING.md)."""
     try:
         spool_file.unlink()
     except FileNotFoundError:
         return
-    _fsync_dir(spool_file.parent)
+    if sync:
+        _fsync_dir(spool_file.parent)
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_syncfs_works: bool | None = None
+
+
+def make_durable(root: Path, files: list[Path]) -> None:
+    """Steps 1–2 for a group at once: the files' data and the archive links made since the
+    last call reach the disk. One syncfs(2) of the filesystem (spool and archive are on one:
+    link(2) needs that) where the kernel has it; else an fsync of each file and, once, of
+    each directory they and their archive links are in."""
+    global _syncfs_works
+    if _syncfs_works is not False:
+        fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            if _libc.syncfs(fd) == 0:
+                _syncfs_works = True
+                return
+            err = ctypes.get_errno()
+            if err not in (errno.ENOSYS, errno.EINVAL):
+                raise OSError(err, os.strerror(err), str(root))
+            _syncfs_works = False
+        finally:
+            os.close(fd)
+    dirs: set[Path] = set()
+    for path in files:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        dirs.add(path.parent)
+    for d in dirs:
+        _fsync_dir(d)
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,6 +1,10 @@
-"""Sealer threads: events of one camera are handled in order by one thread.
+"""The sealer thread: every camera's events, in order, sealed in groups.
 
-ffmpeg never waits on this: stream workers only enqueue. A failing event (full disk, read-only
+ffmpeg never waits on this: stream workers only enqueue. What arrives within LINGER_S of the
+first event waiting is handled together: the segments of such a group are made durable by
+one sync and indexed in one transaction (services/sealing.py `seal_many`), which is most of
+what sealing costs per segment when many cameras record; a group that fails is sealed again
+one event at a time, with the retries below. A failing event (full disk, read-only
 archive, database unavailable) is retried with back-off and never dropped; its spool file stays
 where it is until it is sealed, so nothing is lost. Repeated failures are logged once a minute
 with a count, not once per try. When the recorder stops, what is queued is tried once more;
@@ -13,6 +17,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 
 from sqlalchemy import Engine
 
@@ -38,20 +43,26 @@ from custodes.services.sealing import Sealer
 log = logging.getLogger(__name__)
 _STOP = object()
 RECORDING = "recording"
+LINGER_S = 1.0  # how long the first waiting event waits for others to seal with
 
 
 class SealerPool:
     def __init__(
-        self, engine: Engine, data: DataDir, threads: int = 2, cadence: Cadence | None = None
+        self,
+        engine: Engine,
+        data: DataDir,
+        cadence: Cadence | None = None,
+        linger_s: float = LINGER_S,
     ) -> None:
         self._engine = engine
         self._data = data
-        # one per pool: a camera stays on one thread
         self._sealer = Sealer(engine, data, cadence=cadence)
-        self._queues: list[queue.Queue[object]] = [queue.Queue() for _ in range(threads)]
+        self._linger = linger_s
+        # one thread for all cameras: a camera's events stay in order, groups get big
+        self._queues: list[queue.Queue[object]] = [queue.Queue()]
         self._threads = [
-            threading.Thread(target=self._run, args=(q,), name=f"sealer-{i}", daemon=True)
-            for i, q in enumerate(self._queues)
+            threading.Thread(target=self._run, args=(q,), name="sealer", daemon=True)
+            for q in self._queues
         ]
         self._abort = threading.Event()
         self._stopping = threading.Event()
@@ -68,7 +79,7 @@ class SealerPool:
             t.start()
 
     def submit(self, event: Event) -> None:
-        self._queues[event.camera_id % len(self._queues)].put(event)
+        self._queues[0].put(event)
 
     def pending(self) -> int:
         return sum(q.qsize() for q in self._queues)
@@ -93,13 +104,71 @@ class SealerPool:
 
     def _run(self, q: queue.Queue[object]) -> None:
         while True:
-            item = q.get()
-            if item is _STOP:
+            first = q.get()
+            if first is _STOP:
                 return
+            group = [first]
+            stop = False
+            deadline = time.monotonic() + self._linger
+            while not stop:
+                left = deadline - time.monotonic()
+                try:
+                    item = q.get(timeout=left) if left > 0 else q.get_nowait()
+                except queue.Empty:
+                    break
+                if item is _STOP:
+                    stop = True
+                else:
+                    group.append(item)
+            self._handle_group(group)
+            if stop:
+                return
+
+    def _handle_group(self, group: list[object]) -> None:
+        """In order; runs of segments sealed together, other events one by one."""
+        segments: list[SegmentClosed] = []
+        for item in group:
             assert isinstance(
                 item, SegmentClosed | GapOpened | StateChanged | RunEnded | AudioDropped
             )
+            if isinstance(item, SegmentClosed):
+                segments.append(item)
+                continue
+            self._seal_group(segments)
+            segments = []
             self._handle_with_retry(item)
+        self._seal_group(segments)
+
+    def _seal_group(self, segments: list[SegmentClosed]) -> None:
+        if len(segments) <= 1:
+            for event in segments:
+                self._handle_with_retry(event)
+            return
+        states: list[tuple[SegmentClosed, str | None]] = []
+        seen: set[int] = set()
+        for event in segments:
+            first = event.camera_id not in seen
+            seen.add(event.camera_id)
+            changed = first and self._states.get(event.camera_id) != RECORDING
+            states.append((event, RECORDING if changed else None))
+        try:
+            results = self._sealer.seal_many(states)
+        except Exception as exc:  # one at a time then, each with its retries
+            self._quiet.log(
+                logging.WARNING,
+                f"group {type(exc).__name__}",
+                "sealing %d segments together failed (%s); sealing them one by one",
+                len(segments),
+                exc,
+            )
+            for event in segments:
+                self._handle_with_retry(event)
+            return
+        for event, seq in results:
+            if seq is None:
+                log.warning("camera %s: nothing sealed from %s", event.camera_id, event.spool_file)
+                continue
+            self._sealed_ok(event.camera_id)
 
     def _handle_with_retry(self, event: Event) -> None:
         backoff = Backoff(initial_s=0.5, cap_s=15.0)
@@ -134,14 +203,7 @@ class SealerPool:
         if isinstance(event, SegmentClosed):
             changed = self._states.get(event.camera_id) != RECORDING
             self._sealer.seal(event, state=RECORDING if changed else None)
-            # recording again: space came back (also after a restart, once per camera)
-            if event.camera_id in self._disk_full or event.camera_id not in self._sealed_any:
-                self._sealed_any.add(event.camera_id)
-                self._disk_full.discard(event.camera_id)
-                with self._engine.begin() as conn:
-                    alarms.clear_alarm(conn, alarms.DISK_FULL, now_us(), event.camera_id)
-            self._states[event.camera_id] = RECORDING
-            self.sealed += 1
+            self._sealed_ok(event.camera_id)
             return
         if isinstance(event, RunEnded):
             report = ReconcileReport()
@@ -173,6 +235,16 @@ class SealerPool:
                         event.camera_id,
                     )
                     self._disk_full.add(event.camera_id)
+
+    def _sealed_ok(self, camera_id: int) -> None:
+        # recording again: space came back (also after a restart, once per camera)
+        if camera_id in self._disk_full or camera_id not in self._sealed_any:
+            self._sealed_any.add(camera_id)
+            self._disk_full.discard(camera_id)
+            with self._engine.begin() as conn:
+                alarms.clear_alarm(conn, alarms.DISK_FULL, now_us(), camera_id)
+        self._states[camera_id] = RECORDING
+        self.sealed += 1
 
     def _report(self, camera_id: int, message: str) -> None:
         try:

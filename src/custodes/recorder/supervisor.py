@@ -30,15 +30,12 @@ class Supervisor:
         ctx: Context,
         *,
         segment_seconds: float = 6.0,
-        sealer_threads: int = 2,
         backoff_cap_s: float = 30.0,
     ) -> None:
         self.ctx = ctx
         self.segment_seconds = segment_seconds
         self.backoff_cap_s = backoff_cap_s
-        self.sealer = SealerPool(
-            ctx.engine, ctx.data, sealer_threads, cadence=checkpoint_cadence(ctx)
-        )
+        self.sealer = SealerPool(ctx.engine, ctx.data, cadence=checkpoint_cadence(ctx))
         self.workers: dict[int, StreamWorker] = {}
         self.disk = DiskGuard(ctx.data.archive)  # ReserveTooSmall: refused before anything
         self.reserve_warning = reserve_warning(self.disk.reserve)

@@ -45,6 +45,7 @@ from custodes.recorder.events import (
 log = logging.getLogger(__name__)
 
 STALL_FACTOR = 3  # no new segment for 3 segment lengths: restart ffmpeg
+WATCH_S = 5.0  # how often a running ffmpeg is looked at (a stop wakes the watch at once)
 CONNECT_GRACE_S = 15.0
 DISK_FULL = "disk-full"  # the state while recording waits for free space
 DISK_POLL_S = 2.0
@@ -104,12 +105,17 @@ class StreamWorker(threading.Thread):
         self._gap_open = False
         self._started_us = now_us()
         self._no_space = threading.Event()  # ffmpeg said "No space left on device"
+        # wakes the watch of a running ffmpeg: a stop, ffmpeg's end (its stdout closes), a
+        # full disk; otherwise it looks every WATCH_S
+        self._wake = threading.Event()
+        self._stdout_closed = threading.Event()
         self._port_was_down = False  # the camera's port refused us at the last look
         self._quiet = LogLimiter(log)
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
         self._halt.set()
+        self._wake.set()
 
     def run(self) -> None:
         self._started_us = now_us()
@@ -220,6 +226,10 @@ class StreamWorker(threading.Thread):
             run_dir.rmdir()
             return f"cannot start ffmpeg: {exc.strerror or exc}"
         self._proc = proc
+        self._wake.clear()
+        self._stdout_closed.clear()
+        if self._halt.is_set():
+            self._wake.set()
         tail: collections.deque[str] = collections.deque(maxlen=60)
         header: list[str] = []
         info_ready = threading.Event()
@@ -265,8 +275,14 @@ class StreamWorker(threading.Thread):
         self._last_segment_mono = 0.0
         limit = STALL_FACTOR * self.cfg.segment_seconds
         while proc.poll() is None:
-            if self._halt.wait(1.0):
+            self._wake.wait(min(WATCH_S, limit / 3))
+            self._wake.clear()
+            if self._halt.is_set():
                 return None
+            if self._stdout_closed.is_set():  # it is ending: wait for it, then say why
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(10)
+                break
             if self._no_space.is_set() or (self._disk is not None and self._disk.full()):
                 return "disk full"
             since = self._last_segment_mono or (started + CONNECT_GRACE_S)
@@ -294,6 +310,7 @@ class StreamWorker(threading.Thread):
                 tail.append(line)
                 if NO_SPACE in line:
                     self._no_space.set()
+                    self._wake.set()
                 if not info_ready.is_set():
                     header.append(line)
                     if line.startswith("Output #0") or line.startswith("Press [q]"):
@@ -381,6 +398,8 @@ class StreamWorker(threading.Thread):
             self._gap_open = False
             self._recorded_until_us = timing.end_us
             self._emit(SegmentClosed(self.cfg.camera_id, run_id, run_dir / name, timing, info))
+        self._stdout_closed.set()  # ffmpeg's stdout closed: it has ended
+        self._wake.set()
         if journal is not None:
             try:
                 journal.close()

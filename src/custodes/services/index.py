@@ -96,6 +96,42 @@ def insert_segment_row(conn: Connection, row: SegmentRow, seq: int, link: str) -
     conn.execute(insert(S).values(seq=seq, sealed_us=now_us(), link=link, **row.__dict__))
 
 
+class SegmentWrites:
+    """The index rows and span growth of one sealing transaction, written at its end with
+    one statement each (the rows) and one per span (the growth), however many segments."""
+
+    def __init__(self) -> None:
+        self._rows: list[dict[str, object]] = []
+        self._grown: dict[int, list[int]] = {}  # span id -> [segments, bytes, end]
+
+    def add_row(self, row: SegmentRow, seq: int, link: str) -> None:
+        self._rows.append({"seq": seq, "sealed_us": now_us(), "link": link, **row.__dict__})
+
+    def grow_span(self, span: SpanRow, row: SegmentRow) -> SpanRow:
+        grown = SpanRow(
+            span.id, max(span.end_us, row.end_us), span.segments + 1, span.bytes + row.bytes
+        )
+        acc = self._grown.setdefault(span.id, [0, 0, grown.end_us])
+        acc[0] += 1
+        acc[1] += row.bytes
+        acc[2] = max(acc[2], grown.end_us)
+        return grown
+
+    def flush(self, conn: Connection) -> None:
+        if self._rows:
+            conn.execute(insert(S), self._rows)
+        for span_id, (n, size, end) in self._grown.items():
+            # counts added in SQL, not written from the cached span: the sweep may have
+            # trimmed the span's head meanwhile (services/sweep.py)
+            conn.execute(
+                update(SP)
+                .where(SP.c.id == span_id)
+                .values(end_us=end, segments=SP.c.segments + n, bytes=SP.c.bytes + size)
+            )
+        self._rows.clear()
+        self._grown.clear()
+
+
 @dataclass(frozen=True)
 class SpanRow:
     id: int

@@ -113,12 +113,63 @@ class Sealer:
         duration and a note (services/salvage.py); one with no whole fragment raises
         salvage.NoFootage, after it is recorded.
         """
+        event, row = self._prepare(event, sync=True)
+        try:
+            seq = self._index([(row, state, event.salvage)])[0]
+        except IntegrityError:
+            # Already indexed (a seal redone after a crash): verify, never duplicate.
+            self._tails.pop(event.camera_id, None)
+            seq = self._already_indexed(row)
+        except BaseException:
+            self._tails.pop(event.camera_id, None)
+            raise
+        self._finish(event, row, sync=True)
+        return seq
+
+    def seal_many(
+        self, events: list[tuple[SegmentClosed, str | None]]
+    ) -> list[tuple[SegmentClosed, int | None]]:
+        """Seal a group at once (the recorder's cameras closing segments in the same
+        moment): each is checked and hashed, the group made durable by one sync, all rows
+        written in one transaction. (event, seq) per event, seq None where the file held no
+        footage (recorded, see `seal`). Any other failure raises, nothing committed: the
+        caller seals the group's events one by one (`seal` handles a redo)."""
+        prepared: list[tuple[SegmentClosed, index.SegmentRow, str | None]] = []
+        results: list[tuple[SegmentClosed, int | None]] = []
+        for event, state in events:
+            try:
+                done, row = self._prepare(event, sync=False)
+            except salvage.NoFootage:
+                results.append((event, None))
+                continue
+            prepared.append((done, row, state))
+        if not prepared:
+            return results
+        archive.make_durable(
+            self._data.archive, [self._data.archive / row.path for _, row, _ in prepared]
+        )
+        try:
+            seqs = self._index([(row, state, ev.salvage) for ev, row, state in prepared])
+        except BaseException:
+            for ev, _, _ in prepared:
+                self._tails.pop(ev.camera_id, None)
+            raise
+        for (ev, row, _), seq in zip(prepared, seqs, strict=True):
+            self._finish(ev, row, sync=False)
+            results.append((ev, seq))
+        return results
+
+    def _prepare(
+        self, event: SegmentClosed, *, sync: bool
+    ) -> tuple[SegmentClosed, index.SegmentRow]:
+        """Steps 0–3: whole (or cut to whole), hashed, linked into the archive, read-only;
+        fsynced with `sync` (otherwise the caller makes the group durable)."""
         event = self._make_whole(event)
-        digest = archive.hash_and_sync(event.spool_file)
+        digest = archive.hash_and_sync(event.spool_file, sync=sync)
         rel = archive.archive_relpath(
             event.camera_id, event.timing.start_us, event.run_id, event.spool_file.name
         )
-        archive.place(event.spool_file, self._data.archive / rel)
+        archive.place(event.spool_file, self._data.archive / rel, sync=sync)
         picture = inspect_head(digest.head)
         row = index.SegmentRow(
             camera_id=event.camera_id,
@@ -136,21 +187,15 @@ class Sealer:
             run_id=event.run_id,
             salvaged=event.salvage.note if event.salvage is not None else None,
         )
-        try:
-            seq = self._index(row, state, event.salvage)
-        except IntegrityError:
-            # Already indexed (a seal redone after a crash): verify, never duplicate.
-            self._tails.pop(event.camera_id, None)
-            seq = self._already_indexed(row)
-        except BaseException:
-            self._tails.pop(event.camera_id, None)
-            raise
+        return event, row
+
+    def _finish(self, event: SegmentClosed, row: index.SegmentRow, *, sync: bool) -> None:
+        """Step 5, after the commit."""
         if event.salvage is not None:
             self.salvaged += 1
-        archive.release_spool(event.spool_file)
+        archive.release_spool(event.spool_file, sync=sync)
         # only now: an immutable inode could not lose its spool name
-        archive.make_immutable(self._data.archive / rel)
-        return seq
+        archive.make_immutable(self._data.archive / row.path)
 
     @property
     def engine(self) -> Engine:
@@ -240,60 +285,87 @@ class Sealer:
             self._tails[camera_id] = replace(tail, gap_open=True)
 
     def _index(
-        self, row: index.SegmentRow, state: str | None, salvaged: salvage.Salvage | None = None
-    ) -> int:
+        self, items: list[tuple[index.SegmentRow, str | None, salvage.Salvage | None]]
+    ) -> list[int]:
+        """Step 4 for one or more segments, in one transaction: rows, links, checkpoints,
+        gaps, spans, state. The rows go in with one statement, each span's growth with one."""
         signer = self.signer()
-        signed: checkpoints.SignedCheckpoint | None = None
+        signed: list[checkpoints.SignedCheckpoint] = []
+        work: dict[int, _Tail] = {}
+        seqs: list[int] = []
         with self._engine.begin() as conn:
-            if row.camera_id not in self._tails:
-                write_first(conn)  # the tail is read before the row is written
-            tail = self._tails.get(row.camera_id) or self._load_tail(conn, row.camera_id)
-            seq = tail.next_seq
-            link = segment_link(
-                tail.link, row.camera_id, seq, row.start_us, row.end_us, row.bytes, row.sha256
+            write_first(conn)  # the tails are read before rows are written
+            writes = index.SegmentWrites()
+            for row, state, salvaged in items:
+                cam = row.camera_id
+                tail = work.get(cam) or self._tails.get(cam) or self._load_tail(conn, cam)
+                tail, seq, cp = self._apply(conn, writes, tail, row, state, salvaged, signer)
+                work[cam] = tail
+                seqs.append(seq)
+                if cp is not None:
+                    signed.append(cp)
+            writes.flush(conn)
+            for cp in signed:
+                checkpoints.insert_row(conn, cp)
+        for cp in signed:
+            checkpoints.append_to_file(self._data, cp)
+        self._tails.update(work)
+        return seqs
+
+    def _apply(
+        self,
+        conn: Connection,
+        writes: index.SegmentWrites,
+        tail: _Tail,
+        row: index.SegmentRow,
+        state: str | None,
+        salvaged: salvage.Salvage | None,
+        signer: signing.Signer,
+    ) -> tuple[_Tail, int, checkpoints.SignedCheckpoint | None]:
+        seq = tail.next_seq
+        link = segment_link(
+            tail.link, row.camera_id, seq, row.start_us, row.end_us, row.bytes, row.sha256
+        )
+        writes.add_row(row, seq, link.hex())
+        if salvaged is not None:
+            self._record_salvage(conn, row, seq, salvaged)
+        signed = None
+        cp_seq, cp_end = tail.checkpoint_seq, tail.checkpoint_end_us
+        if cp_seq is None or self._cadence.due(seq - cp_seq, row.end_us - cp_end):
+            signed = checkpoints.sign(signer, row.camera_id, seq, link.hex(), now_us())
+            cp_seq, cp_end = seq, row.end_us
+        if tail.gap_open:
+            index.close_open_gap(conn, row.camera_id, row.start_us)
+        elif (
+            tail.run_id == row.run_id
+            and tail.end_us is not None
+            and row.start_us - tail.end_us > HOLE_US
+        ):
+            index.close_gap_at_once(
+                conn, row.camera_id, tail.end_us, row.start_us, _hole_reason(tail, row)
             )
-            index.insert_segment_row(conn, row, seq, link.hex())
-            if salvaged is not None:
-                self._record_salvage(conn, row, seq, salvaged)
-            cp_seq, cp_end = tail.checkpoint_seq, tail.checkpoint_end_us
-            if cp_seq is None or self._cadence.due(seq - cp_seq, row.end_us - cp_end):
-                signed = checkpoints.sign(signer, row.camera_id, seq, link.hex(), now_us())
-                checkpoints.insert_row(conn, signed)
-                cp_seq, cp_end = seq, row.end_us
-            if tail.gap_open:
-                index.close_open_gap(conn, row.camera_id, row.start_us)
-            elif (
-                tail.run_id == row.run_id
-                and tail.end_us is not None
-                and row.start_us - tail.end_us > HOLE_US
-            ):
-                index.close_gap_at_once(
-                    conn, row.camera_id, tail.end_us, row.start_us, _hole_reason(tail, row)
-                )
-            span = tail.span
-            if span is not None and continues(span.end_us, row.start_us):
-                span = index.grow_span(conn, span, row)
-            else:
-                span = index.new_span(conn, row)
-            size = (row.width, row.height) if row.width and row.height else tail.size
-            if tail.size and size and size != tail.size:
-                change = (
-                    f"stream changed resolution {tail.size[0]}x{tail.size[1]} -> "
-                    f"{size[0]}x{size[1]} at {iso(row.start_us)}; recorded as sent"
-                )
-                log.warning("camera %s: %s", row.camera_id, change)
-                index.set_state(conn, row.camera_id, state or "recording", change)
-            elif state is not None:
-                index.set_state(conn, row.camera_id, state)
-            stream: Stream = (row.video_codec, row.width, row.height, row.audio_codec)
-            if stream != tail.stream:
-                index.set_stream(conn, row.camera_id, *stream)
-        if signed is not None:
-            checkpoints.append_to_file(self._data, signed)
-        self._tails[row.camera_id] = _Tail(
+        span = tail.span
+        if span is not None and continues(span.end_us, row.start_us):
+            span = writes.grow_span(span, row)
+        else:
+            span = index.new_span(conn, row)
+        size = (row.width, row.height) if row.width and row.height else tail.size
+        if tail.size and size and size != tail.size:
+            change = (
+                f"stream changed resolution {tail.size[0]}x{tail.size[1]} -> "
+                f"{size[0]}x{size[1]} at {iso(row.start_us)}; recorded as sent"
+            )
+            log.warning("camera %s: %s", row.camera_id, change)
+            index.set_state(conn, row.camera_id, state or "recording", change)
+        elif state is not None:
+            index.set_state(conn, row.camera_id, state)
+        stream: Stream = (row.video_codec, row.width, row.height, row.audio_codec)
+        if stream != tail.stream:
+            index.set_stream(conn, row.camera_id, *stream)
+        new_tail = _Tail(
             seq + 1, link, cp_seq, cp_end, size, span, False, stream, row.run_id, row.end_us
         )
-        return seq
+        return new_tail, seq, signed
 
     def _record_salvage(
         self, conn: Connection, row: index.SegmentRow, seq: int, done: salvage.Salvage
