@@ -10,6 +10,7 @@ from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from custodes.adapters import recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import now_us
 from custodes.entrypoints.cli import app
@@ -78,6 +79,32 @@ def test_what_the_database_cannot_say_is_asked_of_the_host(ctx: Context) -> None
     # a recorder killed with -9 leaves "recording" behind: nobody holds the lock now
     assert status["recorder_running"] is False
     assert status["cameras"][0]["state"] == "stopped"
+
+
+def test_a_state_an_earlier_recorder_left_is_not_shown_as_current(ctx: Context) -> None:
+    """A recorder stopped while the disk was full could not write 'disk full' to a database
+    on that disk: its 'recording' stays. The next recorder has recorded nothing yet, so the
+    camera is 'starting' until this run writes a state of its own."""
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            schema.cameras.insert().values(
+                name="c", url="rtsp://h/x", place="p", created_us=1, updated_us=1
+            )
+        )
+        index.set_state(conn, 1, "recording")
+    lock = recorder_lock.acquire(ctx.data.root)  # a recorder starts (after the state)
+    assert lock is not None
+    try:
+        data = ["--data", str(ctx.data.root)]
+        status = json.loads(CliRunner().invoke(app, ["status", "--json", *data]).output)
+        assert status["recorder_running"] is True
+        assert status["cameras"][0]["state"] == "starting", status["cameras"][0]
+        with ctx.engine.begin() as conn:  # this run's first segment
+            index.set_state(conn, 1, "recording")
+        status = json.loads(CliRunner().invoke(app, ["status", "--json", *data]).output)
+        assert status["cameras"][0]["state"] == "recording"
+    finally:
+        recorder_lock.release(lock)
 
 
 def test_a_footage_cut_alarm_ends_when_a_person_acknowledges_it(ctx: Context) -> None:

@@ -52,3 +52,13 @@ def recorder_running(root: Path) -> bool:
             return True
         fcntl.flock(f, fcntl.LOCK_UN)
     return False
+
+
+def started_us(root: Path) -> int | None:
+    """When the running recorder took the lock (it rewrites the file then), in µs; None
+    when the file is not there. What the database says of a camera from before this time
+    was said by an earlier recorder process."""
+    try:
+        return (root / LOCK_NAME).stat().st_mtime_ns // 1000
+    except OSError:
+        return None

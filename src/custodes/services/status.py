@@ -23,6 +23,7 @@ from custodes.services.context import Context
 DAY_US = 86_400 * 1_000_000
 STOPPED = "stopped"
 # states a camera keeps in the database while a recorder works it
+STARTING = "starting"
 _ACTIVE = frozenset({"starting", "recording", "reconnecting", "disk-full", "error"})
 
 
@@ -65,6 +66,7 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
     )
     since = now - DAY_US
     running = recorder_lock.recorder_running(ctx.data.root)
+    started = recorder_lock.started_us(ctx.data.root) if running else None
     with ctx.engine.connect() as conn:
         # From the spans (kept in step with the segments by the sealer): a handful of rows
         # per camera, where counting segments would read the whole index.
@@ -102,6 +104,7 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
                 st.c.detail,
                 st.c.last_error,
                 st.c.last_error_us,
+                st.c.updated_us.label("state_updated_us"),
                 st.c.video_codec,
                 st.c.width,
                 st.c.height,
@@ -122,6 +125,9 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
         state, detail = r.state or "idle", r.detail
         if not running and state in _ACTIVE:
             state, detail = STOPPED, "no recorder is running on this data directory"
+        elif state in _ACTIVE and started is not None and (r.state_updated_us or 0) < started:
+            # written by the recorder that ran before this one: nothing of this run yet
+            state, detail = STARTING, f"the recorder is starting (before it: {state})"
         out.append(
             CameraStatus(
                 id=r.id,
