@@ -37,6 +37,7 @@ from custodes.domain.access_rules import (
     Refusal,
     Staff,
     refusals,
+    staff_article,
 )
 from custodes.domain.roles import Permission, allows
 from custodes.services import ledger
@@ -302,8 +303,18 @@ def sign(ctx: Context, actor: Actor, request_id: int, work_id: str) -> None:
         registered = conn.execute(
             select(A.c.work_id).where(A.c.id == actor.account_id)
         ).scalar_one_or_none()
+        kind = _org_kind(conn, row.organisation_id)
+        # a kind these rules do not know is asked for what the strictest rule asks
+        article = staff_article(row.jurisdiction, kind) if kind else "Jilin Art. 28"
         if registered and registered != work_id:
             raise AccessError("work_id", "does not match the work ID registered for your account")
+        if not registered and article is not None:
+            # a work ID shown is one the unit can check: with none registered there is none
+            raise AccessError(
+                "work_id",
+                f"no work ID is registered for your account, and {article} asks for one: "
+                "an administrator registers it first",
+            )
         signed = conn.execute(
             select(RS.c.account_id).where(
                 RS.c.request_id == request_id, RS.c.account_id == actor.account_id
@@ -652,17 +663,34 @@ def _register(row: Any) -> str:
     return REGISTER_ARTICLE.get(row.jurisdiction, "")
 
 
+def _org_kind(conn: Connection, organisation_id: int) -> OrgKind | None:
+    """The organisation's kind; None for a stored value these rules do not know."""
+    kind = conn.execute(select(O.c.kind).where(O.c.id == organisation_id)).scalar_one()
+    return OrgKind(kind) if kind in {k.value for k in OrgKind} else None
+
+
 def _draft(conn: Connection, row: Any, *, manager_consent: bool) -> Draft:
-    kind = conn.execute(select(O.c.kind).where(O.c.id == row.organisation_id)).scalar_one()
+    """The request as the rules read it; AccessError for a stored value they do not know."""
+    kind = _org_kind(conn, row.organisation_id)
+    if (
+        kind is None
+        or row.action not in {a.value for a in Action}
+        or row.basis not in {b.value for b in Basis}
+    ):
+        raise AccessError("basis", "the request holds a value these rules do not know")
     staff = tuple(
-        Staff(int(s.account_id), s.work_id)
-        for s in conn.execute(select(RS).where(RS.c.request_id == row.id))
+        Staff(int(s.account_id), s.work_id, s.registered)
+        for s in conn.execute(
+            select(RS.c.account_id, RS.c.work_id, A.c.work_id.label("registered"))
+            .join(A, A.c.id == RS.c.account_id)
+            .where(RS.c.request_id == row.id)
+        )
     )
     return Draft(
         jurisdiction=row.jurisdiction,
         action=Action(row.action),
         basis=Basis(row.basis),
-        org_kind=OrgKind(kind),
+        org_kind=kind,
         purpose=row.purpose,
         staff=staff,
         approval_document=row.document_id is not None,
@@ -771,5 +799,12 @@ def _view(conn: Connection, row: Any) -> RequestView:
         decided_us=row.decided_us,
         decision_note=row.decision_note,
         grant=_grant_view(conn, int(grant_id)) if grant_id is not None else None,
-        refusals=tuple(refusals(_draft(conn, row, manager_consent=True))) if pending else (),
+        refusals=_pending_refusals(conn, row) if pending else (),
     )
+
+
+def _pending_refusals(conn: Connection, row: Any) -> tuple[Refusal, ...]:
+    try:
+        return tuple(refusals(_draft(conn, row, manager_consent=True)))
+    except AccessError as exc:  # a stored value the rules do not know: shown, never a 500
+        return (Refusal(exc.field, exc.message, _register(row)),)

@@ -1,7 +1,8 @@
 """The access register (调取登记): every view, copy and retrieval of recorded footage, with who
-registered it, who retrieved it (with work IDs), when, why, where it went, on what approval and
-under which grant — Jilin Art. 21(3), 28(4); Liaoning Art. 14(4); Chongqing Art. 11(1);
-Shenzhen Art. 24(3), 34(3), 35 (docs/REGISTER.md maps each column to its article).
+recorded or copied it (录制人员), who retrieved it (with work IDs), when, why, where it went,
+who approved it, on what approval and under which grant — Jilin Art. 21(3), 28(4); Liaoning
+Art. 14(4); Chongqing Art. 11(1); Shenzhen Art. 24(3), 34(3), 35 (docs/REGISTER.md maps each
+column to its article).
 
 The register is not a table of its own: it is a view of the ledger (services/ledger.py), whose
 entries are append-only, hash-chained and signed, joined with the access tables for the names,
@@ -10,9 +11,14 @@ anything the ledger does not, and every row carries its ledger seq and entry has
 
 Reading is two steps: one query over the ledger, filtered on its (action, time_us) index and,
 for cameras, organisations and accounts, on the request ids in the entries' details; then a
-fixed handful of queries for the page's requests, grants, staff, accounts and cameras (never
-one per row). An export is pinned to the ledger head when it begins (`extent`) and recorded in
-the ledger before it is written (`record_export`), so its entry says exactly what it holds.
+fixed handful of queries for the page's requests, grants, exports, staff, accounts and cameras
+(never one per row). An export is pinned to the ledger head when it begins (`extent`) and
+recorded in the ledger before it is written (`record_export`), so its entry says exactly what
+it holds.
+
+Total over what is stored: an entry's details are whatever was recorded. A value of the wrong
+type or an id no row can have leaves its cell empty; a time is kept as the number it is, of
+any size, and the renderers print one no calendar holds as that number. Never a failed page.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from sqlalchemy import (
     Connection,
     Text,
     and_,
+    case,
     cast,
     func,
     literal,
@@ -39,7 +46,7 @@ from custodes.adapters.db import schema
 from custodes.clock import iso
 from custodes.domain.access_rules import REGISTER_ARTICLE
 from custodes.services import ledger
-from custodes.services.access import OPERATING_UNIT_ID
+from custodes.services.access import OPERATING_UNIT_ID, is_id
 from custodes.services.context import Context
 from custodes.services.retention import jurisdiction_id
 
@@ -53,6 +60,7 @@ A = schema.accounts
 O = schema.organisations  # noqa: E741
 D = schema.documents
 CAM = schema.cameras
+EX = schema.exports
 
 # Event kinds are the ledger actions themselves; two names stand for groups of them.
 ACCESS_KINDS = (
@@ -68,7 +76,7 @@ REFUSAL_KINDS = (
 )
 KINDS = ACCESS_KINDS + REFUSAL_KINDS
 GROUPS: dict[str, tuple[str, ...]] = {"access": ACCESS_KINDS, "refusals": REFUSAL_KINDS}
-# Kinds whose entry is the act of a security manager: the manager is the one who registers.
+# Kinds whose entry is the act of a security manager (the approver, 审批人).
 MANAGER_KINDS = frozenset({ledger.REQUEST_APPROVED, ledger.REQUEST_REJECTED, ledger.GRANT_REVOKED})
 MAX_LIMIT = 1000
 ACTION_TIME_INDEX = "ix_ledger_action_time"
@@ -128,7 +136,10 @@ class RegisterRow:
     kind: str  # the ledger action (KINDS)
     actor: str  # the entry's actor as recorded
     acted_by: Person | None  # the account that did it (viewer, exporter, deciding manager …)
-    recorded_by: Person | None  # 登记人: the security manager who approved/decided
+    # 录制人员 (Jilin Art. 21(3); Liaoning Art. 14(4)): the staff who recorded or copied the
+    # footage — the exporter of a copy; nobody for a playback, a decision or a refusal
+    recorded_by: Person | None
+    approved_by: Person | None  # 审批人: the security manager who decided, or granted it
     retrieved_by: tuple[Person, ...]  # 调取人: the request's signed staff, with work IDs
     organisation_id: int | None  # the requesting organisation
     organisation: str | None
@@ -150,8 +161,19 @@ class RegisterRow:
     hash: str  # the ledger entry's hash
 
     @property
-    def time(self) -> str:
-        return iso(self.time_us)
+    def time(self) -> str | None:
+        return iso_or_none(self.time_us)
+
+
+def iso_or_none(us: int | None) -> str | None:
+    """ISO 8601 UTC, or None where the value is no time a calendar holds (a stored value of
+    any size must not make a register fail: the _us field keeps the number)."""
+    if us is None:
+        return None
+    try:
+        return iso(us)
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 @dataclass(frozen=True)
@@ -375,11 +397,20 @@ def unit_heading(ctx: Context) -> tuple[str, str | None]:
 
 def _json_key(conn: Connection, key: str) -> ColumnElement[Any]:
     """details[key]: an integer on SQLite (json_extract), text on PostgreSQL (->>), so that a
-    malformed value never makes the query fail (text is compared, never cast)."""
+    malformed value never makes the query fail (text is compared, never cast).
+
+    PostgreSQL's JSON types refuse the escape \\u0000 anywhere in a document, and one such
+    entry would fail every filtered read for good: it is read as \\u0020 (the replacement
+    keeps any escaping backslash before it, so the text stays valid JSON; ids are numbers and
+    never contain it). SQLite reads details that are no JSON at all as having no key."""
     if conn.dialect.name == "postgresql":
-        value: ColumnElement[Any] = cast(L.c.details, JSONB)[key].astext
+        safe = func.replace(L.c.details, "\\u0000", "\\u0020")
+        value: ColumnElement[Any] = cast(safe, JSONB)[key].astext
         return value
-    return func.json_extract(L.c.details, f"$.{key}")
+    return case(
+        (func.json_valid(L.c.details) == 1, func.json_extract(L.c.details, f"$.{key}")),
+        else_=None,
+    )
 
 
 def _id_value(conn: Connection, column: Any) -> Any:
@@ -459,17 +490,32 @@ def _id_literal(conn: Connection, value: int) -> Any:
 # --- building rows ---------------------------------------------------------------------------
 
 
-def _details(text: str) -> dict[str, Any]:
+def _details(text: Any) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, TypeError, RecursionError):
         return {}
     return value if isinstance(value, dict) else {}
 
 
 def _int(value: Any) -> int | None:
-    """An id or time from details: ints only (bools and text are no ids)."""
+    """A time from details: ints only (bools and text are no times), of any size."""
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _id(value: Any) -> int | None:
+    """An id from details: an int a row's id can be (the databases refuse to bind others)."""
+    got = _int(value)
+    return got if got is not None and is_id(got) else None
+
+
+def _text(value: Any) -> str | None:
+    """A text from details: strings and numbers as text, anything else (lists, objects) none."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str | int | float):
+        return str(value) or None
+    return None
 
 
 def _username(actor: str) -> str | None:
@@ -479,7 +525,7 @@ def _username(actor: str) -> str | None:
 def _object_camera(obj: str) -> int | None:
     if obj.startswith("camera:"):
         try:
-            return int(obj[len("camera:") :])
+            return _id(int(obj[len("camera:") :]))
         except ValueError:
             return None
     return None
@@ -508,6 +554,7 @@ class _Lookups:
     request_cameras: dict[int, list[int]] = field(default_factory=dict)
     grants: dict[int, Any] = field(default_factory=dict)
     grant_of_request: dict[int, int] = field(default_factory=dict)
+    export_creators: dict[str, int] = field(default_factory=dict)  # export id → account id
     by_username: dict[str, _Account] = field(default_factory=dict)
     by_id: dict[int, _Account] = field(default_factory=dict)
     camera_names: dict[int, str] = field(default_factory=dict)
@@ -515,8 +562,13 @@ class _Lookups:
 
 def _build(conn: Connection, entries: Sequence[Any]) -> list[RegisterRow]:
     parsed = [(e, _details(e.details)) for e in entries]
-    request_ids = {i for _, d in parsed if (i := _int(d.get("request"))) is not None}
-    grant_ids = {i for _, d in parsed if (i := _int(d.get("grant"))) is not None}
+    request_ids = {i for _, d in parsed if (i := _id(d.get("request"))) is not None}
+    grant_ids = {i for _, d in parsed if (i := _id(d.get("grant"))) is not None}
+    export_ids = {
+        x
+        for e, d in parsed
+        if e.action == ledger.EXPORT_DOWNLOADED and (x := _text(d.get("export"))) is not None
+    }
     usernames = {n for e, _ in parsed if (n := _username(e.actor)) is not None}
     found = _Lookups()
     if request_ids:
@@ -527,7 +579,13 @@ def _build(conn: Connection, entries: Sequence[Any]) -> list[RegisterRow]:
         ):
             found.grants[int(grant_row.id)] = grant_row
             found.grant_of_request[int(grant_row.request_id)] = int(grant_row.id)
+    if export_ids:  # who made the copy a download took away (its 录制人)
+        found.export_creators = {
+            str(x.id): int(x.created_by)
+            for x in conn.execute(select(EX.c.id, EX.c.created_by).where(EX.c.id.in_(export_ids)))
+        }
     account_ids = {int(g.granted_by) for g in found.grants.values()}
+    account_ids |= set(found.export_creators.values())
     account_ids |= {int(r.decided_by) for r in found.requests.values() if r.decided_by is not None}
     if usernames or account_ids:
         _fetch_accounts(conn, usernames, account_ids, found)
@@ -611,9 +669,9 @@ def _fetch_accounts(conn: Connection, usernames: set[str], ids: set[int], found:
 
 
 def _row(e: Any, d: Mapping[str, Any], cams: list[int], found: _Lookups) -> RegisterRow:
-    request_id = _int(d.get("request"))
+    request_id = _id(d.get("request"))
     req = found.requests.get(request_id) if request_id is not None else None
-    grant_id = _int(d.get("grant"))
+    grant_id = _id(d.get("grant"))
     if grant_id is None and request_id is not None:
         grant_id = found.grant_of_request.get(request_id)
     g = found.grants.get(grant_id) if grant_id is not None else None
@@ -624,15 +682,25 @@ def _row(e: Any, d: Mapping[str, Any], cams: list[int], found: _Lookups) -> Regi
         acted_by = Person(username, None, None)  # an account since removed or renamed
     manager_act = e.action in MANAGER_KINDS
 
-    # 登记人: the manager deciding (approve, reject, revoke); for a use of a grant, the manager
+    # 审批人: the manager deciding (approve, reject, revoke); for a use of a grant, the manager
     # who granted it; none for what the system refused on its own
-    recorded_by: Person | None = None
+    approved_by: Person | None = None
     if manager_act:
-        recorded_by = acted_by
+        approved_by = acted_by
     elif g is not None and int(g.granted_by) in found.by_id:
-        recorded_by = found.by_id[int(g.granted_by)].person()
+        approved_by = found.by_id[int(g.granted_by)].person()
     elif req is not None and req.decided_by is not None and int(req.decided_by) in found.by_id:
-        recorded_by = found.by_id[int(req.decided_by)].person()
+        approved_by = found.by_id[int(req.decided_by)].person()
+
+    # 录制人员 (Jilin Art. 21(3)): who recorded or copied the footage — the exporter of a copy,
+    # and for its download the one who made that copy; a playback copies nothing
+    export = _text(d.get("export"))
+    recorded_by: Person | None = None
+    if e.action == ledger.EXPORT_CREATED:
+        recorded_by = acted_by
+    elif e.action == ledger.EXPORT_DOWNLOADED and export is not None:
+        maker = found.export_creators.get(export)
+        recorded_by = found.by_id[maker].person() if maker in found.by_id else None
 
     # 调取人: the request's signed staff; without a request, whoever asked
     retrieved: tuple[Person, ...] = ()
@@ -658,10 +726,9 @@ def _row(e: Any, d: Mapping[str, Any], cams: list[int], found: _Lookups) -> Regi
             actor_acc.organisation_kind,
         )
 
-    note = d.get("note") or d.get("reason")
+    note = _text(d.get("note")) or _text(d.get("reason"))
     if not note and e.action == ledger.REQUEST_REJECTED and req is not None:
         note = req.decision_note
-    export = d.get("export")
     return RegisterRow(
         seq=int(e.seq),
         time_us=int(e.time_us),
@@ -669,6 +736,7 @@ def _row(e: Any, d: Mapping[str, Any], cams: list[int], found: _Lookups) -> Regi
         actor=e.actor,
         acted_by=acted_by,
         recorded_by=recorded_by,
+        approved_by=approved_by,
         retrieved_by=retrieved,
         organisation_id=org_id,
         organisation=org,
@@ -698,8 +766,8 @@ def _row(e: Any, d: Mapping[str, Any], cams: list[int], found: _Lookups) -> Regi
             None if g.revoked_us is None else int(g.revoked_us),
         ),
         request_id=request_id,
-        export_id=str(export) if isinstance(export, str | int) and export != "" else None,
-        note=str(note) if note else None,
+        export_id=export,
+        note=note or None,
         hash=str(e.hash),
     )
 
@@ -708,17 +776,17 @@ def _entry_cameras(
     e: Any, d: Mapping[str, Any], request_cams: Mapping[int, list[int]]
 ) -> list[int]:
     """The camera the entry names (details or object), else its own list, else the request's."""
-    own = _int(d.get("camera"))
+    own = _id(d.get("camera"))
     if own is None:
         own = _object_camera(e.object)
     if own is not None:
         return [own]
     listed = d.get("cameras")
     if isinstance(listed, list):
-        cams = [c for c in (_int(x) for x in listed) if c is not None]
+        cams = [c for c in (_id(x) for x in listed) if c is not None]
         if cams:
             return sorted(set(cams))
-    request_id = _int(d.get("request"))
+    request_id = _id(d.get("request"))
     if request_id is not None:
         return list(request_cams.get(request_id, ()))
     return []
