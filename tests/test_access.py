@@ -1,4 +1,4 @@
-"""Access requests, signatures, decisions and grants (services/access.py, services/grants.py),
+"""Access requests, signatures, decisions and grants (services/access/, services/grants.py),
 on SQLite and PostgreSQL."""
 
 from __future__ import annotations

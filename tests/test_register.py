@@ -1,7 +1,7 @@
 """The access register: a view of the ledger joined with requests, grants, staff, documents.
 
 The rows are made the way the product makes them: requests filed, signed, submitted, approved,
-rejected and revoked through services/access.py (tests/grant_setup.py), a refused playback
+rejected and revoked through services/access/ (tests/grant_setup.py), a refused playback
 through services/grants.py; the playback and export entries, whose producers are elsewhere,
 are written with the details those producers record (services/ledger.py: request, grant,
 camera, start_us, end_us, export).
@@ -422,7 +422,7 @@ def test_a_page_costs_a_fixed_number_of_queries(ctx: Context, world: World) -> N
 def test_the_ledger_is_read_through_its_action_time_index(ctx: Context) -> None:
     filters = register.make_filters(start_us=1, end_us=2, camera_id=1, organisation_id=1)
     with ctx.engine.connect() as conn:
-        query = register._entries_query(conn, filters).order_by(schema.ledger.c.seq).limit(5)
+        query = register.entries_query(conn, filters).order_by(schema.ledger.c.seq).limit(5)
         if conn.dialect.name != "sqlite":
             assert conn.execute(query).all() == []  # PostgreSQL's planner chooses on its own
             return
