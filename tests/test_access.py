@@ -425,7 +425,9 @@ def test_an_officer_with_no_registered_work_id_cannot_sign_with_any(
     registered = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="A001")
     unregistered = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id=None)
     c = _as(client, registered)
-    rid = _http_request(ctx, c, cam)
+    doc = c.post("/api/v1/documents", files={"file": ("n.pdf", PDF, "application/octet-stream")})
+    assert doc.status_code == 201, doc.text
+    rid = _http_request(ctx, c, cam, document_id=doc.json()["id"])
     c = _as(client, unregistered)
     res = c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "A001"})
     assert res.status_code == 422, res.text
