@@ -18,6 +18,7 @@ from custodes.domain.roles import Role
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import access, documents, grants, ledger
+from custodes.services import accounts as account_service
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 from custodes.services.settings import set_setting
@@ -563,3 +564,17 @@ def test_jilin_unit_staff_review_their_own_footage_without_a_psb_reference(
     assert granted.status_code == 200, granted.text
     view = access.get_request(ctx, manager.actor, rid)
     assert view.psb_approval_ref is None and view.basis == "unit-duties"
+
+
+def test_a_state_organ_is_an_organisation_kind_that_can_be_added(ctx: Context) -> None:
+    """Shenzhen Art. 33 para. 3 and Art. 34 name "other state organs and relevant departments":
+    the kind exists (stored as its string, no schema change) and an administrator adds one."""
+    org = account_service.add_organisation(
+        ctx, "市场监管局 Market regulator", "state-organ", actor=account_service.Actor("cli:test")
+    )
+    assert org.kind == "state-organ" and not org.operating_unit
+    with ctx.engine.connect() as conn:
+        stored = conn.execute(
+            select(schema.organisations.c.kind).where(schema.organisations.c.id == org.id)
+        ).scalar_one()
+    assert stored == "state-organ"
