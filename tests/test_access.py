@@ -1,23 +1,29 @@
-"""Access requests, signatures, decisions and grants (services/access.py, services/grants.py),
+"""Access requests, signatures, decisions and grants (services/access/, services/grants.py),
 on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
 from custodes.adapters.db import schema
+from custodes.clock import iso
 from custodes.domain.access_rules import Action, Basis
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
+from custodes.entrypoints.web.app import create_app
+from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import access, documents, grants, ledger
+from custodes.services import accounts as account_service
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 from custodes.services.settings import set_setting
 
-from .grant_setup import PDF, approved_grant, organisation, person
+from .grant_setup import PDF, Person, approved_grant, organisation, person
 
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
@@ -373,3 +379,202 @@ def test_a_grant_follows_its_holder_out_of_a_signing_role(ctx: Context, cam: int
             .values(role=Role.EXTERNAL_OFFICER.value, disabled_us=now)
         )
     assert not holds()  # nor does a disabled account
+
+
+# --- the rules read again (issue 11, section 5), through the HTTP service -------------------
+
+
+@pytest.fixture
+def client(ctx: Context) -> Iterator[TestClient]:
+    with TestClient(create_app(ctx)) as c:
+        yield c
+
+
+def _as(client: TestClient, who: Person) -> TestClient:
+    client.cookies.clear()
+    res = client.post(
+        "/api/v1/auth/login", json={"username": who.username, "password": who.password}
+    )
+    assert res.status_code == 200, res.text
+    client.headers[CSRF_HEADER] = res.json()["csrf_token"]
+    return client
+
+
+def _http_request(ctx: Context, c: TestClient, cam: int, **fields: object) -> int:
+    now = ctx.clock()
+    body: dict[str, object] = {
+        "camera_ids": [cam],
+        "start": iso(now - 2 * HOUR),
+        "end": iso(now - HOUR),
+        "action": "view",
+        "basis": "law-enforcement",
+        "purpose": "theft at the gate",
+        **fields,
+    }
+    res = c.post("/api/v1/requests", json=body)
+    assert res.status_code == 201, res.text
+    return int(res.json()["id"])
+
+
+def test_an_officer_with_no_registered_work_id_cannot_sign_with_any(
+    ctx: Context, cam: int, client: TestClient
+) -> None:
+    """Jilin Art. 28(2) "出示工作证件": the work ID shown is checked against the one the unit
+    registered for the account; an account with none registered has none to show, so no
+    made-up work ID passes. Where no article asks for one (Liaoning), none is checked."""
+    psb = organisation(ctx, "区公安分局 District PSB", "public-security")
+    registered = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="A001")
+    unregistered = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id=None)
+    c = _as(client, registered)
+    doc = c.post("/api/v1/documents", files={"file": ("n.pdf", PDF, "application/octet-stream")})
+    assert doc.status_code == 201, doc.text
+    rid = _http_request(ctx, c, cam, document_id=doc.json()["id"])
+    c = _as(client, unregistered)
+    res = c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "A001"})
+    assert res.status_code == 422, res.text
+    assert res.json()["detail"][0]["loc"] == ["body", "work_id"]
+    assert "no work ID is registered" in res.json()["detail"][0]["msg"]
+    assert "Jilin Art. 28" in res.json()["detail"][0]["msg"]
+    assert access.get_request(ctx, registered.actor, rid).staff == ()
+    # the rules check it again at approval: a work ID unregistered after signing is refused
+    c = _as(client, registered)
+    assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "A001"}).status_code == 204
+    other = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="B002")
+    c = _as(client, other)
+    assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "B002"}).status_code == 204
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            update(schema.accounts)
+            .where(schema.accounts.c.id == other.account_id)
+            .values(work_id=None)
+        )
+    res = c.post(f"/api/v1/requests/{rid}/submit")
+    assert res.status_code == 422, res.text
+    assert [(d["loc"], d["article"]) for d in res.json()["detail"]] == [
+        (["body", "staff.work_id"], "Jilin Art. 28")
+    ]
+    # Liaoning's text asks no work ID: an account without one signs what it shows
+    set_setting(ctx, "jurisdiction", "liaoning")
+    c = _as(client, registered)
+    rid2 = _http_request(ctx, c, cam)
+    c = _as(client, unregistered)
+    assert c.post(f"/api/v1/requests/{rid2}/sign", json={"work_id": "X-1"}).status_code == 204
+
+
+def test_shenzhen_a_private_organisation_is_not_let_in_on_consent_alone(
+    ctx: Context, cam: int, client: TestClient
+) -> None:
+    """Shenzhen Art. 33 para. 3: the manager's consent (or public security permission) is how
+    other state organs reach footage outside their own industry or region. A private
+    organisation is no state organ: approving with consent is refused (Art. 30(4): no use
+    without authorisation); a state organ outside its field is approved on the same consent."""
+    set_setting(ctx, "jurisdiction", "shenzhen")
+    insurer = organisation(ctx, "某保险公司 An insurer", "other-organisation")
+    clerk = person(ctx, Role.EXTERNAL_OFFICER, insurer, work_id="I-1")
+    manager = person(ctx, Role.SECURITY_MANAGER)
+    c = _as(client, clerk)
+    rid = _http_request(ctx, c, cam, basis="confirmed-by-public-security")
+    assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "I-1"}).status_code == 204
+    res = c.post(f"/api/v1/requests/{rid}/submit")
+    assert res.status_code == 422, res.text
+    assert [d["article"] for d in res.json()["detail"]] == ["Shenzhen Art. 30(4)"]
+
+    regulator = organisation(ctx, "市场监管局 Market regulator", "state-organ")
+    officers = [person(ctx, Role.EXTERNAL_OFFICER, regulator, work_id=f"M-{i}") for i in range(2)]
+    c = _as(client, officers[0])
+    rid = _http_request(ctx, c, cam, basis="confirmed-by-public-security")
+    for i, officer in enumerate(officers):
+        c = _as(client, officer)
+        res = c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": f"M-{i}"})
+        assert res.status_code == 204, res.text
+    assert c.post(f"/api/v1/requests/{rid}/submit").status_code == 204
+    c = _as(client, manager)
+    refused = c.post(f"/api/v1/requests/{rid}/approve", json={})
+    assert refused.status_code == 422
+    assert [d["article"] for d in refused.json()["detail"]] == ["Shenzhen Art. 33"]
+    granted = c.post(f"/api/v1/requests/{rid}/approve", json={"manager_consent": True})
+    assert granted.status_code == 200, granted.text
+
+
+def test_shenzhen_state_organ_in_its_own_field_and_a_lone_interested_party(
+    ctx: Context, cam: int, client: TestClient
+) -> None:
+    """Shenzhen Art. 33 para. 3: a state organ in its own industry or region needs neither
+    consent nor permission, but Art. 34 binds it (two staff, work IDs). Art. 34 does not bind
+    an Art. 35 interested party: one person signs, and views with the manager's approval."""
+    set_setting(ctx, "jurisdiction", "shenzhen")
+    manager = person(ctx, Role.SECURITY_MANAGER)
+    regulator = organisation(ctx, "交通运输局 Transport bureau", "state-organ")
+    a = person(ctx, Role.EXTERNAL_OFFICER, regulator, work_id="T-1")
+    b = person(ctx, Role.EXTERNAL_OFFICER, regulator, work_id="T-2")
+    c = _as(client, a)
+    rid = _http_request(
+        ctx, c, cam, basis="own-field", action="copy", destination="transport bureau case file"
+    )
+    assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "T-1"}).status_code == 204
+    res = c.post(f"/api/v1/requests/{rid}/submit")
+    assert res.status_code == 422
+    assert [d["article"] for d in res.json()["detail"]] == ["Shenzhen Art. 34"]
+    c = _as(client, b)
+    assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "T-2"}).status_code == 204
+    assert c.post(f"/api/v1/requests/{rid}/submit").status_code == 204
+    c = _as(client, manager)
+    assert c.post(f"/api/v1/requests/{rid}/approve", json={}).status_code == 200
+
+    family = organisation(ctx, "李某 (个人) Ms Li", "individual")
+    party = person(ctx, Role.EXTERNAL_OFFICER, family, work_id=None)
+    c = _as(client, party)
+    rid = _http_request(ctx, c, cam, basis="interested-party-emergency")
+    res = c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "身份证 440301199001011234"})
+    assert res.status_code == 204, res.text
+    assert c.post(f"/api/v1/requests/{rid}/submit").status_code == 204
+    c = _as(client, manager)
+    res = c.post(f"/api/v1/requests/{rid}/approve", json={"manager_consent": True})
+    assert res.status_code == 200, res.text
+
+
+def test_jilin_unit_staff_review_their_own_footage_without_a_psb_reference(
+    ctx: Context, cam: int, client: TestClient
+) -> None:
+    """Jilin Art. 21(4) (the unit's periodic checks) and Art. 23 (its reports to public
+    security): the unit's own staff review their own footage without any public security
+    reference, which no article asks; Art. 28 still asks two staff, work IDs and an approval
+    document of them."""
+    operators = [person(ctx, Role.DUTY_OPERATOR, work_id=f"U-{i}") for i in range(2)]
+    manager = person(ctx, Role.SECURITY_MANAGER)
+    c = _as(client, operators[0])
+    doc = c.post(
+        "/api/v1/documents", files={"file": ("自查审批单.pdf", PDF, "application/octet-stream")}
+    )
+    assert doc.status_code == 201, doc.text
+    rid = _http_request(
+        ctx,
+        c,
+        cam,
+        basis="unit-duties",
+        purpose="定期检查 periodic check (Art. 21(4))",
+        document_id=doc.json()["id"],
+    )
+    for i, operator in enumerate(operators):
+        c = _as(client, operator)
+        assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": f"U-{i}"}).status_code == 204
+    assert c.post(f"/api/v1/requests/{rid}/submit").status_code == 204, "no PSB reference asked"
+    c = _as(client, manager)
+    granted = c.post(f"/api/v1/requests/{rid}/approve", json={})
+    assert granted.status_code == 200, granted.text
+    view = access.get_request(ctx, manager.actor, rid)
+    assert view.psb_approval_ref is None and view.basis == "unit-duties"
+
+
+def test_a_state_organ_is_an_organisation_kind_that_can_be_added(ctx: Context) -> None:
+    """Shenzhen Art. 33 para. 3 and Art. 34 name "other state organs and relevant departments":
+    the kind exists (stored as its string, no schema change) and an administrator adds one."""
+    org = account_service.add_organisation(
+        ctx, "市场监管局 Market regulator", "state-organ", actor=account_service.Actor("cli:test")
+    )
+    assert org.kind == "state-organ" and not org.operating_unit
+    with ctx.engine.connect() as conn:
+        stored = conn.execute(
+            select(schema.organisations.c.kind).where(schema.organisations.c.id == org.id)
+        ).scalar_one()
+    assert stored == "state-organ"

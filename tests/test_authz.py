@@ -502,7 +502,7 @@ def _signed_request(ctx: Context, officers: list[Person], cam: int, a: int, b: i
         ),
     )
     for officer in officers:
-        access.sign(ctx, officer.actor, request_id, f"B-{officer.account_id}")
+        access.sign(ctx, officer.actor, request_id, f"B-{officer.username}")
     return request_id
 
 
@@ -528,8 +528,8 @@ def test_another_organisations_objects_are_not_found(world: World) -> None:
     a_officer = w.users[Role.EXTERNAL_OFFICER]
     county = organisation(ctx, "县公安局 County Public Security Bureau", "public-security")
     b_people = [
-        person(ctx, Role.EXTERNAL_OFFICER, county, work_id=None),
-        person(ctx, Role.EXTERNAL_OFFICER, county, work_id=None),
+        person(ctx, Role.EXTERNAL_OFFICER, county, username="b1", work_id="B-b1"),
+        person(ctx, Role.EXTERNAL_OFFICER, county, username="b2", work_id="B-b2"),
     ]
     a, b = w.base_us - 10 * MINUTE, w.base_us + HOUR
     b_request = _signed_request(ctx, b_people, w.cam, a, b)

@@ -1,7 +1,7 @@
 """The access register: a view of the ledger joined with requests, grants, staff, documents.
 
 The rows are made the way the product makes them: requests filed, signed, submitted, approved,
-rejected and revoked through services/access.py (tests/grant_setup.py), a refused playback
+rejected and revoked through services/access/ (tests/grant_setup.py), a refused playback
 through services/grants.py; the playback and export entries, whose producers are elsewhere,
 are written with the details those producers record (services/ledger.py: request, grant,
 camera, start_us, end_us, export).
@@ -19,6 +19,7 @@ import subprocess
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -82,8 +83,7 @@ def _court_request(
         ),
     )
     for officer in officers:
-        work_id = f"法{officer.account_id:04d}"
-        access.sign(ctx, officer.actor, request_id, work_id)
+        access.sign(ctx, officer.actor, request_id, _work_id(ctx, officer.account_id))
     access.submit(ctx, officers[0].actor, request_id)
     return request_id
 
@@ -135,7 +135,9 @@ def world(ctx: Context) -> World:
 
     # a court: view of cam2, approved by a second manager, then revoked
     court_id = organisation(ctx, COURT, "judicial")
-    court_officers = [person(ctx, Role.EXTERNAL_OFFICER, court_id) for _ in range(2)]
+    court_officers = [
+        person(ctx, Role.EXTERNAL_OFFICER, court_id, work_id=f"法{i:04d}") for i in (1, 2)
+    ]
     court_request = _court_request(ctx, court_officers, cam2, start, end)
     second_manager = person(ctx, Role.SECURITY_MANAGER, username="manager-two")
     court_grant = access.approve(ctx, second_manager.actor, court_request)
@@ -236,9 +238,10 @@ def test_register_rows_carry_every_column(ctx: Context, world: World) -> None:
     doc_sha = hashlib.sha256(PDF).hexdigest()
 
     approved = _one(rows, ledger.REQUEST_APPROVED, request_id=psb.request_id)
-    assert approved.recorded_by is not None and approved.acted_by is not None
-    assert approved.recorded_by.username == psb.manager.username
-    assert approved.recorded_by.name == psb.manager.username.title()
+    assert approved.approved_by is not None and approved.acted_by is not None
+    assert approved.approved_by.username == psb.manager.username
+    assert approved.approved_by.name == psb.manager.username.title()
+    assert approved.recorded_by is None  # an approval records or copies nothing
     assert [(p.username, p.work_id) for p in approved.retrieved_by] == [
         (a.username, _work_id(ctx, a.account_id)),
         (b.username, _work_id(ctx, b.account_id)),
@@ -267,7 +270,8 @@ def test_register_rows_carry_every_column(ctx: Context, world: World) -> None:
 
     viewed = _one(rows, ledger.MEDIA_VIEWED, seq=world.seqs["viewed"])
     assert viewed.acted_by is not None and viewed.acted_by.username == a.username
-    assert viewed.recorded_by == approved.recorded_by  # the manager who granted it
+    assert viewed.approved_by == approved.approved_by  # the manager who granted it
+    assert viewed.recorded_by is None  # a playback copies nothing
     assert viewed.retrieved_by == approved.retrieved_by
     assert [c.id for c in viewed.cameras] == [world.cam1]
     assert viewed.footage_start_us == world.start_us + 60_000_000
@@ -276,26 +280,28 @@ def test_register_rows_carry_every_column(ctx: Context, world: World) -> None:
     exported = _one(rows, ledger.EXPORT_CREATED)
     assert exported.export_id == "e0123456789abcdef"
     assert exported.acted_by is not None and exported.acted_by.username == b.username
+    assert exported.recorded_by is not None and exported.recorded_by.username == b.username
     assert exported.document == approved.document
     downloaded = _one(rows, ledger.EXPORT_DOWNLOADED)
     assert downloaded.export_id == exported.export_id
 
     court_approved = _one(rows, ledger.REQUEST_APPROVED, request_id=world.court_request)
-    assert court_approved.recorded_by is not None
-    assert court_approved.recorded_by.username == "manager-two"
+    assert court_approved.approved_by is not None
+    assert court_approved.approved_by.username == "manager-two"
     assert court_approved.organisation == COURT and court_approved.basis == "judicial"
     assert court_approved.destination is None  # a view goes nowhere
     revoked = _one(rows, ledger.GRANT_REVOKED)
     assert revoked.request_id == world.court_request
-    assert revoked.recorded_by is not None
-    assert revoked.recorded_by.username == psb.manager.username
+    assert revoked.approved_by is not None
+    assert revoked.approved_by.username == psb.manager.username
     assert revoked.note == "案件已撤诉 case withdrawn"
     assert revoked.grant is not None and revoked.grant.revoked_us is not None
     assert [c.id for c in revoked.cameras] == [world.cam2]
 
     denied = _one(rows, ledger.ACCESS_DENIED)
     assert denied.seq == world.seqs["denied"]
-    assert denied.recorded_by is None and denied.grant is None and denied.request_id is None
+    assert denied.recorded_by is None and denied.approved_by is None
+    assert denied.grant is None and denied.request_id is None
     assert [p.username for p in denied.retrieved_by] == [world.court_officers[0].username]
     assert denied.organisation == COURT
     assert [c.id for c in denied.cameras] == [world.cam1]
@@ -409,13 +415,14 @@ def test_a_page_costs_a_fixed_number_of_queries(ctx: Context, world: World) -> N
     finally:
         event.remove(ctx.engine, "before_cursor_execute", count)
     assert len(rows) > 25
-    assert len(statements) <= 7, statements
+    assert len(statements) <= 8, statements  # ledger, requests, staff, cameras of requests,
+    # grants, exports (who made a downloaded copy), accounts, camera names
 
 
 def test_the_ledger_is_read_through_its_action_time_index(ctx: Context) -> None:
     filters = register.make_filters(start_us=1, end_us=2, camera_id=1, organisation_id=1)
     with ctx.engine.connect() as conn:
-        query = register._entries_query(conn, filters).order_by(schema.ledger.c.seq).limit(5)
+        query = register.entries_query(conn, filters).order_by(schema.ledger.c.seq).limit(5)
         if conn.dialect.name != "sqlite":
             assert conn.execute(query).all() == []  # PostgreSQL's planner chooses on its own
             return
@@ -527,7 +534,8 @@ def test_csv_has_a_bom_bilingual_headers_and_every_row(
     header, body = table[0], table[1:]
     for heading in (
         "登记时间 Time (Asia/Shanghai)",
-        "登记人 Recorded by",
+        "录制人 Recorded or copied by",
+        "审批人 Approved by",
         "调取人 Retrieved by",
         "工作证号 Work ID",
         "单位 Organisation",
@@ -618,6 +626,8 @@ def test_pdf_is_a_bilingual_register_tied_to_the_ledger(
         "公共安全视频图像信息调取登记表",
         "登记时间",
         "登记人",
+        "录制人",
+        "审批人",
         "调取人",
         "工作证号",
         "事由",
@@ -715,7 +725,8 @@ def test_json_row_shape(ctx: Context, world: World, client: TestClient) -> None:
         "/api/v1/register", params={"kind": "request-approved", "camera_id": world.cam1}
     ).json()
     (row,) = rows
-    assert row["recorded_by"]["username"] == world.psb.manager.username
+    assert row["approved_by"]["username"] == world.psb.manager.username
+    assert row["recorded_by"] is None
     assert [p["work_id"] for p in row["retrieved_by"]] == [
         _work_id(ctx, h.account_id) for h in world.psb.holders
     ]
@@ -763,3 +774,195 @@ def test_other_roles_are_refused_and_strangers_must_log_in(
         assert res.status_code == 403, (path, res.text)
         assert "register-read" in res.json()["detail"]
     assert _exports(ctx) == []
+
+
+# --- 录制人员: who recorded or copied (Jilin Art. 21(3)) -----------------------------------------
+
+
+def test_recorded_by_is_who_copied_and_approved_by_the_manager(
+    ctx: Context, world: World, client: TestClient
+) -> None:
+    """Jilin Art. 21(3) registers "信息资料的录制人员、调取人员" — the staff who recorded or copied
+    the footage and the staff who retrieved it (Liaoning Art. 14(4): "image information
+    recording personnel"). The approving manager is neither: it is the approver (审批人), a
+    column of its own. A copy's 录制人 is its exporter; its download's, whoever made that copy."""
+    a, b = world.psb.holders
+    now = ctx.clock()
+    with ctx.engine.begin() as conn:
+        conn.execute(
+            schema.exports.insert().values(
+                id="e-made-by-a",
+                grant_id=world.psb.grant.id,
+                camera_id=world.cam1,
+                start_us=world.start_us,
+                end_us=world.start_us + 60_000_000,
+                covered_start_us=world.start_us,
+                covered_end_us=world.start_us + 60_000_000,
+                segments=1,
+                bytes=1,
+                manifest_sha256="0" * 64,
+                created_by=a.account_id,
+                created_us=now,
+            )
+        )
+    taken = ledger.record_now(
+        ctx,
+        actor=ledger.account_actor(b.username),
+        action=ledger.EXPORT_DOWNLOADED,
+        object=f"camera:{world.cam1}",
+        details={
+            "request": world.psb.request_id,
+            "grant": world.psb.grant.id,
+            "export": "e-made-by-a",
+        },
+    )
+    rows = {r.seq: r for r in _all(ctx)}
+    download = rows[taken]
+    assert download.acted_by is not None and download.acted_by.username == b.username
+    assert download.recorded_by is not None and download.recorded_by.username == a.username
+    assert download.approved_by is not None
+    assert download.approved_by.username == world.psb.manager.username
+    _login(client, world.auditor)
+    table = list(
+        csv.reader(io.StringIO(client.get("/api/v1/register.csv").content.decode("utf-8-sig")))
+    )
+    col = {name: i for i, name in enumerate(table[0])}
+    line = next(x for x in table[1:] if x[0] == str(taken))
+    assert line[col["录制人账号 Recorded or copied by (account)"]] == a.username
+    assert line[col["审批人账号 Approved by (account)"]] == world.psb.manager.username
+    (json_row,) = [
+        r
+        for r in client.get("/api/v1/register", params={"limit": 1000}).json()
+        if r["seq"] == taken
+    ]
+    assert json_row["recorded_by"]["username"] == a.username
+    assert json_row["approved_by"]["username"] == world.psb.manager.username
+
+
+# --- total over what is stored (issue 11, section 3) -----------------------------------------
+
+
+def _hostile_entries(ctx: Context, world: World) -> dict[str, int]:
+    """Entries whose details no producer writes today, stored the way every entry is: the
+    register must show each of them, whatever the ledger holds."""
+    far = int(datetime(9999, 12, 31, 22, tzinfo=UTC).timestamp()) * 1_000_000
+    officer = ledger.account_actor(world.court_officers[0].username)
+    long_text = "=cmd|' /C calc'!A0\x00\x1b[31m" + "长" * 20_000 + "\n" * 3_000 + "x" * 5_000
+    seqs = {}
+    # what /media?start=9999-12-31T22:00:00Z recorded: a refusal at the calendar's edge
+    seqs["edge"] = ledger.record_now(
+        ctx,
+        actor=officer,
+        action=ledger.ACCESS_DENIED,
+        object=f"camera:{world.cam1}",
+        details={
+            "need": "view",
+            "start_us": far,
+            "end_us": far + HOUR,
+            "reason": "no live grant of yours allows view of camera 1 from 9999-12-31T22:00Z",
+        },
+    )
+    seqs["extremes"] = ledger.record_now(
+        ctx,
+        actor=officer,
+        action=ledger.MEDIA_VIEWED,
+        object="camera:99999999999999999999",
+        details={
+            "start_us": 2**63 - 1,
+            "end_us": -(2**63),
+            "request": 2**63 + 5,
+            "grant": "7",
+            "camera": 2**40,
+            "export": ["x"],
+            "note": {"a": 1},
+        },
+    )
+    seqs["beyond"] = ledger.record_now(
+        ctx,
+        actor=ledger.account_actor(world.psb.holders[0].username),
+        action=ledger.EXPORT_CREATED,
+        object="export:x",
+        details={
+            "start_us": 10**30,
+            "end_us": 10**30 + 1,
+            "cameras": [2**31, -1, True, "1", world.cam1],
+            "grant": 2**31,
+            "request": world.psb.request_id,
+            "export": "e" * 200,
+            "note": long_text,
+        },
+    )
+    seqs["odd"] = ledger.record_now(
+        ctx,
+        actor="system:recorder",
+        action=ledger.EXPORT_DOWNLOADED,
+        object="camera:x",
+        details={"request": True, "export": "", "reason": "\r\n\t\x7f" * 2_000},
+    )
+    seqs["lines"] = ledger.record_now(
+        ctx,
+        actor=ledger.account_actor(world.psb.manager.username),
+        action=ledger.GRANT_REVOKED,
+        object="grant:1",
+        details={"grant": -5, "reason": "line\n" * 5_000},
+    )
+    return seqs
+
+
+def test_every_register_renderer_is_total_over_what_is_stored(
+    ctx: Context, world: World, client: TestClient
+) -> None:
+    """Issue 11 §3: a refusal stored with /media?start=9999-12-31T22:00:00Z made register.csv
+    break mid-stream and register.pdf answer 500 for good (the ledger cannot forget it).
+    Entries with such values, stored directly, are rendered by the service, the JSON, the
+    CSV (whole, every row), the PDF and the page."""
+    seqs = _hostile_entries(ctx, world)
+    rows = {r.seq: r for r in _all(ctx)}
+    assert set(seqs.values()) <= set(rows)
+    extremes = rows[seqs["extremes"]]
+    assert extremes.cameras == () and extremes.request_id is None and extremes.grant is None
+    assert rows[seqs["beyond"]].footage_start_us == 10**30  # kept as stored
+    assert [c.id for c in rows[seqs["beyond"]].cameras] == [world.cam1]
+
+    for who in (world.auditor, world.court_officers[0]):
+        _login(client, who)
+        listed = client.get("/api/v1/register", params={"limit": 1000})
+        assert listed.status_code == 200, listed.text
+        by_seq = {r["seq"]: r for r in listed.json()}
+        edge = by_seq[seqs["edge"]]
+        assert edge["footage_start"] == "9999-12-31T22:00:00.000Z"
+        assert edge["footage_end"] == "9999-12-31T23:00:00.000Z"
+        if who is world.auditor:  # the officer sees its own organisation's rows only
+            far = by_seq[seqs["extremes"]]
+            assert far["footage_start"] is None and far["footage_start_us"] == 2**63 - 1
+            assert far["footage_end"] is None and far["footage_end_us"] == -(2**63)
+            assert by_seq[seqs["beyond"]]["footage_start"] is None
+        res = client.get("/api/v1/register.csv")
+        assert res.status_code == 200
+        table = list(csv.reader(io.StringIO(res.content.decode("utf-8-sig"))))
+        assert len(table) - 1 == len(listed.json())  # every row, none cut off
+        line = next(x for x in table[1:] if x[0] == str(seqs["edge"]))
+        assert "超出范围 out of range" in ",".join(line)  # 10000-01-01 in Asia/Shanghai
+        pdf = client.get("/api/v1/register.pdf")
+        assert pdf.status_code == 200, pdf.text
+        assert pdf.content.startswith(b"%PDF-") and pdf.content.rstrip().endswith(b"%%EOF")
+        assert client.get("/register").status_code == 200
+
+    _login(client, world.auditor)
+    text = _pdf_text(client.get("/api/v1/register.pdf").content)
+    assert "超出范围 out of range" in text and "余见 CSV" in text
+    csv_text = client.get("/api/v1/register.csv").content.decode("utf-8-sig")
+    assert "\x00" not in csv_text and "\x1b" not in csv_text
+    assert "'=cmd" in csv_text  # still no formula
+    assert "长" * 20_000 in csv_text  # the CSV keeps every printable character
+
+
+def test_filter_times_at_the_calendars_edge_print(
+    ctx: Context, world: World, client: TestClient
+) -> None:
+    """A filter at the calendar's edge (a valid ISO time whose local date is year 10000) is
+    printed in the PDF heading as its number, never a 500."""
+    _login(client, world.auditor)
+    res = client.get("/api/v1/register.pdf", params={"from": "9999-12-31T22:00:00Z"})
+    assert res.status_code == 200, res.text
+    assert "超出范围 out of range" in _pdf_text(res.content)

@@ -1,23 +1,33 @@
-"""Who may see or take recorded footage, and what a request must carry (issue 5, part 3).
+"""Who may see or take recorded footage, and what a request must carry (issue 5, part 3;
+read again against the texts in issue 11, section 5).
 
-Pure: a draft request in, the refusals out — each naming its article. The service that
-stores requests and grants (to come) calls `refusals` before a request can be submitted, and
-again before approval.
+Pure: a draft request in, the refusals out — each naming its article. services/access/ calls
+`refusals` before a request can be submitted, and again before approval.
 
-Sources (shared/regulations/OBLIGATIONS.md, "Access to footage"):
+Sources (shared/regulations/, OBLIGATIONS.md "Access to footage"; where the table and a text
+disagree the text wins):
 - every access is registered with purpose and destination (Jilin Art. 21(3); Liaoning
   Art. 14(4); Chongqing Art. 11(1); Shenzhen Art. 24(3));
-- Jilin Art. 28: at least two staff, work IDs shown, an approval document;
-  Shenzhen Art. 34: at least two staff and work IDs (no approval-document item);
+- Jilin Art. 28: whoever consults, copies or retrieves — at least two staff, work IDs shown,
+  an approval document, registration (the text exempts nobody);
+  Shenzhen Art. 34: at least two staff and work IDs — binding the public security, state
+  security and other state organs (an Art. 35 interested party is no state organ);
+- a work ID shown is the one registered for the signer's account: an account with none
+  registered shows none (Jilin Art. 28(2); Shenzhen Art. 34(2));
 - Jilin: public security and national security organs (Art. 24); judicial organs may
   consult, copying needs county-level judicial approval (Art. 25); emergency authorities
-  (Art. 26); other organisations and individuals once public security has confirmed (Art. 27);
-- Liaoning Art. 14(6): no provision without authorisation;
-- Shenzhen Art. 33: public security, state security and emergency authorities; other organs
-  with the manager's consent or public security permission; Art. 35: an interested party in an
-  emergency may view only, copying needs public security approval;
-- giving footage to another party at home or abroad needs public security approval (Jilin
-  Art. 22(6); Liaoning Art. 14(6); Chongqing Art. 12(2); Shenzhen Art. 30(1), 30(4)).
+  (Art. 26); other organisations and individuals once public security has confirmed
+  (Art. 27); the using unit's own staff for its own checks (Art. 21(4)) and reports to public
+  security (Art. 23), which no article makes wait for public security;
+- Shenzhen Art. 33: public security, state security (para. 1) and emergency authorities
+  (para. 2); other state organs within their own industry or region (para. 3), outside it with
+  the manager's consent or public security permission — a route for state organs only;
+  Art. 35: an interested party in an emergency views with the manager's approval, copying
+  needs public security approval;
+- giving footage to another party: Jilin Art. 22(6) (county-level public security approval,
+  at home or abroad); Liaoning Art. 14(6) (not without authorisation); Shenzhen Art. 30(4)
+  (not used, reproduced or provided without authorisation); Chongqing Art. 12(2) (no trade,
+  dissemination or illegal copying) — see PROVISION.
 """
 
 from __future__ import annotations
@@ -37,8 +47,15 @@ class Basis(StrEnum):
     NATIONAL_SECURITY = "national-security"
     JUDICIAL = "judicial"
     EMERGENCY_INCIDENT = "emergency-incident"
+    # a state organ's administrative law enforcement in its own industry or region
+    # (Shenzhen Art. 33 para. 3, first clause)
+    OWN_FIELD = "own-field"
     CONFIRMED_BY_PSB = "confirmed-by-public-security"
     INTERESTED_PARTY_EMERGENCY = "interested-party-emergency"
+    # the operating unit's own staff: its periodic checks (Jilin Art. 21(4); Shenzhen
+    # Art. 24(1)) and reports of what it finds to public security (Jilin Art. 23; Shenzhen
+    # Art. 24(5))
+    UNIT_DUTIES = "unit-duties"
 
 
 class OrgKind(StrEnum):
@@ -47,9 +64,22 @@ class OrgKind(StrEnum):
     STATE_SECURITY = "state-security"
     JUDICIAL = "judicial"
     EMERGENCY_AUTHORITY = "emergency-authority"
+    # "other state organs and relevant departments" (Shenzhen Art. 33 para. 3, Art. 34)
+    STATE_ORGAN = "state-organ"
     OTHER_ORGANISATION = "other-organisation"
     INDIVIDUAL = "individual"
 
+
+# The organs of the state: Shenzhen Art. 34 (two staff, work IDs) binds these, and no one else.
+STATE_ORGANS = frozenset(
+    {
+        OrgKind.PUBLIC_SECURITY,
+        OrgKind.STATE_SECURITY,
+        OrgKind.JUDICIAL,
+        OrgKind.EMERGENCY_AUTHORITY,
+        OrgKind.STATE_ORGAN,
+    }
+)
 
 # Which requesting organisations a basis belongs to: a judicial basis from a hospital is no
 # judicial basis.
@@ -58,17 +88,27 @@ BASIS_ORGS: dict[Basis, frozenset[OrgKind]] = {
     Basis.NATIONAL_SECURITY: frozenset({OrgKind.STATE_SECURITY, OrgKind.PUBLIC_SECURITY}),
     Basis.JUDICIAL: frozenset({OrgKind.JUDICIAL}),
     Basis.EMERGENCY_INCIDENT: frozenset({OrgKind.EMERGENCY_AUTHORITY}),
+    Basis.OWN_FIELD: frozenset({OrgKind.STATE_ORGAN}),
+    # a state organ outside its own field asks like this too (Shenzhen Art. 33 para. 3), and
+    # the unit itself for anything beyond its own duties
     Basis.CONFIRMED_BY_PSB: frozenset(
-        {OrgKind.OTHER_ORGANISATION, OrgKind.INDIVIDUAL, OrgKind.OPERATING_UNIT}
+        {
+            OrgKind.OTHER_ORGANISATION,
+            OrgKind.INDIVIDUAL,
+            OrgKind.STATE_ORGAN,
+            OrgKind.OPERATING_UNIT,
+        }
     ),
     Basis.INTERESTED_PARTY_EMERGENCY: frozenset({OrgKind.INDIVIDUAL, OrgKind.OTHER_ORGANISATION}),
+    Basis.UNIT_DUTIES: frozenset({OrgKind.OPERATING_UNIT}),
 }
 
 
 @dataclass(frozen=True)
 class Staff:
     account_id: int
-    work_id: str
+    work_id: str  # the work ID shown when signing
+    registered_work_id: str | None  # the one registered for the account now (None: none)
 
 
 @dataclass(frozen=True)
@@ -84,7 +124,7 @@ class Draft:
     destination_abroad: bool = False
     psb_approval: bool = False  # a public security approval is recorded
     judicial_approval_county: bool = False  # county-level (or higher) judicial approval
-    manager_consent: bool = False  # the operating unit's manager agreed (Shenzhen Art. 33)
+    manager_consent: bool = False  # the operating unit's manager agreed (Shenzhen Art. 33, 35)
 
 
 @dataclass(frozen=True)
@@ -109,12 +149,35 @@ REGISTER_ARTICLE = {
     "chongqing": "Chongqing Art. 11(1)",
     "shenzhen": "Shenzhen Art. 24(3)",
 }
+# Giving footage to another party (and abroad): each article, and what it says. Only Jilin's
+# names the approving authority; the others forbid doing it without authorisation (Liaoning,
+# Shenzhen) or illegally (Chongqing), and the product records a public security approval as
+# that authorisation.
 PROVISION_ARTICLE = {
     "jilin": "Jilin Art. 22(6)",
     "liaoning": "Liaoning Art. 14(6)",
     "chongqing": "Chongqing Art. 12(2)",
-    "shenzhen": "Shenzhen Art. 30(1), 30(4)",
+    "shenzhen": "Shenzhen Art. 30(4)",
 }
+PROVISION_REASON = {
+    "jilin": "footage goes to no organisation or individual, at home or abroad, without the "
+    "approval of a public security organ at county level or above",
+    "liaoning": "footage is not provided or disseminated without authorisation: record the "
+    "public security authorisation",
+    "chongqing": "footage is not bought, sold, disseminated or copied illegally: a copy for a "
+    "party no law entitles needs a recorded public security approval to be lawful",
+    "shenzhen": "footage is not used, reproduced or provided without authorisation: record the "
+    "public security authorisation",
+}
+STAFF_ARTICLE = {"jilin": "Jilin Art. 28", "shenzhen": "Shenzhen Art. 34"}
+
+
+def staff_article(jurisdiction: str, org_kind: OrgKind) -> str | None:
+    """The article that asks for two staff with work IDs of this requester, if any: Jilin
+    Art. 28 of everyone; Shenzhen Art. 34 of state organs only; none in Liaoning, Chongqing."""
+    if jurisdiction == "shenzhen" and org_kind not in STATE_ORGANS:
+        return None
+    return STAFF_ARTICLE.get(jurisdiction)
 
 
 def refusals(d: Draft) -> list[Refusal]:
@@ -141,26 +204,24 @@ def refusals(d: Draft) -> list[Refusal]:
     _staff_rules(d, c)
     if d.jurisdiction == "jilin":
         _jilin(d, c, takes_file)
-    elif d.jurisdiction == "liaoning":
-        _outside_party(d, c, takes_file, "Liaoning Art. 14(6)")
     elif d.jurisdiction == "shenzhen":
         _shenzhen(d, c, takes_file)
     else:
-        _outside_party(d, c, takes_file, PROVISION_ARTICLE["chongqing"])
+        _outside_party(d, c, takes_file, entitled=d.org_kind in _ENTITLED)
     if takes_file and d.destination_abroad:
         c.need(
             d.psb_approval,
             "psb_approval",
-            "footage may not go abroad without public security approval",
+            PROVISION_REASON[d.jurisdiction],
             PROVISION_ARTICLE[d.jurisdiction],
         )
     return _unique(c.out)
 
 
 def _staff_rules(d: Draft, c: _Check) -> None:
-    if d.jurisdiction not in ("jilin", "shenzhen"):
+    article = staff_article(d.jurisdiction, d.org_kind)
+    if article is None:
         return
-    article = "Jilin Art. 28" if d.jurisdiction == "jilin" else "Shenzhen Art. 34"
     accounts = {s.account_id for s in d.staff}
     c.need(
         len(accounts) >= 2,
@@ -174,6 +235,25 @@ def _staff_rules(d: Draft, c: _Check) -> None:
         "every member of staff shows a work ID",
         article,
     )
+    c.need(
+        all(s.registered_work_id and s.work_id == s.registered_work_id for s in d.staff),
+        "staff.work_id",
+        "every work ID shown is the one registered for its account (an account with none "
+        "registered has none to show)",
+        article,
+    )
+
+
+# Organs the texts entitle to footage of their own (Jilin Art. 24–26; Shenzhen Art. 33
+# paras. 1–2): a copy they take is no "provision to another party".
+_ENTITLED = frozenset(
+    {
+        OrgKind.PUBLIC_SECURITY,
+        OrgKind.STATE_SECURITY,
+        OrgKind.JUDICIAL,
+        OrgKind.EMERGENCY_AUTHORITY,
+    }
+)
 
 
 def _jilin(d: Draft, c: _Check, takes_file: bool) -> None:
@@ -192,15 +272,16 @@ def _jilin(d: Draft, c: _Check, takes_file: bool) -> None:
             "organisations and individuals need public security confirmation",
             "Jilin Art. 27",
         )
-    if d.basis is Basis.INTERESTED_PARTY_EMERGENCY:
+    if d.basis in (Basis.INTERESTED_PARTY_EMERGENCY, Basis.OWN_FIELD):
         c.need(
             False,
             "basis",
-            "Jilin's rules give interested parties no access of their own; public security "
+            "Jilin's rules give this requester no access of its own; public security "
             "confirmation (Art. 27) is the way",
             "Jilin Art. 24–27",
         )
-    _outside_party(d, c, takes_file, PROVISION_ARTICLE["jilin"])
+    # the unit's own staff (Art. 21(4), 23) view without public security: no article asks
+    _outside_party(d, c, takes_file, entitled=d.org_kind in _ENTITLED)
 
 
 def _shenzhen(d: Draft, c: _Check, takes_file: bool) -> None:
@@ -219,30 +300,42 @@ def _shenzhen(d: Draft, c: _Check, takes_file: bool) -> None:
                 "Shenzhen Art. 35",
             )
         return
-    if d.basis is Basis.CONFIRMED_BY_PSB:
-        c.need(
-            d.psb_approval or d.manager_consent,
-            "psb_approval",
-            "other organs need the manager's consent or public security permission",
-            "Shenzhen Art. 33",
-        )
-    _outside_party(d, c, takes_file, PROVISION_ARTICLE["shenzhen"])
+    entitled = d.org_kind in _ENTITLED
+    if d.basis is Basis.OWN_FIELD:
+        # in its own industry or region a state organ may access and reproduce (para. 3)
+        entitled = d.org_kind is OrgKind.STATE_ORGAN
+    elif d.basis is Basis.CONFIRMED_BY_PSB:
+        if d.org_kind is OrgKind.STATE_ORGAN:
+            c.need(
+                d.psb_approval or d.manager_consent,
+                "psb_approval",
+                "a state organ outside its own industry or region needs the manager's "
+                "consent or public security permission",
+                "Shenzhen Art. 33",
+            )
+            entitled = d.psb_approval or d.manager_consent
+        else:
+            # the manager's consent is a route for state organs only (Art. 33 para. 3): an
+            # organisation or individual that Art. 33 does not name uses no footage without
+            # authorisation (Art. 30(4)), and the product records public security's
+            c.need(
+                d.psb_approval,
+                "psb_approval",
+                PROVISION_REASON["shenzhen"],
+                PROVISION_ARTICLE["shenzhen"],
+            )
+    _outside_party(d, c, takes_file, entitled=entitled)
 
 
-def _outside_party(d: Draft, c: _Check, takes_file: bool, article: str) -> None:
-    """A file leaving for a party that is not an organ entitled by law needs PSB approval."""
-    entitled = d.org_kind in (
-        OrgKind.PUBLIC_SECURITY,
-        OrgKind.STATE_SECURITY,
-        OrgKind.JUDICIAL,
-        OrgKind.EMERGENCY_AUTHORITY,
-    )
+def _outside_party(d: Draft, c: _Check, takes_file: bool, *, entitled: bool) -> None:
+    """A file leaving for a party no article entitles needs the authorisation the
+    jurisdiction's provision article asks for (PROVISION)."""
     if takes_file and not entitled:
         c.need(
             d.psb_approval,
             "psb_approval",
-            "footage may not be given to another party without public security approval",
-            article,
+            PROVISION_REASON[d.jurisdiction],
+            PROVISION_ARTICLE[d.jurisdiction],
         )
 
 

@@ -9,6 +9,11 @@ The last page has signature lines for the recording staff and the security manag
 
 The CSV is UTF-8 with a byte order mark, so that Excel opens the Chinese text as such; a cell
 that a spreadsheet would run as a formula (=, +, -, @ first) is prefixed with an apostrophe.
+
+Both are total over what the ledger holds: a time no calendar holds prints as its number
+("超出范围 out of range: … µs"), control characters are dropped, and a PDF cell keeps what fits
+on a page (the rest: "…（余见 CSV）(more in the CSV)"), so no stored value can stop an export
+halfway or make it fail.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -80,16 +87,38 @@ def zone(name: str) -> tzinfo:
         return UTC
 
 
+def _moment(us: int, tz: tzinfo) -> datetime | None:
+    """The time in tz; None where no calendar holds it (year 1 to 9999, in tz too)."""
+    try:
+        return datetime.fromtimestamp(us / 1_000_000, tz=UTC).astimezone(tz)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
 def local(us: int | None, tz: tzinfo) -> str:
+    """The time in tz as printed; total: a stored value no calendar holds is printed as the
+    number it is, never an error (a register must print whatever the ledger holds)."""
     if us is None:
         return ""
-    moment = datetime.fromtimestamp(us / 1_000_000, tz=UTC).astimezone(tz)
+    moment = _moment(us, tz)
+    if moment is None:
+        return f"超出范围 out of range: {us} µs"
     return moment.strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _utc_offset(tz: tzinfo, at_us: int) -> str:
-    moment = datetime.fromtimestamp(at_us / 1_000_000, tz=UTC).astimezone(tz)
+    moment = _moment(at_us, tz)
+    if moment is None:
+        return "UTC"
     return moment.strftime("UTC%z")[:-2] + ":" + moment.strftime("%z")[-2:]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """Text without control characters (a tab is a space; line breaks stay)."""
+    return _CONTROL.sub("", text.replace("\t", " ").replace("\r\n", "\n").replace("\r", "\n"))
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -98,8 +127,10 @@ CSV_COLUMNS = (
     "账本序号 Ledger seq",
     "登记时间 Time",
     "类别 Event",
-    "登记人 Recorded by",
-    "登记人账号 Recorded by (account)",
+    "录制人 Recorded or copied by",
+    "录制人账号 Recorded or copied by (account)",
+    "审批人 Approved by",
+    "审批人账号 Approved by (account)",
     "调取人 Retrieved by",
     "工作证号 Work ID",
     "操作人账号 Acted by (account)",
@@ -129,7 +160,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _safe(value: object) -> str:
-    text = "" if value is None else str(value)
+    text = "" if value is None else _printable(str(value))
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
@@ -165,6 +196,8 @@ def csv_lines(rows: Iterable[RegisterRow], tz_name: str) -> Iterator[str]:
                     kind_label(r.kind),
                     r.recorded_by.label if r.recorded_by else "",
                     r.recorded_by.username if r.recorded_by else "",
+                    r.approved_by.label if r.approved_by else "",
+                    r.approved_by.username if r.approved_by else "",
                     _names(r.retrieved_by),
                     "; ".join(p.work_id or "" for p in r.retrieved_by),
                     r.acted_by.username if r.acted_by else r.actor,
@@ -221,7 +254,7 @@ PDF_COLUMNS: tuple[tuple[str, float], ...] = (
     ("账本序号\nLedger seq", 18),
     ("登记时间\nTime", 20),
     ("类别\nEvent", 15),
-    ("登记人\nRecorded by", 18),
+    ("录制人 · 审批人\nRecorded · Approved by", 18),
     ("调取人 · 工作证号\nRetrieved by · Work ID", 30),
     ("单位\nOrganisation", 24),
     ("摄像机\nCameras", 20),
@@ -236,6 +269,12 @@ LINE_MM = 3.0
 MARGIN_MM = 10.0
 FOOTER_MM = 16.0
 HASH_SHOWN = 10  # hex digits of a row's entry hash printed (the CSV has all 64)
+# A table row must fit on one page (fpdf2 refuses one that does not): each cell keeps at most
+# this many printed lines, counted as if every character were as wide as a CJK one.
+CELL_LINES = 30
+CHAR_MM = BODY_PT * 25.4 / 72  # a full-width character at BODY_PT
+PADDING_MM = 0.8
+MORE = "…（余见 CSV）(more in the CSV)"
 
 
 def font_file() -> tuple[Path, int]:
@@ -326,20 +365,50 @@ def _filter_text(filters: Sequence[tuple[str, str]]) -> str:
     return "; ".join(f"{label} {value}" for label, value in filters)
 
 
+def _fit(text: str, width_mm: float) -> str:
+    """The text as one cell prints it whole on a page: what fits in CELL_LINES lines of the
+    column, then MORE (the CSV has every character)."""
+    text = _printable(text)
+    per_line = max(1, int((width_mm - 2 * PADDING_MM) / CHAR_MM))
+    kept: list[str] = []
+    used = 0
+    for line in text.split("\n"):
+        need = max(1, math.ceil(len(line) / per_line))
+        if used + need > CELL_LINES - 2:  # room for MORE, itself up to two lines
+            room = CELL_LINES - 2 - used
+            if room > 0:
+                kept.append(line[: room * per_line])
+            kept.append(MORE)
+            return "\n".join(kept)
+        kept.append(line)
+        used += need
+    return "\n".join(kept)
+
+
+def _people(r: RegisterRow) -> str:
+    """录制人 (who recorded or copied) and 审批人 (who approved), as the PDF prints them."""
+    lines: list[str] = []
+    if r.recorded_by is not None:
+        lines.append(f"录制 {_label(r.recorded_by)}")
+    if r.approved_by is not None:
+        lines.append(f"审批 {_label(r.approved_by)}")
+    elif r.kind == ledger.ACCESS_DENIED:
+        lines.append("系统拒绝 System")
+    return "\n".join(lines) or "—"
+
+
+def _label(p: Person) -> str:
+    if p.name and p.name.casefold() != p.username.casefold():
+        return f"{p.name} ({p.username})"
+    return p.label
+
+
 def _cells(r: RegisterRow, tz: tzinfo) -> list[str]:
     when = local(r.time_us, tz).replace(" ", "\n")
     event = kind_label(r.kind, "\n")
     if r.acted_by is not None and r.kind not in MANAGER_KINDS:
         event += f"\n[{r.acted_by.username}]"
-    if r.recorded_by is None:
-        recorded = "系统 System" if r.kind == ledger.ACCESS_DENIED else "—"
-    else:
-        recorded = r.recorded_by.label
-        if (
-            r.recorded_by.name
-            and r.recorded_by.name.casefold() != r.recorded_by.username.casefold()
-        ):
-            recorded += f"\n({r.recorded_by.username})"
+    recorded = _people(r)
     retrieved = "\n".join(
         f"{p.label} {p.work_id}" if p.work_id else p.label for p in r.retrieved_by
     )
@@ -414,8 +483,8 @@ def to_pdf(p: Printout) -> bytes:
             table.row().cell("无记录 No entries", colspan=len(PDF_COLUMNS), align="C")
         for r in p.rows:
             row = table.row()
-            for text in _cells(r, tz):
-                row.cell(text)
+            for text, (_, width) in zip(_cells(r, tz), PDF_COLUMNS, strict=True):
+                row.cell(_fit(text, width))
     _signatures(pdf, p)
     return bytes(pdf.output())
 
@@ -439,7 +508,7 @@ def _signatures(pdf: _Document, p: Printout) -> None:
     pdf.set_font(FONT, size=8.5)
     third = (pdf.w - 2 * MARGIN_MM) / 3
     for label in (
-        "登记人（签名）Recorded by (signature):",
+        "登记人（签名）Registered by (signature):",
         "安全管理员（签名）Security manager (signature):",
         "日期 Date:",
     ):

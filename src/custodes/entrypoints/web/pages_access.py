@@ -29,8 +29,10 @@ BASIS_LABELS = {
     Basis.NATIONAL_SECURITY.value: "National security",
     Basis.JUDICIAL.value: "Judicial",
     Basis.EMERGENCY_INCIDENT.value: "Emergency incident",
+    Basis.OWN_FIELD.value: "State organ in its own industry or region",
     Basis.CONFIRMED_BY_PSB.value: "Confirmed by public security",
     Basis.INTERESTED_PARTY_EMERGENCY.value: "Interested party in an emergency",
+    Basis.UNIT_DUTIES.value: "The unit's own checks and reports",
 }
 STATE_LABELS = {
     "draft": "Draft",

@@ -11,6 +11,9 @@ the entry says is what the file holds; the CSV is streamed, never held whole in 
 
 Filters: from/to (ledger time, [from, to)), camera_id, organisation_id, account (username),
 kind (repeatable: a ledger action of services/register.KINDS, or "access" / "refusals").
+
+Every answer is total over what the ledger holds: a time no calendar holds is null in its
+text field (the _us field keeps the number), so no stored entry can make the register fail.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from custodes.services.context import Context
 from custodes.services.settings import site_timezone
 
 router = APIRouter(tags=["register"])
+when = register.iso_or_none
 MAX_CSV_ROWS = 100_000
 MAX_PDF_ROWS = 5_000
 
@@ -55,21 +59,22 @@ class DocumentOut(BaseModel):
 class GrantOut(BaseModel):
     id: int
     action: str
-    start: str
-    end: str
-    expires: str
+    start: str | None  # None: a stored time no calendar holds (also below)
+    end: str | None
+    expires: str | None
     expires_us: int
     revoked: str | None
 
 
 class RegisterRowOut(BaseModel):
     seq: int
-    time: str
+    time: str | None
     time_us: int
     kind: str
     actor: str
     acted_by: PersonOut | None
-    recorded_by: PersonOut | None
+    recorded_by: PersonOut | None  # 录制人: who recorded or copied the footage
+    approved_by: PersonOut | None  # 审批人: the manager who decided or granted
     retrieved_by: list[PersonOut]
     organisation_id: int | None
     organisation: str | None
@@ -101,12 +106,13 @@ def _out(r: register.RegisterRow) -> RegisterRowOut:
     g = r.grant
     return RegisterRowOut(
         seq=r.seq,
-        time=iso(r.time_us),
+        time=when(r.time_us),
         time_us=r.time_us,
         kind=r.kind,
         actor=r.actor,
         acted_by=_person(r.acted_by),
         recorded_by=_person(r.recorded_by),
+        approved_by=_person(r.approved_by),
         retrieved_by=[
             PersonOut(username=p.username, name=p.name, work_id=p.work_id) for p in r.retrieved_by
         ],
@@ -114,8 +120,8 @@ def _out(r: register.RegisterRow) -> RegisterRowOut:
         organisation=r.organisation,
         organisation_kind=r.organisation_kind,
         cameras=[CameraOut(id=c.id, name=c.name) for c in r.cameras],
-        footage_start=None if r.footage_start_us is None else iso(r.footage_start_us),
-        footage_end=None if r.footage_end_us is None else iso(r.footage_end_us),
+        footage_start=when(r.footage_start_us),
+        footage_end=when(r.footage_end_us),
         footage_start_us=r.footage_start_us,
         footage_end_us=r.footage_end_us,
         purpose=r.purpose,
@@ -132,11 +138,11 @@ def _out(r: register.RegisterRow) -> RegisterRowOut:
         else GrantOut(
             id=g.id,
             action=g.action,
-            start=iso(g.start_us),
-            end=iso(g.end_us),
-            expires=iso(g.expires_us),
+            start=when(g.start_us),
+            end=when(g.end_us),
+            expires=when(g.expires_us),
             expires_us=g.expires_us,
-            revoked=None if g.revoked_us is None else iso(g.revoked_us),
+            revoked=when(g.revoked_us),
         ),
         request_id=r.request_id,
         export_id=r.export_id,

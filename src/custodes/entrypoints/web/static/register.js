@@ -16,6 +16,12 @@ const from = document.getElementById("reg-from");
 const to = document.getElementById("reg-to");
 
 const person = (p) => (p ? `${p.name || p.username}${p.work_id ? ` (${p.work_id})` : ""}` : "");
+// a stored time no calendar holds is shown as its number, never an exception that empties the table
+const when = (us) => {
+  if (us === null || us === undefined) return "";
+  const ms = us / 1e3;
+  return Number.isNaN(new Date(ms).getTime()) ? `${us} µs` : formatTime(ms, true);
+};
 
 function query() {
   const q = new URLSearchParams();
@@ -38,13 +44,14 @@ async function load() {
     tr.dataset.kind = r.kind;
     tr.dataset.seq = r.seq;
     const cells = [
-      formatTime(r.time_us / 1e3, true),
+      when(r.time_us),
       t(KINDS[r.kind] ?? r.kind),
-      person(r.recorded_by) || person(r.acted_by) || r.actor,
+      person(r.recorded_by),
+      person(r.approved_by),
       r.retrieved_by.map(person).join(", "),
       r.organisation || "",
       r.cameras.map((c) => c.name || c.id).join(", "),
-      r.footage_start_us ? `${formatTime(r.footage_start_us / 1e3, true)} – ${formatTime(r.footage_end_us / 1e3, true)}` : "",
+      r.footage_start_us !== null ? `${when(r.footage_start_us)} – ${when(r.footage_end_us)}` : "",
       r.purpose || "",
       r.destination || "",
       r.document ? `${r.document.filename} ${r.document.sha256.slice(0, 12)}…` : "",
