@@ -39,7 +39,7 @@ from custodes.domain.access_rules import (
     refusals,
 )
 from custodes.domain.roles import Permission, allows
-from custodes.services import ledger
+from custodes.services import duties, ledger
 from custodes.services.context import Context
 from custodes.services.retention import (
     hold_request_footage,
@@ -402,6 +402,7 @@ def approve(
         write_first(conn)
         row = _decidable(conn, actor, request_id)
         found = refusals(_draft(conn, row, manager_consent=manager_consent))
+        found += duties.approval_refusals(conn, request_id, actor.account_id, row.jurisdiction)
         holders = list(
             conn.execute(select(RS.c.account_id).where(RS.c.request_id == request_id)).scalars()
         )
