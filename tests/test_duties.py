@@ -57,7 +57,7 @@ class Client:
         self.c: TestClient = stack.enter_context(TestClient(app, client=(source, 50000)))
 
     def login(self, username: str, password: str, **extra: str) -> httpx.Response:
-        res = self.c.post(
+        res: httpx.Response = self.c.post(
             f"{API}/auth/login", json={"username": username, "password": password, **extra}
         )
         if res.status_code == 200:

@@ -114,7 +114,7 @@ class Proposed(BaseModel):
     password: str | None = None  # generated: shown this once
 
 
-PENDING = {
+PENDING: dict[int | str, dict[str, Any]] = {
     202: {"model": Proposed, "description": "proposed: waits for a second person to confirm"}
 }
 
