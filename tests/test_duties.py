@@ -12,11 +12,11 @@ hashing pool is bounded.
 from __future__ import annotations
 
 import json
-from secrets import token_hex
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from secrets import token_hex
 from typing import Any
 
 import httpx
