@@ -54,7 +54,13 @@ def _make(
     ctx: Context, username: str, role: str = "duty_operator", org: int = 1
 ) -> svc.AccountView:
     return svc.create_account(
-        ctx, username=username, role=role, password=PASSWORD, organisation_id=org, actor=CLI
+        ctx,
+        username=username,
+        role=role,
+        password=PASSWORD,
+        organisation_id=org,
+        actor=CLI,
+        one_time=False,
     )
 
 
@@ -72,66 +78,59 @@ def _session(ctx: Context, username: str, totp: str | None = None) -> auth.Sessi
     return s
 
 
-# --- lockout ---------------------------------------------------------------------------------
+# --- throttling (services/throttle.py; the parallel and HTTP cases: tests/test_duties.py) ---
 
 
-def test_five_failures_lock_the_account_for_fifteen_minutes(ctx: Context) -> None:
+def test_failures_from_one_source_wait_progressively(ctx: Context) -> None:
     clock = Clock(ctx)
     _make(ctx, "alice")
-    for _ in range(auth.MAX_FAILED_LOGINS - 1):
-        assert auth.login(ctx, "alice", "wrong password!") is None
-    assert svc.find_account(ctx, "alice").locked_until_us is None
-    assert not _rows(ctx, ledger.ACCOUNT_LOCKED)
-    assert auth.login(ctx, "alice", "wrong password!") is None  # the fifth
-    until = T0 + auth.LOCKOUT_US
-    assert svc.find_account(ctx, "alice").locked_until_us == until
-    failed, locked = _rows(ctx)[-2:]  # one transaction: the failure, then the lock
-    assert (failed.action, locked.action) == (ledger.LOGIN_FAILED, ledger.ACCOUNT_LOCKED)
-    assert locked.seq == failed.seq + 1
-    assert (locked.actor, locked.object) == (ledger.SYSTEM, "account:alice")
-    assert json.loads(locked.details) == {"failures": 5, "until_us": until}
-
-    clock.advance(60_000_000)
-    assert auth.login(ctx, "alice", PASSWORD) is None  # the right password, refused
-    assert auth.login(ctx, "alice", "wrong password!") is None  # does not prolong the lock
-    right, wrong = (json.loads(r.details) for r in _rows(ctx, ledger.LOGIN_FAILED)[-2:])
-    assert right == {
-        "username": "alice",
-        "account_exists": True,
-        "reason": "locked",
-        "locked_until_us": until,
-        "password_ok": True,
-    }
-    assert wrong["reason"] == "locked" and wrong["password_ok"] is False
-    assert len(_rows(ctx, ledger.ACCOUNT_LOCKED)) == 1
-
-    clock.now = until  # the lock has run its course
-    assert auth.login(ctx, "alice", PASSWORD) is not None
-    assert svc.find_account(ctx, "alice").locked_until_us is None
+    for _ in range(auth.MAX_FAILED_LOGINS):
+        assert auth.login(ctx, "alice", "wrong password!", source="10.0.0.9") is None
+    with pytest.raises(auth.Throttled) as first:  # the 6th waits 1 s, nothing checked
+        auth.login(ctx, "alice", PASSWORD, source="10.0.0.9")
+    assert first.value.retry_after_s == 1 and first.value.kind == "pair"
+    assert auth.login(ctx, "alice", PASSWORD, source="10.0.0.7") is not None  # elsewhere: in
+    clock.advance(1_000_000)
+    assert auth.login(ctx, "alice", "wrong password!", source="10.0.0.9") is None
+    with pytest.raises(auth.Throttled) as second:  # the next waits twice as long
+        auth.login(ctx, "alice", PASSWORD, source="10.0.0.9")
+    assert second.value.retry_after_s == 2
+    clock.advance(2_000_000)
+    assert auth.login(ctx, "alice", PASSWORD, source="10.0.0.9") is not None
+    # after a success the pair starts again: five more before a delay
+    for _ in range(auth.MAX_FAILED_LOGINS):
+        assert auth.login(ctx, "alice", "wrong password!", source="10.0.0.9") is None
+    failed = [json.loads(r.details) for r in _rows(ctx, ledger.LOGIN_FAILED)]
+    throttled = [f for f in failed if f.get("reason") == "throttled"]
+    assert [t["key"] for t in throttled] == ["pair", "pair"]
+    checked = [f for f in failed if "reason" not in f]
+    assert len(checked) == 2 * auth.MAX_FAILED_LOGINS + 1
     assert PASSWORD not in "".join(r.details for r in _rows(ctx))
     assert ledger.verify(ctx).ok
 
 
-def test_a_success_resets_the_count_and_unknown_names_lock_nothing(ctx: Context) -> None:
+def test_a_success_resets_the_count_and_unknown_names_cost_the_same(ctx: Context) -> None:
     Clock(ctx)
     _make(ctx, "bob")
     for _ in range(2):
         for _ in range(auth.MAX_FAILED_LOGINS - 1):
             assert auth.login(ctx, "bob", "wrong password!") is None
         assert auth.login(ctx, "bob", PASSWORD) is not None
-    for _ in range(auth.MAX_FAILED_LOGINS + 1):
+    for _ in range(auth.MAX_FAILED_LOGINS):
         assert auth.login(ctx, "nobody-here", PASSWORD) is None
-    assert not _rows(ctx, ledger.ACCOUNT_LOCKED)
-    details = json.loads(_rows(ctx, ledger.LOGIN_FAILED)[-1].details)
-    assert details == {"username": "nobody-here", "account_exists": False}
+    with pytest.raises(auth.Throttled):  # an unknown name is throttled like a known one
+        auth.login(ctx, "nobody-here", PASSWORD)
+    details = json.loads(_rows(ctx, ledger.LOGIN_FAILED)[-2].details)
+    assert details == {"username": "nobody-here", "account_exists": False, "source": "local"}
 
 
-def test_an_administrator_lifts_a_lock(ctx: Context) -> None:
+def test_an_administrator_lifts_a_delay(ctx: Context) -> None:
     Clock(ctx)
     bob = _make(ctx, "bob")
     for _ in range(auth.MAX_FAILED_LOGINS):
         auth.login(ctx, "bob", "wrong password!")
-    assert svc.get_account(ctx, bob.id).locked_until_us is not None
+    with pytest.raises(auth.Throttled):
+        auth.login(ctx, "bob", PASSWORD)
     svc.enable_account(ctx, bob.id, actor=CLI)
     assert auth.login(ctx, "bob", PASSWORD) is not None
     (lifted,) = [r for r in _rows(ctx, ledger.ACCOUNT_CHANGED) if r.object == "account:bob"]
@@ -284,7 +283,9 @@ def test_the_last_administrator_stays_and_nobody_changes_their_own_role(ctx: Con
     assert svc.disable_account(ctx, admin_id, actor=other).disabled_us is not None
     with pytest.raises(svc.LastAdministrator):  # a disabled administrator does not count
         svc.set_role(ctx, root2.id, "auditor", actor=CLI)
-    svc.enable_account(ctx, admin_id, actor=other)
+    with pytest.raises(svc.AwaitingConfirmation):  # enabling an administrator: a 2nd person
+        svc.enable_account(ctx, admin_id, actor=other)
+    svc.enable_account(ctx, admin_id, actor=CLI)
     assert svc.set_role(ctx, root2.id, "auditor", actor=admin).role == "auditor"
     entries = [(r.actor, json.loads(r.details)) for r in _rows(ctx, ledger.ACCOUNT_CHANGED)]
     assert entries[0] == (
@@ -342,8 +343,14 @@ def test_password_rules_reset_and_own_change(ctx: Context) -> None:
     assert len(new) >= svc.PASSWORD_MIN
     assert auth.resume(ctx, s.token) is None  # a reset ends the sessions
     assert auth.login(ctx, "grace", PASSWORD) is None
-    s2 = auth.login(ctx, "grace", new)
+    with pytest.raises(auth.PasswordChangeRequired):  # set by someone else: one-time
+        auth.login(ctx, "grace", new)
+    with pytest.raises(auth.NewPasswordRefused):
+        auth.login(ctx, "grace", new, new_password=new)
+    s2 = auth.login(ctx, "grace", new, new_password="my very own choice")
     assert s2 is not None
+    assert auth.login(ctx, "grace", new) is None  # it worked once
+    new = "my very own choice"
     s = s2
     other = auth.login(ctx, "grace", new)
     assert other is not None
@@ -358,19 +365,19 @@ def test_password_rules_reset_and_own_change(ctx: Context) -> None:
     assert auth.resume(ctx, other.token) is None  # the others end
     assert auth.login(ctx, "grace", "a new long password") is not None
     changes = [json.loads(r.details)["change"] for r in _rows(ctx, ledger.ACCOUNT_CHANGED)]
-    assert changes == ["password-reset", "password-changed"]
+    assert changes == ["password-reset", "password-changed", "password-changed"]
     assert not any(new in r.details for r in _rows(ctx))
+    assert svc.find_account(ctx, "grace").credential_by == "cli:test"  # kept: docs/DUTIES.md
 
 
-def test_a_wrong_old_password_counts_towards_the_lockout(ctx: Context) -> None:
+def test_a_wrong_old_password_is_throttled_like_a_log_in(ctx: Context) -> None:
     Clock(ctx)
     _make(ctx, "heidi")
     s = _session(ctx, "heidi")
     for _ in range(auth.MAX_FAILED_LOGINS):
         with pytest.raises(svc.WrongPassword):
             svc.change_own_password(ctx, s, "guessing the old", "a new long password")
-    assert svc.find_account(ctx, "heidi").locked_until_us is not None
-    with pytest.raises(svc.WrongPassword):  # locked: even the right one is refused
+    with pytest.raises(auth.Throttled):  # waiting: not even the right one is checked
         svc.change_own_password(ctx, s, PASSWORD, "a new long password")
 
 
@@ -532,16 +539,31 @@ def test_accounts_and_organisations_over_http(client: TestClient, ctx: Context) 
             "work_id": "J-0042",
         },
     )
-    assert res.status_code == 201, res.text
-    judge = res.json()
-    generated = judge.pop("password")
-    assert len(generated) >= 12 and judge["organisation"] == "Court"
+    # a signer made by an administrator waits for a second person (tests/test_duties.py)
+    assert res.status_code == 202, res.text
+    proposed = res.json()
+    generated = proposed["password"]
+    assert len(generated) >= 12 and proposed["pending"]["username"] == "judge1"
+    assert proposed["pending"]["details"]["organisation"] == "Court"
+    root2 = _make(ctx, "root2", "system_admin")
+    second = TestClient(c.app)
+    _login(second, "root2")
+    confirmed = second.post(f"/api/v1/account-changes/{proposed['pending']['id']}/confirm")
+    assert confirmed.status_code == 200, confirmed.text
+    judge = confirmed.json()
+    assert judge["organisation"] == "Court" and judge["one_time_password"] is True
+    assert judge["credential_by"] == "account:admin"
     assert c.get(f"/api/v1/accounts/{judge['id']}").json() == judge
+    assert root2.id != judge["id"]
     given = c.post(
         "/api/v1/accounts",
         json={"username": "op2", "role": "duty_operator", "password": PASSWORD},
     )
-    assert given.status_code == 201 and given.json()["password"] is None
+    assert given.status_code == 202 and given.json()["password"] is None
+    op2_made = second.post(f"/api/v1/account-changes/{given.json()['pending']['id']}/confirm")
+    assert op2_made.status_code == 200
+    auditor = c.post("/api/v1/accounts", json={"username": "aud1", "role": "auditor"})
+    assert auditor.status_code == 201 and auditor.json()["password"]  # leads to no footage
 
     def loc(res: Any) -> list[str]:
         assert res.status_code == 422, res.text
@@ -566,6 +588,7 @@ def test_accounts_and_organisations_over_http(client: TestClient, ctx: Context) 
         "username",
     ]
     assert c.post("/api/v1/accounts", json={**base, "username": "op2"}).status_code == 409
+    assert c.post("/api/v1/accounts", json={**base, "username": "judge1"}).status_code == 409
 
     upd = c.patch(f"/api/v1/accounts/{judge['id']}", json={"work_id": "J-0043"})
     assert upd.status_code == 200 and upd.json()["work_id"] == "J-0043"
@@ -580,19 +603,32 @@ def test_accounts_and_organisations_over_http(client: TestClient, ctx: Context) 
 
     dis = c.post(f"/api/v1/accounts/{judge['id']}/disable")
     assert dis.status_code == 200 and dis.json()["disabled_us"] is not None
-    assert c.post(f"/api/v1/accounts/{judge['id']}/enable").json()["disabled_us"] is None
+    enable = c.post(f"/api/v1/accounts/{judge['id']}/enable")
+    assert enable.status_code == 202 and enable.json()["pending"]["kind"] == "enable"
+    assert (
+        second.post(f"/api/v1/account-changes/{enable.json()['pending']['id']}/confirm").json()[
+            "disabled_us"
+        ]
+        is None
+    )
     reset = c.post(f"/api/v1/accounts/{judge['id']}/reset-password")
-    assert reset.status_code == 200
+    assert reset.status_code == 202
     new = reset.json()["password"]
     assert new and new != generated
+    cancelled = c.post(f"/api/v1/account-changes/{reset.json()['pending']['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "cancelled"
     chosen = c.post(
         f"/api/v1/accounts/{judge['id']}/reset-password", json={"password": "chosen password 1"}
     )
-    assert chosen.status_code == 200 and chosen.json() == {"password": None}
+    assert chosen.status_code == 202 and chosen.json()["password"] is None
+    change = chosen.json()["pending"]["id"]
+    assert c.post(f"/api/v1/account-changes/{change}/confirm").status_code == 403  # proposer
+    assert second.post(f"/api/v1/account-changes/{change}/confirm").status_code == 200
+    assert second.post(f"/api/v1/account-changes/{change}/confirm").status_code == 409  # done
 
     cam = camera_service.add_camera(ctx, CameraSpec(name="Gate", url="rtsp://h/x", place="p"))
-    op2 = given.json()["id"]
-    put = c.put(f"/api/v1/accounts/{op2}/cameras", json={"cameras": [cam.id]})
+    op2 = op2_made.json()["id"]
+    put = c.put(f"/api/v1/accounts/{op2_made.json()['id']}/cameras", json={"cameras": [cam.id]})
     assert put.status_code == 200 and put.json() == {"cameras": [cam.id]}
     assert c.get(f"/api/v1/accounts/{op2}/cameras").json() == {"cameras": [cam.id]}
     assert loc(c.put(f"/api/v1/accounts/{op2}/cameras", json={"cameras": [999]})) == [
@@ -606,6 +642,8 @@ def test_accounts_and_organisations_over_http(client: TestClient, ctx: Context) 
     # the judge logs in and sees who they are
     judge_client = TestClient(c.app)
     res = _login(judge_client, "judge1", "chosen password 1")
+    assert res.status_code == 403 and res.json()["detail"]["code"] == "password-change-required"
+    res = _login(judge_client, "judge1", "chosen password 1", new_password="the judge's own 1")
     assert res.status_code == 200, res.text
     assert {k: res.json()[k] for k in ("role", "organisation_id", "display_name", "work_id")} == {
         "role": "external_officer",
@@ -676,15 +714,17 @@ def test_own_password_and_totp_over_http(client: TestClient, ctx: Context) -> No
     assert _login(TestClient(c.app), "kim", password).status_code == 200
 
 
-def test_a_locked_account_gets_the_same_401_over_http(client: TestClient, ctx: Context) -> None:
+def test_a_throttled_source_gets_429_and_others_get_in(client: TestClient, ctx: Context) -> None:
+    Clock(ctx)  # the delays do not run out while the test runs
     _make(ctx, "leo")
     wrong = _login(client, "leo", "wrong password!")
     for _ in range(auth.MAX_FAILED_LOGINS - 1):
         assert _login(client, "leo", "wrong password!").json() == wrong.json()
-    locked = _login(client, "leo", PASSWORD)
-    assert locked.status_code == 401 and locked.json() == wrong.json()
-    assert "retry-after" not in locked.headers
-    assert _rows(ctx, ledger.ACCOUNT_LOCKED)
+    assert _login(client, "ghost", "wrong password!").json() == wrong.json()  # same 401
+    waiting = _login(client, "leo", PASSWORD)
+    assert waiting.status_code == 429 and int(waiting.headers["retry-after"]) >= 1
+    elsewhere = TestClient(client.app, client=("192.0.2.7", 4000))
+    assert _login(elsewhere, "leo", PASSWORD).status_code == 200
 
 
 # --- CLI -------------------------------------------------------------------------------------
@@ -710,7 +750,9 @@ def test_cli_accounts_and_organisations(ctx: Context) -> None:
     out = run("add", "medic1", "--role", "external_officer", "--org", "Emergency Bureau", "--json")
     medic = json.loads(out)
     assert medic["organisation_id"] == org["id"]
-    assert auth.login(ctx, "medic1", medic["password"]) is not None
+    with pytest.raises(auth.PasswordChangeRequired):  # the host chose it: one-time
+        auth.login(ctx, "medic1", medic["password"])
+    assert auth.login(ctx, "medic1", medic["password"], new_password=PASSWORD) is not None
     out = run(
         "add",
         "op9",
@@ -724,7 +766,7 @@ def test_cli_accounts_and_organisations(ctx: Context) -> None:
         stdin=PASSWORD + "\n",
     )
     assert "password:" not in out
-    assert auth.login(ctx, "op9", PASSWORD) is not None
+    assert auth.login(ctx, "op9", PASSWORD, new_password="a password of my own") is not None
     run("add", "op10", "--role", "external_officer", code=2)  # the unit: never outsiders
     run("add", "op11", "--role", "auditor", "--password-stdin", stdin="short\n", code=2)
     listed = {a["username"]: a for a in json.loads(run("list", "--json"))}
@@ -741,16 +783,22 @@ def test_cli_accounts_and_organisations(ctx: Context) -> None:
     run("set-role", ADMIN_USERNAME, "auditor", code=2)  # the last administrator
     run("disable", ADMIN_USERNAME, code=2)
     run("disable", "op9")
-    assert auth.login(ctx, "op9", PASSWORD) is None
+    assert auth.login(ctx, "op9", "a password of my own") is None
     run("enable", "op9")
     out = run("reset-password", "op9")
     new = out.split("password: ")[1].split()[0]
-    assert auth.login(ctx, "op9", new) is not None
+    assert auth.login(ctx, "op9", new, new_password="a second of my own") is not None
     run("reset-password", "op9", "--password-stdin", stdin="another long password\n")
-    assert auth.login(ctx, "op9", "another long password") is not None
+    with pytest.raises(auth.PasswordChangeRequired):
+        auth.login(ctx, "op9", "another long password")
+    assert json.loads(run("changes", "--json")) == []  # the host's changes wait for nobody
     run("disable", "nobody", code=2)
 
-    actors = {r.actor for r in _rows(ctx) if r.action in _CHANGES}
+    actors = {
+        r.actor
+        for r in _rows(ctx)
+        if r.action in _CHANGES and json.loads(r.details).get("change") != "password-changed"
+    }  # (a one-time password replaced at log-in is the owner's own change)
     assert len(actors) == 1 and actors.pop().startswith("cli:")
     with ctx.engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(schema.accounts)).scalar_one()

@@ -381,6 +381,13 @@ def test_role_matrix(world: World) -> None:
             {},
             _only((Role.SYSTEM_ADMIN,), (200,)),
         ),
+        (  # changes waiting for a second person: who may confirm reads them (docs/DUTIES.md)
+            "get",
+            "/account-changes",
+            "/account-changes",
+            {},
+            _only((Role.SYSTEM_ADMIN, Role.SECURITY_MANAGER), (200,)),
+        ),
         (
             "get",
             "/accounts/{account_id}/cameras",

@@ -333,6 +333,22 @@ def test_the_administrator_makes_an_operator_and_assigns_a_camera(server: str, p
     page.wait_for_selector("#new-password", state="visible")
     password = page.inner_text("#new-password").split(": ", 1)[1]
     assert len(password) >= 12
+    # a duty operator signs requests: a second person confirms it (docs/DUTIES.md)
+    page.wait_for_selector("#proposed", state="visible")
+    page.wait_for_selector("#pending-changes", state="visible")
+    with httpx.Client(base_url=f"{server}/api/v1") as second:
+        me = second.post(
+            "/auth/login", json={"username": "manager", "password": CAST["manager"].password}
+        )
+        assert me.status_code == 200, me.text
+        (change,) = [
+            c for c in second.get("/account-changes").json() if c["username"] == "nightshift"
+        ]
+        done = second.post(
+            f"/account-changes/{change['id']}/confirm",
+            headers={"X-CSRF-Token": me.json()["csrf_token"]},
+        )
+        assert done.status_code == 200, done.text
     page.reload()
     row = "#accounts tr:has(td:text-is('nightshift'))"
     page.select_option(f"{row} select.assign", ["2"])
@@ -345,6 +361,10 @@ def test_the_administrator_makes_an_operator_and_assigns_a_camera(server: str, p
     operator = page.context.browser.new_context(locale="en-US")  # type: ignore[union-attr]
     p = operator.new_page()
     _login(p, server, password, "nightshift")
+    p.wait_for_selector("#new-password-step", state="visible")  # set by someone else: once
+    p.fill("#new-password", "the night shift's own")
+    p.fill("#new-password-again", "the night shift's own")
+    p.click("#login-submit")
     p.wait_for_url(_at("/live"))
     assert p.eval_on_selector_all("video.live", "vs => vs.map(v => v.dataset.camera)") == ["2"]
     operator.close()

@@ -11,6 +11,11 @@
 
 Recorded footage (playback, copy, retrieval of originals) is never a role's right: it needs a
 grant (services/grants.py), whatever the role.
+
+Separation of duties (issue 11, docs/DUTIES.md): a change that creates or empowers an account
+whose credentials lead towards footage (a signer, an approver, or someone who confirms such
+changes) takes effect only when a second privileged person confirms it (`CONFIRMING_ROLES`,
+`empowers`).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ class Permission(StrEnum):
     HOLDS_MANAGE = "holds-manage"
     RETENTION_READ = "retention-read"
     ALARMS_ACKNOWLEDGE = "alarms-acknowledge"  # close an alarm no condition clears
+    CHANGES_CONFIRM = "changes-confirm"  # confirm another person's pending account change
 
 
 P = Permission
@@ -62,6 +68,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.HOLDS_MANAGE,
             P.RETENTION_READ,
             P.ALARMS_ACKNOWLEDGE,
+            P.CHANGES_CONFIRM,
         }
     ),
     Role.AUDITOR: frozenset(
@@ -76,6 +83,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             P.ASSIGN_CAMERAS,
             P.RETENTION_READ,
             P.ALARMS_ACKNOWLEDGE,
+            P.CHANGES_CONFIRM,
         }
     ),
     Role.EXTERNAL_OFFICER: frozenset({P.CAMERAS_READ, P.REQUEST_CREATE, P.REQUEST_SIGN}),
@@ -105,3 +113,32 @@ def allows(role: str, permission: Permission) -> bool:
 def role_fits_organisation(role: Role, *, operating_unit: bool) -> bool:
     """Staff of the operating unit hold unit roles; outsiders hold only the external role."""
     return (role not in OUTSIDE_ROLES) if operating_unit else (role in OUTSIDE_ROLES)
+
+
+# What makes an account's credentials lead towards footage: filing or signing a request (a
+# grant's holders are its signers), deciding one, managing accounts, or confirming changes.
+EMPOWERING = frozenset(
+    {
+        Permission.REQUEST_CREATE,
+        Permission.REQUEST_SIGN,
+        Permission.REQUEST_DECIDE,
+        Permission.ACCOUNTS_MANAGE,
+        Permission.CHANGES_CONFIRM,
+    }
+)
+# The roles whose members confirm another person's pending change.
+CONFIRMING_ROLES = frozenset(r for r, ps in PERMISSIONS.items() if Permission.CHANGES_CONFIRM in ps)
+
+
+def powers(role: str | None) -> frozenset[Permission]:
+    """The empowering permissions a role holds (none for None or an unknown role)."""
+    try:
+        return PERMISSIONS[Role(role)] & EMPOWERING if role is not None else frozenset()
+    except ValueError:
+        return frozenset()
+
+
+def empowers(old: str | None, new: str) -> bool:
+    """Whether moving an account from role `old` (None: a new account) to `new` gives it an
+    empowering permission it did not hold."""
+    return not powers(new) <= powers(old)

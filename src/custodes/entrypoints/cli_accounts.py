@@ -1,10 +1,16 @@
 """`custodes account …`: accounts, organisations and camera assignments from the command line.
 
-Run by the installation's operator (who holds the data directory): the ledger's actor is the
-operating-system user, "cli:<name>" (cli_ledger.cli_actor). The same rules hold as over HTTP
-(services/accounts.py), except those about one's own account, which a CLI user has none of.
-A generated password is printed once, on standard output; `--password-stdin` reads one from
-the first line of standard input instead (and prints none).
+Run on the host by whoever holds the data directory: the ledger's actor is the
+operating-system user, "cli:<name>" (cli_ledger.cli_actor). The CLI asks for no account's
+credentials, and it need not: whoever can read the data directory holds the database and the
+keys, and could write any row directly. So it is not a way around the second person — it is
+the host, a trust level of its own (docs/DUTIES.md): its changes take effect at once, each a
+ledger entry naming the operating-system user, and this is how the first security manager
+of an installation is made (by a second, named person on the host). The same rules hold as
+over HTTP otherwise (services/accounts), except those about one's own account, which a CLI
+user has none of. A password set here is one-time: the owner chooses a new one at the first
+log-in. A generated password is printed once, on standard output; `--password-stdin` reads
+one from the first line of standard input instead (and prints none).
 """
 
 from __future__ import annotations
@@ -265,4 +271,31 @@ def org_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     table = Table("id", "name", "kind", "since")
     for o in orgs:
         table.add_row(str(o.id), o.name, o.kind, iso(o.created_us))
+    out.print(table)
+
+
+@accounts_app.command("changes")
+def changes(
+    all_states: Annotated[
+        bool, typer.Option("--all", help="Also confirmed and cancelled ones.")
+    ] = False,
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Account changes proposed over the web, waiting for a second person's confirmation."""
+    found = svc.list_changes(context(data), state=None if all_states else "pending")
+    if as_json:
+        out.print_json(json.dumps([c.__dict__ for c in found], ensure_ascii=False))
+        return
+    table = Table("id", "kind", "account", "proposed by", "proposed", "state", "decided by")
+    for c in found:
+        table.add_row(
+            str(c.id),
+            c.kind,
+            c.username,
+            c.proposed_by,
+            iso(c.proposed_us),
+            c.state,
+            c.decided_by or "",
+        )
     out.print(table)

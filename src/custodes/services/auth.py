@@ -1,22 +1,31 @@
-"""Logging in and out: Argon2id password, optional TOTP, lockout, server-side sessions.
+"""Logging in and out: Argon2id password, optional TOTP, throttling, server-side sessions.
 
 Every log-in, failed log-in and log-out is a ledger entry, written in the same transaction as
-the change it goes with (the session, the failure count, the lock). A failed attempt records
-the user name tried (never the password nor the code), and costs one Argon2 check and one
-write transaction whether or not the account exists.
+the change it goes with. A failed attempt records the user name tried (never the password nor
+the code), and costs one Argon2 check and one write transaction whether or not the account
+exists.
 
-Refusals, all given to the caller as the same `None` (and by the web API as the same 401), so
-that nobody learns from the answer whether an account exists, is locked or disabled, or
-whether the password was right; the ledger entry says which (details "reason"; none for a
-wrong password or an unknown user):
-- a wrong password, or a missing, wrong or already used TOTP code: counted; the
-  `MAX_FAILED_LOGINS`-th consecutive one locks the account for `LOCKOUT_US` (ACCOUNT_LOCKED,
-  actor "system") and the count starts again from nothing;
-- "locked": any attempt while locked, the right password included (details "password_ok");
-  not counted, so that attempts during the lock do not prolong it;
-- "disabled": an account with `disabled_us` set (its sessions end too: `resume`).
-A successful log-in resets the count. An administrator may lift a lock early
-(services/accounts.py `enable` or `reset_password`).
+Before any password is checked, the attempt is counted (services/throttle.py: per source and
+user name, per source, per user name; an atomic conditional increment): a key past its free
+attempts waits a delay that doubles with each failure, and an attempt during a delay is
+refused unchecked (`throttle.Throttled`, HTTP 429 with Retry-After: it says only that this
+address or name must wait, nothing about the password). Twenty guesses at once are five
+checks; a stranger slows only their own address for long, and the name every address shares
+for at most a minute. The Argon2 checks themselves run in a bounded pool
+(services/passwords.py, `Busy`: HTTP 503).
+
+Refusals of the credentials, all given to the caller as the same `None` (and by the web API
+as the same 401), so that nobody learns from the answer whether an account exists or is
+disabled, or whether the password was right; the ledger entry says which (details "reason";
+none for a wrong password or an unknown user): a wrong password, a missing, wrong or already
+used TOTP code; "disabled": an account with `disabled_us` set (its sessions end too:
+`resume`).
+
+A password someone else chose (an administrator's at creation or reset, docs/DUTIES.md) is
+one-time: the right one, with the right code, does not open a session but raises
+`PasswordChangeRequired` until the log-in also brings `new_password`, which replaces it in the
+log-in's transaction. It works once: after that it is gone, and if someone else used it
+first, the owner finds out at once.
 
 TOTP (RFC 6238: SHA-1, 6 digits, 30-s steps) is optional per account; the secret is stored
 encrypted with the data directory's key. A code is accepted one step either side of now, and
@@ -33,30 +42,44 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyotp
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from pyotp.exceptions import OTPVerificationError
 from sqlalchemy import Connection, Row, delete, insert, or_, select, update
 
 from custodes.adapters.db import schema
 from custodes.adapters.keys import CredentialBox
-from custodes.services import ledger
+from custodes.services import ledger, throttle
 from custodes.services.context import Context
+from custodes.services.passwords import Busy as Busy
+from custodes.services.passwords import PasswordRuleError, check_password_rules
+from custodes.services.passwords import hash_password as hash_password
+from custodes.services.passwords import password_matches as password_matches
+from custodes.services.throttle import Throttled as Throttled
 
 A = schema.accounts
 WS = schema.web_sessions
 IDLE_TIMEOUT_US = 30 * 60 * 1_000_000  # 30 minutes without a request ends a session
 ABSOLUTE_TIMEOUT_US = 12 * 3600 * 1_000_000  # and no session outlives a 12-hour shift
-MAX_FAILED_LOGINS = 5  # consecutive failures that lock an account
-LOCKOUT_US = 15 * 60 * 1_000_000  # for this long
+MAX_FAILED_LOGINS = throttle.PAIR.free  # guesses from one address before it waits
 TOTP_INTERVAL_S = 30
 TOTP_WINDOW = 1  # steps accepted either side of now (clock drift)
 TOTP_ISSUER = "Custodes"
 _TOTP_LABEL = "totp"  # the CredentialBox "user" part of a sealed TOTP secret
 UNAUTHENTICATED = "unauthenticated"  # the ledger actor of a failed log-in
-_hasher = PasswordHasher()
-# Verified against when the user does not exist, so both paths cost one Argon2 check.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+LOCAL = "local"  # the source of a log-in that names none
+REAUTH = "re-authentication"  # the source of a logged-in account's password check
+
+
+class PasswordChangeRequired(Exception):
+    """The right one-time password: the log-in must bring a new one (`new_password`)."""
+
+
+class NewPasswordRefused(ValueError):
+    """The new password given with a one-time one breaks a rule (field "new_password")."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.field = "new_password"
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -74,18 +97,6 @@ class Session:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def password_matches(stored_hash: str | None, password: str) -> bool:
-    """One Argon2 check (against a dummy hash when there is none: equal cost)."""
-    try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
 
 
 # TOTP -----------------------------------------------------------------------------------------
@@ -136,50 +147,74 @@ def login(
     totp: str | None = None,
     *,
     now: int | None = None,
+    source: str = LOCAL,
+    new_password: str | None = None,
 ) -> Session | None:
-    """A new session, or None — for every kind of refusal alike (see the module's doc)."""
+    """A new session, or None for every refusal of the credentials alike (see the module's
+    doc). Raises `Throttled` (nothing checked), `Busy` (no hashing slot),
+    `PasswordChangeRequired` and `NewPasswordRefused` (one-time passwords)."""
     now = now or ctx.clock()
+    if new_password is not None:
+        try:
+            check_password_rules(new_password, username, "new_password")
+        except PasswordRuleError as exc:
+            raise NewPasswordRefused(exc.message) from None
+    try:
+        throttle.admit(ctx, source, username, now)
+    except Throttled as exc:
+        _failure(ctx, username, now, {"reason": "throttled", "key": exc.kind, "source": source})
+        raise
     with ctx.engine.connect() as conn:
         row = conn.execute(select(A).where(A.c.username == username)).first()
     password_ok = password_matches(row.password_hash if row else None, password)
-    if row is None:
-        _counted_failure(ctx, username, now, {})
+    if row is None or not password_ok:
+        _failure(ctx, username, now, {"source": source}, known=row is not None)
         return None
     if row.disabled_us is not None:
-        _failure(ctx, username, now, {"reason": "disabled"})
-        return None
-    if _locked(row, now):
-        lock = {"locked_until_us": row.locked_until_us, "password_ok": password_ok}
-        _failure(ctx, username, now, {"reason": "locked", **lock})
-        return None
-    if not password_ok:
-        _counted_failure(ctx, username, now, {})
+        _failure(ctx, username, now, {"reason": "disabled", "source": source})
         return None
     step = None
     if row.totp_secret is not None:
         step = totp_step(open_totp(ctx.credentials, row.totp_secret), totp, now)
         if step is None or (row.totp_last_step is not None and step <= row.totp_last_step):
             why = "missing" if not totp else ("wrong" if step is None else "replayed")
-            _counted_failure(ctx, username, now, {"reason": "totp", "totp": why})
+            _failure(ctx, username, now, {"reason": "totp", "totp": why, "source": source})
             return None
+    replacement = None
+    if row.password_one_time:
+        if new_password is None:
+            with ctx.engine.begin() as conn:
+                throttle.succeeded(conn, source, username, now)
+                _record_failure(
+                    conn, username, now, {"reason": "one-time-password", "source": source}, True
+                )
+            raise PasswordChangeRequired(
+                "this password was set by someone else and works once: choose a new one"
+            )
+        if new_password == password:
+            raise NewPasswordRefused("must differ from the one-time password")
+        replacement = hash_password(new_password)
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(32)
     expires = now + IDLE_TIMEOUT_US
     with ctx.engine.begin() as conn:
-        # The write first, and conditional: a lock, a disabling or a use of the same code that
-        # committed since the read above wins.
+        # The write first, and conditional: a disabling, a new password or a use of the same
+        # code that committed since the read above wins.
         conditions = [
             A.c.id == row.id,
             A.c.disabled_us.is_(None),
-            or_(A.c.locked_until_us.is_(None), A.c.locked_until_us <= now),
+            A.c.password_hash == row.password_hash,
         ]
         values: dict[str, Any] = {"failed_logins": 0, "locked_until_us": None}
         if step is not None:
             conditions.append(or_(A.c.totp_last_step.is_(None), A.c.totp_last_step < step))
             values["totp_last_step"] = step
+        if replacement is not None:
+            values.update(password_hash=replacement, password_one_time=False)
         if conn.execute(update(A).where(*conditions).values(**values)).rowcount != 1:
             _record_failure(conn, username, now, {"reason": "changed-meanwhile"}, known=True)
             return None
+        throttle.succeeded(conn, source, username, now)
         conn.execute(delete(WS).where(WS.c.expires_us < now))
         conn.execute(
             insert(WS).values(
@@ -191,6 +226,15 @@ def login(
                 expires_us=expires,
             )
         )
+        if replacement is not None:
+            ledger.record(
+                conn,
+                actor=ledger.account_actor(row.username),
+                action=ledger.ACCOUNT_CHANGED,
+                object=f"account:{row.username}",
+                details={"change": "password-changed", "one_time_replaced": True},
+                time_us=now,
+            )
         ledger.record(
             conn,
             actor=ledger.account_actor(row.username),
@@ -202,45 +246,15 @@ def login(
     return _session(token, row, csrf, expires)
 
 
-def _locked(row: Row[Any], now: int) -> bool:
-    return row.locked_until_us is not None and row.locked_until_us > now
-
-
-def _failure(ctx: Context, username: str, now: int, extra: dict[str, Any]) -> None:
-    """An uncounted failure of an existing account (locked, disabled)."""
+def _failure(
+    ctx: Context, username: str, now: int, extra: dict[str, Any], known: bool = True
+) -> None:
     with ctx.engine.begin() as conn:
-        _record_failure(conn, username, now, extra, known=True)
-
-
-def _counted_failure(ctx: Context, username: str, now: int, extra: dict[str, Any]) -> None:
-    """A wrong password or code: one more failure, and the lock at the limit. The same UPDATE
-    runs for an unknown user name (it matches nothing), so both cost the same."""
-    with ctx.engine.begin() as conn:
-        bumped = conn.execute(
-            update(A)
-            .where(A.c.username == username)
-            .values(failed_logins=A.c.failed_logins + 1)
-            .returning(A.c.id, A.c.failed_logins, A.c.locked_until_us)
-        ).first()
-        _record_failure(conn, username, now, extra, known=bumped is not None)
-        if bumped is None or bumped.failed_logins < MAX_FAILED_LOGINS or _locked(bumped, now):
-            return
-        until = now + LOCKOUT_US
-        conn.execute(
-            update(A).where(A.c.id == bumped.id).values(locked_until_us=until, failed_logins=0)
-        )
-        ledger.record(
-            conn,
-            actor=ledger.SYSTEM,
-            action=ledger.ACCOUNT_LOCKED,
-            object=_object(username),
-            details={"failures": int(bumped.failed_logins), "until_us": until},
-            time_us=now,
-        )
+        _record_failure(conn, username, now, extra, known=known)
 
 
 def _record_failure(
-    conn: Connection, username: str, now: int, extra: dict[str, Any], *, known: bool
+    conn: Connection, username: str, now: int, extra: dict[str, Any], known: bool
 ) -> None:
     # Not authenticated: the actor is nobody; the name tried is the object (clipped to fit).
     ledger.record(
@@ -260,22 +274,29 @@ def _object(username: str) -> str:
 def check_password(ctx: Context, account_id: int, password: str, *, now: int | None = None) -> bool:
     """Re-authentication of a logged-in account before it changes its own credentials.
 
-    Refused like a log-in: a wrong password counts towards the lockout (a stolen session must
-    not become a way to guess the password), and a locked or disabled account is refused.
+    Throttled like a log-in (a stolen session must not become a way to guess the password:
+    `Throttled` past the free attempts), and a disabled account is refused.
     """
     now = now or ctx.clock()
     with ctx.engine.connect() as conn:
         row = conn.execute(select(A).where(A.c.id == account_id)).first()
-    ok = password_matches(row.password_hash if row else None, password)
     if row is None:
         return False
-    if row.disabled_us is not None or _locked(row, now):
-        reason = "disabled" if row.disabled_us is not None else "locked"
-        _failure(ctx, row.username, now, {"reason": reason, "during": "re-authentication"})
+    try:
+        throttle.admit(ctx, REAUTH, row.username, now)
+    except Throttled as exc:
+        _failure(ctx, row.username, now, {"reason": "throttled", "key": exc.kind, "during": REAUTH})
+        raise
+    ok = password_matches(row.password_hash, password)
+    if row.disabled_us is not None:
+        _failure(ctx, row.username, now, {"reason": "disabled", "during": REAUTH})
         return False
     if not ok:
-        _counted_failure(ctx, row.username, now, {"during": "re-authentication"})
-    return ok
+        _failure(ctx, row.username, now, {"during": REAUTH})
+        return False
+    with ctx.engine.begin() as conn:
+        throttle.succeeded(conn, REAUTH, row.username, now)
+    return True
 
 
 def _session(token: str, row: Row[Any], csrf: str, expires: int) -> Session:

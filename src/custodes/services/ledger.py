@@ -102,6 +102,8 @@ ACCOUNT_CHANGED = "account-changed"
 TOTP_ENROLLED = "totp-enrolled"
 ORGANISATION_ADDED = "organisation-added"
 CAMERAS_ASSIGNED = "cameras-assigned"
+ACCOUNT_CHANGE_PROPOSED = "account-change-proposed"  # waits for a second person (issue 11)
+ACCOUNT_CHANGE_DECIDED = "account-change-decided"  # details "decision": confirmed | cancelled
 # access to recorded footage: every entry's details carry "request" and, once there is one,
 # "grant" (ids), so that the access register can join them (services/register.py)
 DOCUMENT_UPLOADED = "document-uploaded"
@@ -131,6 +133,8 @@ ACTIONS = frozenset(
         TOTP_ENROLLED,
         ORGANISATION_ADDED,
         CAMERAS_ASSIGNED,
+        ACCOUNT_CHANGE_PROPOSED,
+        ACCOUNT_CHANGE_DECIDED,
         DOCUMENT_UPLOADED,
         REQUEST_CREATED,
         REQUEST_SIGNED,

@@ -67,6 +67,45 @@ accounts = Table(
     Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
     Column("locked_until_us", BigInteger),
     Column("disabled_us", BigInteger),
+    # issue 11 (services/accounts, docs/DUTIES.md): who created the account or last reset its
+    # password (a ledger actor; NULL: the installation), never cleared by the owner's own
+    # change, and whether the password is one someone else chose, good for one log-in
+    Column("credential_by", String(128)),
+    Column("password_one_time", Boolean, nullable=False, default=False, server_default="0"),
+)
+
+# Account changes that wait for a second privileged person (services/accounts/pending.py):
+# creating or empowering a signer, an approver or a confirmer, resetting their password,
+# enabling them, removing their second factor.
+account_changes = Table(
+    "account_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(24), nullable=False),  # domain/duties.py ChangeKind
+    Column("account_id", Integer, ForeignKey("accounts.id")),  # NULL: an account to create
+    Column("username", String(64), nullable=False),
+    Column("details", Text, nullable=False),  # JSON: role, organisation, names (no secret)
+    Column("password_hash", String(255)),  # the proposed password's hash (create, reset)
+    Column("proposed_by", String(128), nullable=False),
+    Column("proposed_by_account", Integer, ForeignKey("accounts.id")),
+    Column("proposed_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger, nullable=False),
+    Column("state", String(16), nullable=False),  # pending | confirmed | cancelled
+    Column("decided_by", String(128)),
+    Column("decided_us", BigInteger),
+    Index("ix_account_changes_state", "state", "proposed_us"),
+)
+
+# Log-in attempts counted before the password is checked (services/throttle.py): one row per
+# key ("pair:<source> <user>", "source:<source>", "name:<user>").
+login_throttle = Table(
+    "login_throttle",
+    metadata,
+    Column("key", String(400), primary_key=True),
+    Column("failures", Integer, nullable=False),
+    Column("blocked_until_us", BigInteger),
+    Column("updated_us", BigInteger, nullable=False),
+    Index("ix_login_throttle_updated", "updated_us"),
 )
 
 # Which cameras a duty operator may watch live (other roles: domain/roles.py).

@@ -9,7 +9,7 @@ from custodes.adapters.db.engine import write_first
 from custodes.clock import iso
 from custodes.domain.access_rules import Refusal, refusals
 from custodes.domain.roles import Permission
-from custodes.services import ledger
+from custodes.services import duties, ledger
 from custodes.services.access.model import (
     DEFAULT_VALIDITY_US,
     MAX_VALIDITY_US,
@@ -56,6 +56,7 @@ def approve(
         write_first(conn)
         row = decidable(conn, actor, request_id)
         found = refusals(draft_of(conn, row, manager_consent=manager_consent))
+        found += duties.approval_refusals(conn, request_id, actor.account_id, row.jurisdiction)
         holders = list(
             conn.execute(select(RS.c.account_id).where(RS.c.request_id == request_id)).scalars()
         )

@@ -5,15 +5,24 @@ account's camera assignments: assign-cameras (security manager, system administr
 also read the accounts to choose from. /me/…: any logged-in account, for itself; every
 credential change asks for the password again.
 
-Errors: 404 an unknown id; 409 a conflict (a name taken, the last administrator); 403 a rule
-about one's own account; 422 naming the field at fault.
+A change that creates or empowers an account whose credentials lead towards footage (creating
+an account of such a role, a role that gains such a permission, a password reset, enabling)
+is not made but proposed: 202 with the pending change (and a generated password, shown this
+once). It takes effect when a second person confirms it: POST /account-changes/{id}/confirm,
+by a confirming role (system administrator, security manager) who is neither the proposer nor
+the account changed (docs/DUTIES.md).
+
+Errors: 404 an unknown id; 409 a conflict (a name taken, the last administrator, a change
+decided or lapsed); 403 a rule about one's own account or about who confirms; 422 naming the
+field at fault.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from custodes.domain.access_rules import OrgKind
@@ -27,6 +36,10 @@ router = APIRouter(tags=["accounts"])
 AccountsReader = Annotated[
     auth.Session, Depends(need(Permission.ACCOUNTS_MANAGE, Permission.ASSIGN_CAMERAS))
 ]
+ChangesReader = Annotated[
+    auth.Session, Depends(need(Permission.ACCOUNTS_MANAGE, Permission.CHANGES_CONFIRM))
+]
+ChangeState = Literal["pending", "confirmed", "cancelled", "all"]
 PasswordStr = Annotated[str, Field(min_length=1, max_length=svc.PASSWORD_MAX)]
 NewPasswordStr = Annotated[str, Field(min_length=svc.PASSWORD_MIN, max_length=svc.PASSWORD_MAX)]
 
@@ -76,6 +89,34 @@ class AccountOut(BaseModel):
     locked_until_us: int | None
     created_us: int
     cameras: list[int]
+    credential_by: str | None = None  # who made it or last reset its password
+    one_time_password: bool = False  # a new password is chosen at the next log-in
+
+
+class PendingChangeOut(BaseModel):
+    id: int
+    kind: str
+    account_id: int | None
+    username: str
+    details: dict[str, Any]
+    proposed_by: str
+    proposed_us: int
+    expires_us: int
+    state: str
+    decided_by: str | None
+    decided_us: int | None
+
+
+class Proposed(BaseModel):
+    """A change proposed, not made: it waits for a second person's confirmation."""
+
+    pending: PendingChangeOut
+    password: str | None = None  # generated: shown this once
+
+
+PENDING: dict[int | str, dict[str, Any]] = {
+    202: {"model": Proposed, "description": "proposed: waits for a second person to confirm"}
+}
 
 
 class AccountCreated(AccountOut):
@@ -128,6 +169,15 @@ def _account(a: svc.AccountView) -> AccountOut:
     return AccountOut(**{**a.__dict__, "cameras": list(a.cameras)})
 
 
+def _pending(c: svc.PendingChange) -> PendingChangeOut:
+    return PendingChangeOut(**c.__dict__)
+
+
+def _proposed(p: svc.AwaitingConfirmation) -> JSONResponse:
+    body = Proposed(pending=_pending(p.change), password=p.password)
+    return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
+
+
 def _http(exc: svc.AccountError) -> HTTPException:
     if isinstance(exc, svc.NotFound):
         return HTTPException(status.HTTP_404_NOT_FOUND, exc.message)
@@ -136,6 +186,22 @@ def _http(exc: svc.AccountError) -> HTTPException:
     if isinstance(exc, svc.Conflict):
         return HTTPException(status.HTTP_409_CONFLICT, exc.message)
     return HTTPException(status.HTTP_403_FORBIDDEN, exc.message)
+
+
+def wait(exc: auth.Throttled | auth.Busy) -> HTTPException:
+    """429 (password checks under this name wait) or 503 (every hashing slot busy), each with
+    Retry-After."""
+    if isinstance(exc, auth.Throttled):
+        return HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            "too many wrong passwords: wait before trying again",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
+    return HTTPException(
+        status.HTTP_503_SERVICE_UNAVAILABLE,
+        str(exc),
+        headers={"Retry-After": str(exc.retry_after_s)},
+    )
 
 
 def _known(ctx: CtxDep, account_id: int) -> None:
@@ -161,6 +227,8 @@ def add_organisation(
         return _org(svc.add_organisation(ctx, body.name, body.kind, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
 # Accounts -------------------------------------------------------------------------------------
@@ -171,8 +239,10 @@ def list_accounts(_: AccountsReader, ctx: CtxDep) -> list[AccountOut]:
     return [_account(a) for a in svc.list_accounts(ctx)]
 
 
-@router.post("/accounts", response_model=AccountCreated, status_code=201)
-def create_account(body: AccountIn, session: AccountsManager, ctx: CtxDep) -> AccountCreated:
+@router.post("/accounts", response_model=AccountCreated, status_code=201, responses=PENDING)
+def create_account(
+    body: AccountIn, session: AccountsManager, ctx: CtxDep
+) -> AccountCreated | JSONResponse:
     generated = None if body.password is not None else svc.generate_password(body.username)
     try:
         view = svc.create_account(
@@ -184,11 +254,16 @@ def create_account(body: AccountIn, session: AccountsManager, ctx: CtxDep) -> Ac
             display_name=body.display_name,
             work_id=body.work_id,
             actor=svc.Actor.of(session),
+            generated=generated is not None,
         )
+    except svc.AwaitingConfirmation as p:
+        return _proposed(p)
     except svc.NotFound as exc:  # the organisation named in the body
         raise field_error("body", "organisation_id", exc.message) from None
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
     return AccountCreated(**_account(view).model_dump(), password=generated)
 
 
@@ -198,19 +273,25 @@ def get_account(account_id: PathId, _: AccountsReader, ctx: CtxDep) -> AccountOu
         return _account(svc.get_account(ctx, account_id))
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
-@router.patch("/accounts/{account_id}", response_model=AccountOut)
+@router.patch("/accounts/{account_id}", response_model=AccountOut, responses=PENDING)
 def update_account(
     account_id: PathId, body: AccountPatch, session: AccountsManager, ctx: CtxDep
-) -> AccountOut:
+) -> AccountOut | JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     if "role" in changes and changes["role"] is None:
         raise field_error("body", "role", "must not be null")
     try:
         return _account(svc.update_account(ctx, account_id, changes, actor=svc.Actor.of(session)))
+    except svc.AwaitingConfirmation as p:
+        return _proposed(p)
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
 @router.post("/accounts/{account_id}/disable", response_model=AccountOut)
@@ -219,25 +300,39 @@ def disable_account(account_id: PathId, session: AccountsManager, ctx: CtxDep) -
         return _account(svc.disable_account(ctx, account_id, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
-@router.post("/accounts/{account_id}/enable", response_model=AccountOut)
-def enable_account(account_id: PathId, session: AccountsManager, ctx: CtxDep) -> AccountOut:
+@router.post("/accounts/{account_id}/enable", response_model=AccountOut, responses=PENDING)
+def enable_account(
+    account_id: PathId, session: AccountsManager, ctx: CtxDep
+) -> AccountOut | JSONResponse:
     try:
         return _account(svc.enable_account(ctx, account_id, actor=svc.Actor.of(session)))
+    except svc.AwaitingConfirmation as p:
+        return _proposed(p)
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
-@router.post("/accounts/{account_id}/reset-password", response_model=NewPasswordOut)
+@router.post(
+    "/accounts/{account_id}/reset-password", response_model=NewPasswordOut, responses=PENDING
+)
 def reset_password(
     account_id: PathId, session: AccountsManager, ctx: CtxDep, body: PasswordReset | None = None
-) -> NewPasswordOut:
+) -> NewPasswordOut | JSONResponse:
     given = body.password if body is not None else None
     try:
         password = svc.reset_password(ctx, account_id, given, actor=svc.Actor.of(session))
+    except svc.AwaitingConfirmation as p:
+        return _proposed(p)
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
     return NewPasswordOut(password=None if given is not None else password)
 
 
@@ -255,7 +350,41 @@ def set_cameras(
         view = svc.set_cameras(ctx, account_id, body.cameras, actor=svc.Actor.of(session))
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
     return CameraList(cameras=list(view.cameras))
+
+
+# Changes waiting for a second person ----------------------------------------------------------
+
+
+@router.get("/account-changes", response_model=list[PendingChangeOut])
+def list_changes(
+    _: ChangesReader, ctx: CtxDep, state: ChangeState = "pending"
+) -> list[PendingChangeOut]:
+    return [_pending(c) for c in svc.list_changes(ctx, state=None if state == "all" else state)]
+
+
+@router.post("/account-changes/{change_id}/confirm", response_model=AccountOut)
+def confirm_change(change_id: PathId, session: ChangesReader, ctx: CtxDep) -> AccountOut:
+    """A second person confirms a proposed change: it takes effect now."""
+    try:
+        return _account(svc.confirm(ctx, change_id, actor=svc.Actor.of(session)))
+    except svc.AccountError as exc:
+        raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
+
+
+@router.post("/account-changes/{change_id}/cancel", response_model=PendingChangeOut)
+def cancel_change(change_id: PathId, session: ChangesReader, ctx: CtxDep) -> PendingChangeOut:
+    """The proposer withdraws it, or a confirming account turns it down."""
+    try:
+        return _pending(svc.cancel(ctx, change_id, actor=svc.Actor.of(session), role=session.role))
+    except svc.AccountError as exc:
+        raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
 # One's own credentials ------------------------------------------------------------------------
@@ -268,6 +397,8 @@ def change_own_password(body: OwnPassword, session: SessionDep, ctx: CtxDep) -> 
         svc.change_own_password(ctx, session, body.old_password, body.new_password)
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
 @router.post("/me/totp", response_model=TotpBegun)
@@ -277,6 +408,8 @@ def begin_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> Totp
         e = svc.begin_totp(ctx, session, body.password)
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
     return TotpBegun(secret=e.secret, uri=e.uri, enrolment=e.enrolment, expires_us=e.expires_us)
 
 
@@ -286,6 +419,8 @@ def confirm_totp(body: TotpConfirmation, session: SessionDep, ctx: CtxDep) -> Ac
         return _account(svc.confirm_totp(ctx, session, body.enrolment, body.code))
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
 
 
 @router.delete("/me/totp", response_model=AccountOut)
@@ -298,3 +433,5 @@ def remove_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> Acc
         )
     except svc.AccountError as exc:
         raise _http(exc) from None
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None

@@ -1,16 +1,20 @@
 """POST /auth/login, POST /auth/logout, GET /auth/me.
 
 Every refused log-in gets the same 401 with the same words — a wrong user name, password or
-code, a locked account (even with the right password) and a disabled one alike. A 429 with
-Retry-After for a locked account was considered and rejected: given only after the right
-password, it would tell whoever guessed it that the guess was right (the lock would become a
-password oracle); given before the check, it would tell anyone that the account exists and
-is under attack. The lock is in the ledger (account-locked, and each refused attempt with
-reason "locked"), where the administrators see it and can lift it early (enable or
-reset-password); the owner is told of the lockout rule in the 401's words, not of the lock.
+code and a disabled account alike. Before any password is checked the attempt is counted
+(services/throttle.py): from an address or under a name that must wait, the answer is 429
+with Retry-After, given before the check, so it tells nothing about the password — only
+that this address (or this name, for at most a minute) must wait. 503 with Retry-After: every
+password-hashing slot is taken (services/passwords.py); try again.
+
+A password someone else set works once: the right one answers 403 with the detail
+`{"code": "password-change-required", …}` until the same log-in brings `new_password`, which
+replaces it; the session then opens (docs/DUTIES.md).
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, Field
@@ -20,21 +24,34 @@ from custodes.entrypoints.web.deps import (
     SESSION_COOKIE,
     CtxDep,
     SessionDep,
+    field_error,
 )
-from custodes.services import auth
+from custodes.entrypoints.web.routes.accounts import wait
+from custodes.services import auth, passwords
 
 router = APIRouter(prefix="/auth", tags=["session"])
 REFUSED = (
     "wrong user name, password or code (after "
-    f"{auth.MAX_FAILED_LOGINS} failures in a row an account waits "
-    f"{auth.LOCKOUT_US // 60_000_000} minutes)"
+    f"{auth.MAX_FAILED_LOGINS} failures in a row, log-ins from your address wait, "
+    "longer after each further failure)"
 )
+CHANGE_REQUIRED = "password-change-required"
+LOGIN_ANSWERS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "wrong user name, password or code, or a disabled account"},
+    403: {"description": "a one-time password: log in again with new_password"},
+    429: {"description": "too many failures from this address or for this name: Retry-After"},
+    503: {"description": "every password-hashing slot is busy: Retry-After"},
+}
 
 
 class Credentials(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=1024)
     totp: str | None = Field(default=None, pattern=r"^[0-9]{6}$")  # when the account has TOTP
+    # replaces a one-time password (one someone else set) in the same log-in
+    new_password: str | None = Field(
+        default=None, min_length=passwords.PASSWORD_MIN, max_length=passwords.PASSWORD_MAX
+    )
 
 
 class Me(BaseModel):
@@ -59,9 +76,26 @@ def _me(s: auth.Session) -> Me:
     )
 
 
-@router.post("/login", response_model=Me)
+@router.post("/login", response_model=Me, responses=LOGIN_ANSWERS)
 def login(body: Credentials, request: Request, response: Response, ctx: CtxDep) -> Me:
-    session = auth.login(ctx, body.username, body.password, body.totp)
+    source = request.client.host if request.client else auth.LOCAL
+    try:
+        session = auth.login(
+            ctx,
+            body.username,
+            body.password,
+            body.totp,
+            source=source,
+            new_password=body.new_password,
+        )
+    except (auth.Throttled, auth.Busy) as exc:
+        raise wait(exc) from None
+    except auth.PasswordChangeRequired as exc:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, {"code": CHANGE_REQUIRED, "message": str(exc)}
+        ) from None
+    except auth.NewPasswordRefused as exc:
+        raise field_error("body", exc.field, exc.message) from None
     if session is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, REFUSED)
     secure = request.url.scheme == "https"

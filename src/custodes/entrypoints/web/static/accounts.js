@@ -14,8 +14,41 @@ async function call(path, body, method = "POST") {
   errorBox.hidden = true;
   const res = await api(path, { method, body });
   if (!res.ok) { showError((await res.json()).detail); return null; }
+  if (res.status === 202) {  // proposed: waits for a second person (docs/DUTIES.md)
+    const proposed = await res.json();
+    document.getElementById("proposed").hidden = false;
+    if (proposed.password) showPassword(proposed.pending.username, proposed.password);
+    loadPending();
+    return null;
+  }
   return res.status === 204 ? {} : res.json();
 }
+
+async function loadPending() {
+  const section = document.getElementById("pending-changes");
+  if (!section) return;
+  const res = await api("/account-changes");
+  if (!res.ok) return;
+  const rows = document.getElementById("pending-rows");
+  const template = document.getElementById("pending-row");
+  rows.replaceChildren();
+  for (const c of await res.json()) {
+    const row = template.content.firstElementChild.cloneNode(true);
+    const detail = c.details.to || c.details.role || "";
+    row.querySelector(".what").textContent = `${c.kind} · ${c.username} ${detail}`;
+    const by = row.querySelector(".by");
+    by.textContent = `${by.dataset.label}: ${c.proposed_by}`;
+    row.querySelector(".confirm-change").addEventListener("click", async () => {
+      if (await call(`/account-changes/${c.id}/confirm`)) location.reload();
+    });
+    row.querySelector(".cancel-change").addEventListener("click", async () => {
+      if (await call(`/account-changes/${c.id}/cancel`)) loadPending();
+    });
+    rows.append(row);
+  }
+  section.hidden = rows.children.length === 0;
+}
+loadPending();
 
 function formBody(form) {
   const body = {};

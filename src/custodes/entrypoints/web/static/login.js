@@ -1,21 +1,42 @@
 import { api } from "./app.js";
 
 const form = document.getElementById("login-form");
+const step = document.getElementById("new-password-step");
+const messages = ["login-error", "login-mismatch", "login-wait", "login-rule"];
+
+function show(id) {
+  for (const m of messages) document.getElementById(m).hidden = m !== id;
+}
+
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
   const data = new FormData(form);
-  const res = await api("/auth/login", {
-    method: "POST",
-    body: {
-      username: data.get("username"),
-      password: data.get("password"),
-      totp: (data.get("totp") || "").trim() || null,
-    },
-  });
+  const body = {
+    username: data.get("username"),
+    password: data.get("password"),
+    totp: (data.get("totp") || "").trim() || null,
+  };
+  if (!step.hidden) {  // a one-time password: the new one goes with the same log-in
+    if (data.get("new_password") !== data.get("new_password_again")) return show("login-mismatch");
+    body.new_password = data.get("new_password");
+  }
+  const res = await api("/auth/login", { method: "POST", body });
   if (res.ok) {
     const next = form.dataset.next || "/live";
     location.href = next.startsWith("/") && !next.startsWith("//") ? next : "/live";
+    return;
+  }
+  const detail = (await res.json().catch(() => ({}))).detail;
+  if (res.status === 403 && detail && detail.code === "password-change-required") {
+    step.hidden = false;
+    step.disabled = false;
+    show(null);
+    document.getElementById("new-password").focus();
+  } else if (res.status === 429 || res.status === 503) {
+    show("login-wait");
+  } else if (res.status === 422 && body.new_password) {
+    show("login-rule");
   } else {
-    document.getElementById("login-error").hidden = false;
+    show("login-error");
   }
 });

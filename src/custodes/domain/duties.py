@@ -1,0 +1,130 @@
+"""Separation of duties: when one person would be enough, and who may confirm a change. Pure.
+
+A person is a ledger actor: "account:<name>" for someone logged in, "cli:<os user>" for the
+command line on the host. An account's credential may be known to its owner and to whoever
+created the account or last reset its password (`made_by`): that person chose the password
+or was shown it. The owner's own change does not clear `made_by`: the one-time password a
+person hands over lets whoever uses it first choose the next one, so the person who set it
+may be the one who changed it (docs/DUTIES.md).
+
+Two rules follow (the two staff of Jilin Art. 28 and Shenzhen Art. 34 are two people, and the
+approver a third, never the same hand):
+- an approval is refused when one person could hold the credentials of every signer and of
+  the approver (`approval_refusal`);
+- a pending account change is confirmed only by another person of a confirming role, who is
+  not the account changed and whose own credential the proposer did not make, directly or
+  through someone the proposer made (`confirm_refusal`).
+
+"Made" is followed up the chain (`lineage`): a person who made an administrator who made a
+manager could hold the manager's credential too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from custodes.domain.access_rules import Refusal
+from custodes.domain.roles import CONFIRMING_ROLES, Role
+
+
+class ChangeKind(StrEnum):
+    """The account changes that wait for a second person."""
+
+    CREATE = "create"  # a new account in an empowered role
+    ROLE = "role"  # a role that gains an empowering permission
+    PASSWORD_RESET = "password-reset"  # of an empowered account
+    ENABLE = "enable"  # a disabled, empowered account
+    TOTP_REMOVE = "totp-remove"  # another empowered account's second factor
+
+
+PENDING_TTL_US = 7 * 86_400_000_000  # a proposal not confirmed within a week lapses
+# The articles that want several people where this rule makes sure they are several.
+TWO_PEOPLE_ARTICLE = {
+    "jilin": "Jilin Art. 28",
+    "shenzhen": "Shenzhen Art. 34",
+    "liaoning": "Liaoning Art. 14(4)",
+    "chongqing": "Chongqing Art. 11(1)",
+}
+
+
+@dataclass(frozen=True)
+class Credential:
+    """An account as far as who could hold its password."""
+
+    actor: str  # the account's own ledger actor, "account:<name>"
+    made_by: str | None  # who created it or last reset its password; None: the installation
+    # whoever could hold `made_by`'s own credential, and so on up (`lineage`): who holds the
+    # maker holds what the maker made
+    lineage: frozenset[str] = frozenset()
+
+    @property
+    def holders(self) -> frozenset[str]:
+        return frozenset({self.actor} | ({self.made_by} if self.made_by else set())) | self.lineage
+
+
+def lineage(made_by: str | None, made_by_of: Mapping[str, str | None]) -> frozenset[str]:
+    """Everyone up the chain of makers from `made_by` (each account actor's own maker in
+    `made_by_of`), so that a person who made an administrator who made a manager is seen
+    to hold that manager too."""
+    seen: set[str] = set()
+    person = made_by
+    while person and person not in seen:
+        seen.add(person)
+        person = made_by_of.get(person)
+    return frozenset(seen)
+
+
+def sole_holder(credentials: Iterable[Credential]) -> str | None:
+    """A person who could hold every one of the credentials (None if there is none, or
+    nothing is given)."""
+    common: frozenset[str] | None = None
+    for c in credentials:
+        common = c.holders if common is None else common & c.holders
+        if not common:
+            return None
+    return min(common) if common else None
+
+
+def approval_refusal(
+    jurisdiction: str, signers: Iterable[Credential], approver: Credential
+) -> Refusal | None:
+    """Refused when one person could act as every signer and as the approver."""
+    one = sole_holder([*signers, approver])
+    if one is None:
+        return None
+    return Refusal(
+        "separation_of_duties",
+        f"the signers and the approver were all made or reset by one person ({one}): "
+        "another person must make or reset one of them, or another manager decide",
+        TWO_PEOPLE_ARTICLE.get(jurisdiction, "Jilin Art. 28"),
+    )
+
+
+def confirm_refusal(
+    *,
+    proposer: str,
+    confirmer: Credential,
+    confirmer_role: str,
+    target: str | None,
+) -> str | None:
+    """Why the confirmer may not confirm the proposer's change of `target` (an account's
+    actor; None for an account still to be made), or None when it may."""
+    try:
+        role = Role(confirmer_role)
+    except ValueError:
+        role = None
+    if role not in CONFIRMING_ROLES:
+        names = ", ".join(sorted(r.value for r in CONFIRMING_ROLES))
+        return f"only a second person of the roles {names} confirms an account change"
+    if confirmer.actor == proposer:
+        return "a change is confirmed by a second person, not by the one who proposed it"
+    if target is not None and confirmer.actor == target:
+        return "nobody confirms a change of their own account"
+    if proposer in confirmer.holders:
+        return (
+            f"your account was made or last reset by {proposer}, who proposed this change: "
+            "another person confirms it"
+        )
+    return None
