@@ -1,0 +1,356 @@
+"""Issue 11 §2, secrets stay secret: no camera credential in a log, an answer, a page, the
+ledger or an error; credentials bound to their host; query-string credentials recognised; the
+data directory its owner's alone; and `status` says what keeps ffmpeg's command line from
+other local users (docs/SECURITY.md).
+
+Everything runs for real: the HTTP service through its test client, real ffmpeg against a real
+(refusing) camera port, SQLite and PostgreSQL, real file modes and /proc.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import insert, select
+from starlette.websockets import WebSocketDisconnect
+from typer.testing import CliRunner
+
+from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.stderr import redact
+from custodes.domain.camera import (
+    CameraFieldError,
+    CameraSpec,
+    Redactor,
+    redact_text,
+    split_credentials,
+    validate,
+    with_credentials,
+)
+from custodes.domain.roles import Role
+from custodes.entrypoints.cli import app
+from custodes.entrypoints.web.app import API, create_app
+from custodes.entrypoints.web.deps import CSRF_HEADER
+from custodes.recorder.supervisor import Supervisor
+from custodes.services import cameras as svc
+from custodes.services.context import Context
+
+from .grant_setup import organisation, person
+from .recording import wait_for
+from .test_api import PASSWORD, _set_password
+
+SECRET = "Pw@9-zq!Secret"  # an @ and a ! : percent-encoded in a URL
+QSECRET = "Qs-77-token-x"
+UNREACHABLE_PORT = 9  # discard: nothing listens, the connection is refused at once
+SEC = 1_000_000
+
+
+def _forms(*secrets: str) -> list[str]:
+    """Each secret as given and percent-encoded (how it stands in a URL)."""
+    return sorted({f for s in secrets for f in (s, quote(s, safe=""))})
+
+
+def _leaks(text: str, *secrets: str) -> list[str]:
+    return [f for f in _forms(*secrets) if f in text]
+
+
+def _flat(text: str) -> str:
+    """Console output with its line wrapping undone."""
+    return " ".join(text.split())
+
+
+def _ledger_text(ctx: Context) -> str:
+    with ctx.engine.connect() as conn:
+        return "\n".join(repr(tuple(r)) for r in conn.execute(select(schema.ledger)))
+
+
+def _logged_in(ctx: Context, username: str = "admin", password: str = PASSWORD) -> TestClient:
+    client = TestClient(create_app(ctx, live_linger_s=5.0))  # longer than ffmpeg takes to fail
+    res = client.post(f"{API}/auth/login", json={"username": username, "password": password})
+    assert res.status_code == 200, res.text
+    client.headers[CSRF_HEADER] = res.json()["csrf_token"]
+    return client
+
+
+@pytest.fixture
+def admin(ctx: Context) -> Iterator[TestClient]:
+    _set_password(ctx, PASSWORD)
+    with _logged_in(ctx) as client:
+        yield client
+
+
+# --- the patterns (pure) ---------------------------------------------------------------------
+
+
+def test_redaction_knows_userinfo_and_the_query_spellings_of_camera_vendors() -> None:
+    assert (
+        redact_text("rtsp://admin:p%40ss@10.0.0.1:554/x: 401") == "rtsp://***@10.0.0.1:554/x: 401"
+    )
+    for key in ("user", "username", "usr", "password", "pwd", "passwd", "pass", "token", "auth"):
+        line = f"rtsp://cam/x?channel=1&{key}=v4lue-x&subtype=0: Connection refused"
+        assert redact_text(line) == (
+            f"rtsp://cam/x?channel=1&{key}=***&subtype=0: Connection refused"
+        ), key
+    assert redact_text("rtsp://cam/x?PWD=v4lue-x") == "rtsp://cam/x?PWD=***"  # any case
+    # what is not a credential stays: a mail address, a channel number, a host
+    plain = "rtsp://cam.local/x?channel=1&subtype=0: ok, mail ops@example.com"
+    assert redact_text(plain) == plain
+    # a form no pattern knows is still caught by the URL's own secret
+    redactor = Redactor(f"rtsp://admin:{quote(SECRET, safe='')}@h/x?token={QSECRET}")
+    said = f"auth failed for {SECRET} / {quote(SECRET, safe='')} ({QSECRET})"
+    assert _leaks(redactor(said), SECRET, QSECRET) == []
+    assert redact(f"rtsp://h/x?pwd={QSECRET}") == "rtsp://h/x?pwd=***"  # ffmpeg's lines
+
+
+def test_query_credentials_are_taken_out_and_put_back_where_the_camera_expects_them() -> None:
+    given = f"rtsp://Cam:554/live?channel=1&usr=viewer&pwd={quote(QSECRET)}&subtype=0"
+    url, user, password = split_credentials("url", given)
+    assert url == "rtsp://cam:554/live?channel=1&usr=***&pwd=***&subtype=0"
+    assert (user, password) == ("viewer", QSECRET)
+    assert with_credentials(url, user, password) == given.replace("Cam", "cam")
+    # userinfo credentials are percent-decoded once (ffmpeg decodes them once again)
+    url, user, password = split_credentials("url", f"rtsp://admin:{quote(SECRET)}@h/x")
+    assert (url, user, password) == ("rtsp://h/x", "admin", SECRET)
+    assert with_credentials(url, user, password) == f"rtsp://admin:{quote(SECRET, safe='')}@h/x"
+    # `***` stands for stored credentials: none stored, a clear error (not an empty password)
+    with pytest.raises(CameraFieldError) as info:
+        validate(CameraSpec(name="c", url="rtsp://h/x?pwd=***", place="p"))
+    assert info.value.field == "url" and "give the username and password" in info.value.message
+    with pytest.raises(CameraFieldError) as two:
+        validate(CameraSpec(name="c", url="rtsp://a:b@h/x?password=c", place="p"))
+    assert "two different passwords" in two.value.message
+
+
+# --- finding 4: query-string credentials ------------------------------------------------------
+
+
+def test_query_string_credentials_are_stored_as_secrets_and_shown_to_nobody(
+    ctx: Context, admin: TestClient
+) -> None:
+    url = f"rtsp://10.1.1.1:554/live?channel=1&user=admin&password={QSECRET}"
+    res = admin.post(f"{API}/cameras", json={"name": "Gate", "url": url, "place": "gate"})
+    assert res.status_code == 201, res.text
+    cam = res.json()
+    assert cam["url"] == "rtsp://10.1.1.1:554/live?channel=1&user=***&password=***"
+    assert cam["has_credentials"] is True
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(schema.cameras)).one()
+    assert _leaks(repr(tuple(row)), QSECRET) == []  # the row: URL masked, credentials sealed
+    assert _leaks(_ledger_text(ctx), QSECRET) == []
+    (target,) = svc.active_targets(ctx)
+    assert target.url == url  # only ffmpeg gets the real URL
+    assert QSECRET not in repr(target)
+    # every role that reads cameras, an external officer included, sees it masked
+    psb = organisation(ctx, "市公安局 City PSB", "public-security")
+    for who in (person(ctx, Role.EXTERNAL_OFFICER, psb), person(ctx, Role.AUDITOR)):
+        with _logged_in(ctx, who.username, who.password) as client:
+            for path in (f"{API}/cameras", f"{API}/cameras/{cam['id']}", "/cameras"):
+                res = client.get(path)
+                assert res.status_code == 200, (path, res.text)
+                assert _leaks(res.text, QSECRET) == [], (who.username, path)
+    runner = CliRunner()
+    data = ["--data", str(ctx.data.root)]
+    for args in (["camera", "list"], ["camera", "show", "Gate", "--json"]):
+        out = runner.invoke(app, [*args, *data])
+        assert out.exit_code == 0, out.output
+        assert _leaks(out.output, QSECRET) == []
+
+
+def test_rows_stored_before_query_credentials_were_recognised_read_redacted(
+    ctx: Context, admin: TestClient
+) -> None:
+    """No migration: the old clear row reads masked everywhere, and the next change of the
+    camera stores it split."""
+    clear = f"rtsp://10.1.1.2/live?user=admin&pwd={QSECRET}"
+    with ctx.engine.begin() as conn:
+        cam = conn.execute(
+            insert(schema.cameras)
+            .values(name="Old", url=clear, place="p", created_us=1, updated_us=1)
+            .returning(schema.cameras.c.id)
+        ).scalar_one()
+        conn.execute(
+            insert(schema.camera_state).values(
+                camera_id=cam,
+                state="reconnecting",
+                last_error=f"{clear}: Connection refused",
+                last_error_us=1,
+                updated_us=1,
+            )
+        )
+    res = admin.get(f"{API}/cameras/{cam}")
+    assert res.json()["url"] == "rtsp://10.1.1.2/live?user=***&pwd=***", res.text
+    assert res.json()["has_credentials"] is True
+    status = admin.get(f"{API}/status")
+    assert status.status_code == 200 and _leaks(status.text, QSECRET) == [], status.text
+    assert svc.stream_url(ctx, cam, "main") == clear  # still recorded as before
+    changed = admin.patch(f"{API}/cameras/{cam}", json={"site": "North"})
+    assert changed.status_code == 200, changed.text
+    with ctx.engine.connect() as conn:
+        row = conn.execute(select(schema.cameras).where(schema.cameras.c.id == cam)).one()
+    assert row.url == "rtsp://10.1.1.2/live?user=***&pwd=***" and row.credentials
+    assert svc.stream_url(ctx, cam, "main") == clear
+    assert _leaks(_ledger_text(ctx), QSECRET) == []
+
+
+# --- finding 3: credentials bound to their host ----------------------------------------------
+
+
+def _target_url(ctx: Context, cam: int) -> str:
+    return next(t.url for t in svc.active_targets(ctx) if t.camera_id == cam)
+
+
+def test_a_new_host_does_not_get_the_stored_credentials(ctx: Context, admin: TestClient) -> None:
+    res = admin.post(
+        f"{API}/cameras",
+        json={"name": "Lobby", "url": f"rtsp://admin:{quote(SECRET)}@10.2.0.1/main", "place": "p"},
+    )
+    cam = res.json()["id"]
+    # the same host, another path: the credentials stay
+    same = admin.patch(f"{API}/cameras/{cam}", json={"url": "rtsp://10.2.0.1:554/main2"})
+    assert same.status_code == 200, same.text
+    assert same.json()["has_credentials"] and not same.json()["credentials_dropped"]
+    assert SECRET in _target_url(ctx, cam).replace(quote(SECRET, safe=""), SECRET)
+    # another host: dropped, said in the answer and the ledger, never sent there
+    moved = admin.patch(f"{API}/cameras/{cam}", json={"url": "rtsp://203.0.113.9/main"})
+    assert moved.status_code == 200, moved.text
+    assert moved.json()["credentials_dropped"] is True
+    assert moved.json()["has_credentials"] is False
+    assert _target_url(ctx, cam) == "rtsp://203.0.113.9/main"
+    text = _ledger_text(ctx)
+    assert "credentials_dropped" in text and _leaks(text, SECRET) == []
+    # another port of the same host is another endpoint
+    admin.patch(f"{API}/cameras/{cam}", json={"username": "admin", "password": SECRET})
+    port = admin.patch(f"{API}/cameras/{cam}", json={"url": "rtsp://203.0.113.9:8554/main"})
+    assert port.json()["credentials_dropped"] is True
+    # new credentials in the same request go to the new host, and nothing is "dropped"
+    both = admin.patch(
+        f"{API}/cameras/{cam}",
+        json={"url": "rtsp://198.51.100.7/main", "username": "u2", "password": "n3w-pass"},
+    )
+    assert both.status_code == 200, both.text
+    assert both.json()["has_credentials"] and not both.json()["credentials_dropped"]
+    assert _target_url(ctx, cam) == "rtsp://u2:n3w-pass@198.51.100.7/main"
+    # a sub stream on another host is another host too (its URL gets the same credentials)
+    sub = admin.patch(f"{API}/cameras/{cam}", json={"sub_url": "rtsp://192.0.2.66/sub"})
+    assert sub.json()["credentials_dropped"] is True
+    assert svc.stream_url(ctx, cam, "sub") == "rtsp://192.0.2.66/sub"
+    # a masked URL sent back for another host: the stored secret does not follow it
+    admin.patch(
+        f"{API}/cameras/{cam}",
+        json={"url": "rtsp://198.51.100.7/live?user=u&pwd=q", "sub_url": None},
+    )
+    masked = admin.get(f"{API}/cameras/{cam}").json()["url"]
+    assert masked == "rtsp://198.51.100.7/live?user=***&pwd=***"
+    refused = admin.patch(f"{API}/cameras/{cam}", json={"url": masked.replace("198.51", "10.9")})
+    assert refused.status_code == 422, refused.text
+    assert "a new host needs them again" in refused.text
+    kept = admin.patch(f"{API}/cameras/{cam}", json={"url": masked + "&channel=2"})
+    assert kept.status_code == 200 and not kept.json()["credentials_dropped"], kept.text
+    assert _target_url(ctx, cam) == "rtsp://198.51.100.7/live?user=u&pwd=q&channel=2"
+
+
+def test_the_cli_says_when_credentials_were_dropped(ctx: Context) -> None:
+    svc.add_camera(
+        ctx, CameraSpec(name="Yard", url=f"rtsp://admin:x-{QSECRET}@10.3.0.1/m", place="p")
+    )
+    res = CliRunner().invoke(
+        app,
+        ["camera", "update", "Yard", "--url", "rtsp://10.3.0.99/m", "--data", str(ctx.data.root)],
+    )
+    assert res.exit_code == 0, res.output
+    assert "credentials were dropped" in _flat(res.output)
+    assert "credentials: none" in _flat(res.output)
+    assert _leaks(res.output + _ledger_text(ctx), QSECRET) == []
+
+
+# --- finding 1: a failing camera, everything it can reach ------------------------------------
+
+
+def _unreachable(query: bool) -> str:
+    base = f"rtsp://127.0.0.1:{UNREACHABLE_PORT}/cam"
+    if query:
+        return f"{base}?channel=1&user=admin&pwd={QSECRET}"
+    return f"rtsp://admin:{quote(SECRET, safe='')}@127.0.0.1:{UNREACHABLE_PORT}/cam"
+
+
+@pytest.mark.parametrize("query", [False, True], ids=["userinfo", "query"])
+def test_a_failing_camera_leaks_its_credentials_nowhere(
+    ctx: Context,
+    admin: TestClient,
+    query: bool,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    res = admin.post(
+        f"{API}/cameras", json={"name": "Refusing", "url": _unreachable(query), "place": "p"}
+    )
+    assert res.status_code == 201, res.text
+    cam = res.json()["id"]
+    sup = Supervisor(ctx, segment_seconds=2, backoff_cap_s=1)
+    sup.start()
+    try:
+        log = ctx.data.logs / "cam00001.log"
+        wait_for(
+            "the refused connection in the camera's log",
+            lambda: log.exists() and "refused" in log.read_text(),
+            timeout=30,
+        )
+        wait_for(
+            "the error in the camera's state",
+            lambda: bool(admin.get(f"{API}/status").json()["cameras"][0]["last_error"]),
+            timeout=30,
+        )
+    finally:
+        sup.stop()
+    answers = [
+        admin.get(f"{API}/cameras").text,
+        admin.get(f"{API}/cameras/{cam}").text,
+        admin.get(f"{API}/status").text,
+        admin.get(f"/cameras/{cam}").text,
+    ]
+    playlist = admin.get(f"{API}/cameras/{cam}/hls/main/index.m3u8")
+    assert playlist.status_code == 503, playlist.text
+    assert "refused" in playlist.text.lower()  # the reason is still said, redacted
+    answers.append(playlist.text)
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        admin.websocket_connect(f"{API}/cameras/{cam}/live") as ws,
+    ):
+        ws.receive_json()
+    assert closed.value.code == 4503
+    answers.append(str(closed.value.reason))
+    logs = [p.read_text(errors="replace") for p in ctx.data.logs.rglob("*") if p.is_file()]
+    assert any("***" in text for text in logs)  # ffmpeg named the URL, and it was redacted
+    with ctx.engine.connect() as conn:
+        rows = [
+            repr(tuple(r))
+            for t in (schema.camera_state, schema.gaps, schema.alarms, schema.cameras)
+            for r in conn.execute(select(t))
+        ]
+    captured = capfd.readouterr()
+    said = [captured.out, captured.err, caplog.text]
+    everything = "\n".join([*answers, *logs, *rows, _ledger_text(ctx), *said])
+    assert _leaks(everything, SECRET, QSECRET) == []
+
+
+def test_a_camera_log_is_private_even_without_the_umask(ctx: Context) -> None:
+    """ffmpeg's log names the camera's address: 0600 whatever the process's umask."""
+    old = os.umask(0o022)
+    try:
+        svc.add_camera(ctx, CameraSpec(name="c", url=_unreachable(False), place="p"))
+        sup = Supervisor(ctx, segment_seconds=2, backoff_cap_s=1)
+        sup.start()
+        try:
+            log = ctx.data.logs / "cam00001.log"
+            wait_for("the camera's log", log.exists, timeout=20, every=0.2)
+        finally:
+            sup.stop()
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
