@@ -13,6 +13,8 @@ import logging
 import os
 import stat
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -23,6 +25,7 @@ from typer.testing import CliRunner
 
 from custodes.adapters.db import schema
 from custodes.adapters.ffmpeg.stderr import redact
+from custodes.domain.access_rules import Action
 from custodes.domain.camera import (
     CameraFieldError,
     CameraSpec,
@@ -36,12 +39,16 @@ from custodes.domain.roles import Role
 from custodes.entrypoints.cli import app
 from custodes.entrypoints.web.app import API, create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
+from custodes.paths import DataDir
 from custodes.recorder.supervisor import Supervisor
 from custodes.services import cameras as svc
+from custodes.services import exports
 from custodes.services.context import Context
+from custodes.services.setup import initialise
 
-from .grant_setup import organisation, person
+from .grant_setup import approved_grant, organisation, person
 from .recording import wait_for
+from .sealed import T0, seal_archive
 from .test_api import PASSWORD, _set_password
 
 SECRET = "Pw@9-zq!Secret"  # an @ and a ! : percent-encoded in a URL
@@ -354,3 +361,73 @@ def test_a_camera_log_is_private_even_without_the_umask(ctx: Context) -> None:
     finally:
         os.umask(old)
     assert stat.S_IMODE(log.stat().st_mode) == 0o600
+
+
+# --- finding 5: the data directory is the owner's alone ---------------------------------------
+
+
+def _open_to_others(root: Path) -> list[str]:
+    found = []
+    for path in [root, *root.rglob("*")]:
+        st = path.lstat()
+        if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+            found.append(f"{path.relative_to(root.parent)} {stat.S_IMODE(st.st_mode):04o}")
+    return found
+
+
+def test_nothing_in_the_data_directory_is_open_to_other_users(ctx: Context) -> None:
+    root = ctx.data.root
+    assert _open_to_others(root) == []  # after init: database, keys, directories
+    archive = seal_archive(ctx)  # real segments recorded, sealed, checkpointed
+    setup = approved_grant(  # an approval document uploaded
+        ctx,
+        camera_ids=[archive.cam],
+        start_us=T0 - 60 * SEC,
+        end_us=T0 + 60 * SEC,
+        action=Action.COPY,
+    )
+    officer = setup.holders[0]
+    kw: dict[str, Any] = {
+        "account_id": officer.account_id,
+        "username": officer.username,
+        "camera_id": archive.cam,
+        "start_us": T0 + 2 * SEC,
+        "end_us": T0 + 6 * SEC,
+    }
+    grant = exports.require_grant(ctx, grant_id=setup.grant.id, **kw)
+    bundle = exports.create_export(ctx, grant=grant, **kw)  # an export bundle
+    assert bundle.path.is_dir() and any(ctx.data.archive.rglob("*.mp4"))
+    assert any(p.is_file() for p in root.rglob("documents/**/*"))
+    assert _open_to_others(root) == []
+    database = ctx.engine.url.database  # SQLite: the database file too, wherever it is
+    if ctx.engine.url.get_backend_name() == "sqlite" and database:
+        files = [p for p in Path(database).parent.glob(Path(database).name + "*")]
+        assert files and all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in files), files
+
+
+def test_init_and_serve_tighten_a_data_directory_left_open(
+    data_dir: DataDir, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = initialise(data_dir, "jilin").context
+    context.engine.dispose()
+    os.chmod(data_dir.root, 0o755)
+    os.chmod(data_dir.logs, 0o775)
+    opened = data_dir.logs / "custodes.log"
+    opened.write_text("old\n")
+    opened.chmod(0o644)
+    runner = CliRunner()
+    res = runner.invoke(app, ["init", "--data", str(data_dir.root)])
+    assert res.exit_code == 0, res.output
+    assert "open to other local users" in _flat(res.output)
+    assert "0755 → 0700" in res.output and "0644 → 0600" in res.output
+    assert _open_to_others(data_dir.root) == []
+    again = runner.invoke(app, ["init", "--data", str(data_dir.root)])
+    assert "open to other local users" not in _flat(again.output)  # nothing left to tighten
+    # serve tightens too, before it records (the recording itself is not this test's)
+    os.chmod(data_dir.root, 0o711)
+    monkeypatch.setattr("custodes.entrypoints.cli._serve", lambda *a, **k: None)
+    monkeypatch.setattr("custodes.entrypoints.cli._setup_logging", lambda *a, **k: None)
+    served = runner.invoke(app, ["serve", "--data", str(data_dir.root), "--http-port", "0"])
+    assert served.exit_code == 0, served.output
+    assert "0711 → 0700" in served.output
+    assert stat.S_IMODE(data_dir.root.stat().st_mode) == 0o700
