@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,9 @@ from sqlalchemy import insert, select
 from starlette.websockets import WebSocketDisconnect
 from typer.testing import CliRunner
 
+from custodes.adapters import process
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.command import record_command
 from custodes.adapters.ffmpeg.stderr import redact
 from custodes.domain.access_rules import Action
 from custodes.domain.camera import (
@@ -431,3 +435,67 @@ def test_init_and_serve_tighten_a_data_directory_left_open(
     assert served.exit_code == 0, served.output
     assert "0711 → 0700" in served.output
     assert stat.S_IMODE(data_dir.root.stat().st_mode) == 0o700
+
+
+# --- finding 2: ffmpeg's command line ---------------------------------------------------------
+
+
+def test_argv_protection_is_read_from_the_proc_mount() -> None:
+    assert process.argv_protection("proc /proc proc rw,relatime 0 0\n") == "none"
+    hidden = "proc /proc proc rw,nosuid,relatime,hidepid=invisible,gid=4 0 0\n"
+    assert process.argv_protection(hidden) == "hidepid=invisible"
+    assert process.argv_protection("proc /proc proc rw,hidepid=2 0 0\n") == "hidepid=2"
+    assert process.argv_protection("proc /proc proc rw,hidepid=0 0 0\n") == "none"
+    # the last mount on /proc is the one in force; other proc mounts do not count
+    remounted = hidden + "proc /proc proc rw,relatime 0 0\n"
+    assert process.argv_protection(remounted) == "none"
+    assert process.argv_protection("proc /x/proc proc rw,hidepid=2 0 0\n") == "none"
+
+
+def _silent_camera() -> tuple[socket.socket, int]:
+    """A port that accepts and says nothing: ffmpeg waits on it (its I/O timeout)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    return server, int(server.getsockname()[1])
+
+
+def _read_cmdline_as(uid: int, pid: int) -> str:
+    """/proc/<pid>/cmdline as another local user reads it (`ps`)."""
+    code = (
+        f"import os; os.setgroups([]); os.setgid({uid}); os.setuid({uid}); "
+        f"print(open('/proc/{pid}/cmdline').read())"
+    )
+    res = subprocess.run(
+        ["python3", "-c", code], capture_output=True, text=True, timeout=10, check=False
+    )
+    return res.stdout + res.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="reading as another user needs root to switch")
+def test_status_says_truly_whether_another_user_sees_ffmpegs_arguments(
+    ctx: Context, admin: TestClient, tmp_path: Path
+) -> None:
+    server, port = _silent_camera()
+    url = f"rtsp://admin:{quote(SECRET, safe='')}@127.0.0.1:{port}/cam"
+    proc = process.spawn(record_command(url, tmp_path, segment_seconds=2))
+    try:
+        wait_for(
+            "ffmpeg to start",
+            lambda: "ffmpeg" in Path(f"/proc/{proc.pid}/cmdline").read_text(),
+            timeout=10,
+            every=0.1,
+        )
+        seen = _read_cmdline_as(65534, proc.pid)  # nobody
+    finally:
+        process.terminate(proc, 2)
+        server.close()
+    in_force = admin.get(f"{API}/status").json()["process_arguments"]
+    assert in_force == process.argv_protection()
+    visible = bool(_leaks(seen, SECRET))
+    assert visible == (in_force == "none"), (in_force, seen[:200])
+    text = _flat(CliRunner().invoke(app, ["status", "--data", str(ctx.data.root)]).output)
+    if in_force == "none":
+        assert "readable by every local user" in text and "hidepid" in text
+    else:
+        assert f"hidden from other users ({in_force})" in text

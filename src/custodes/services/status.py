@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from custodes.adapters import archive, diskspace, recorder_lock
+from custodes.adapters import archive, diskspace, process, recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
 from custodes.domain.camera import redact_text
@@ -203,6 +203,9 @@ class SystemStatus:
     alarms: list[AlarmStatus]
     recorder_running: bool = False
     disk: DiskStatus | None = None
+    # what keeps ffmpeg's command line (the camera URL, its credentials inside) from other
+    # local users: "hidepid=…" (/proc mounted so), or "none" (`ps` shows it to them)
+    process_arguments: str = process.NO_ARGV_PROTECTION
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -246,4 +249,4 @@ def system_status(ctx: Context) -> SystemStatus:
             )
         )
     running = recorder_lock.recorder_running(ctx.data.root)
-    return SystemStatus(protection(ctx), alarms, running, disk)
+    return SystemStatus(protection(ctx), alarms, running, disk, process.argv_protection())
