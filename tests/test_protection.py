@@ -1,4 +1,4 @@
-"""Sealed files cannot be changed or removed: 0444 always, chattr +i where allowed (root on a
+"""Sealed files cannot be changed or removed: 0400 always, chattr +i where allowed (root on a
 filesystem that supports it); `status` says which is in force. The sweep still removes
 expired files."""
 
@@ -55,5 +55,5 @@ def test_read_only_without_the_flag(ctx: Context) -> None:
     a = seal_archive(ctx)
     target = a.path(0)
     assert not archive.is_immutable(target)  # tests run with CUSTODES_IMMUTABLE=off
-    assert target.stat().st_mode & 0o777 == 0o444
+    assert target.stat().st_mode & 0o777 == 0o400  # read-only, for the owner alone
     assert protection(ctx) == "read-only"

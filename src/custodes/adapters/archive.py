@@ -4,7 +4,7 @@ Sealing a file (numbered so that a crash at any step is recoverable, see docs/SE
   1. hash the spool file while reading it, then fsync it;
   2. hard-link it to its archive path (atomic; the spool name still exists), fsync the
      archive directory;
-  3. make it read-only (0444);
+  3. make it read-only, for its owner alone (0400);
   4. (the caller) commit the index row;
   5. unlink the spool name.
 """
@@ -101,7 +101,7 @@ def place(spool_file: Path, archive_file: Path, *, sync: bool = True) -> None:
             ) from None
     if sync:
         _fsync_dir(archive_file.parent)
-    archive_file.chmod(0o444)
+    archive_file.chmod(0o400)  # read-only, and no other local user reads footage
 
 
 def release_spool(spool_file: Path, *, sync: bool = True) -> None:
@@ -213,7 +213,7 @@ PROBE_TTL_S = 60.0
 
 def protection_in_force(archive_root: Path) -> str:
     """What keeps sealed files from being changed here: "immutable" (chattr +i, root on a
-    filesystem that supports it) or "read-only" (mode 0444 only). Probed with a scratch file,
+    filesystem that supports it) or "read-only" (mode 0400 only). Probed with a scratch file,
     at most once a minute per archive."""
     if not immutable_wanted():
         return "read-only"

@@ -38,18 +38,18 @@ def sha256_of(path: Path) -> tuple[str, int]:
 
 
 def seal_file(path: Path) -> None:
-    """fsync the file and make it read-only (0444)."""
+    """fsync the file and make it read-only, for its owner alone (0400)."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
         os.close(fd)
-    path.chmod(0o444)
+    path.chmod(0o400)
 
 
 def write_new_file(path: Path, data: bytes) -> None:
     """Create `path` (it must not exist) read-only with `data`, fsynced."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
     try:
         os.write(fd, data)
         os.fsync(fd)

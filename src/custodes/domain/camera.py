@@ -5,12 +5,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
-from urllib.parse import urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 NAME_MAX = 64
 # Letters (any script, so Chinese names work), digits, space and a few separators.
 _NAME_RE = re.compile(r"^[\w\u4e00-\u9fff][\w\u4e00-\u9fff .\-()#/]*$")
 STREAM_SCHEMES = ("rtsp", "rtsps")
+DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
+# What a stored URL shows in place of a secret, and what a URL sent back with it means: the
+# credentials stored for this camera (as long as its host stays the same).
+MASK = "***"
+# Query parameters that carry credentials, as camera vendors spell them (Foscam `usr`/`pwd`,
+# clones `loginuse`/`loginpas`, Reolink and others `user`/`password`/`token`, …). Their values
+# are secrets: taken out of the URL like user:password@, never shown, never in the ledger.
+QUERY_USER_KEYS = frozenset({"user", "username", "usr", "uname", "login", "loginuse", "account"})
+QUERY_SECRET_KEYS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "pw",
+        "psw",
+        "psd",
+        "loginpas",
+        "token",
+        "auth",
+        "authkey",
+        "auth_key",
+        "access_token",
+        "key",
+        "secret",
+    }
+)
+_QUERY_KEYS = QUERY_USER_KEYS | QUERY_SECRET_KEYS
+# user:password@ after a scheme (up to the last @ before the path), and key=value of a
+# credential key in a query: what `redact_text` masks in any text (a log line, an error).
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#]*@")
+_QUERY_SECRET = re.compile(
+    r"(?P<key>[?&;](?:" + "|".join(sorted(_QUERY_KEYS, key=len, reverse=True)) + r")=)"
+    r"[^&;#\s'\"]*",
+    re.IGNORECASE,
+)
 
 
 class CameraFieldError(ValueError):
@@ -63,8 +99,20 @@ def validate(spec: CameraSpec) -> CameraSpec:
     sub_url = None
     if spec.sub_url:
         sub_url, sub_user, sub_password = split_credentials("sub_url", spec.sub_url)
-        user = user or sub_user
-        password = password or sub_password
+        user = _one("sub_url", "user", user, sub_user)
+        password = _one("sub_url", "password", password, sub_password)
+    for key, value in (("username", spec.username), ("password", spec.password)):
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise CameraFieldError(key, "must not contain control characters")
+    username, password = spec.username or user, spec.password or password
+    for key, given in (("url", url), ("sub_url", sub_url)):
+        users, secrets = masks(given) if given else (False, False)
+        if (users and not username) or (secrets and not password):
+            raise CameraFieldError(
+                key,
+                f"{MASK} stands for the credentials stored for this camera, and there are none "
+                "(a new host needs them again): give the username and password",
+            )
     place = spec.place.strip()
     if not place:
         raise CameraFieldError("place", "a place category is required (e.g. bank-lobby)")
@@ -81,20 +129,26 @@ def validate(spec: CameraSpec) -> CameraSpec:
         url=url,
         sub_url=sub_url,
         place=place,
-        username=spec.username or user,
-        password=spec.password or password,
+        username=username,
+        password=password,
         site=(spec.site or "").strip() or None,
         address=(spec.address or "").strip() or None,
     )
 
 
 def split_credentials(field_name: str, url: str) -> tuple[str, str | None, str | None]:
-    """Check a stream URL and take any user:password@ out of it."""
+    """Check a stream URL and take its credentials out of it: user:password@, and the values
+    of credential parameters in its query (`?user=…&password=…`), which stay in the URL as
+    `***` so that `with_credentials` puts them back where the camera expects them. A value
+    that is already `***` means the credentials stored for the camera."""
+    text = url.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise CameraFieldError(field_name, "must not contain control characters")
     try:
-        parts = urlsplit(url.strip())
+        parts = urlsplit(text)
         port = parts.port
     except ValueError as exc:
-        raise CameraFieldError(field_name, f"not a valid URL ({exc})") from exc
+        raise CameraFieldError(field_name, f"not a valid URL ({redact_text(str(exc))})") from exc
     if parts.scheme not in STREAM_SCHEMES:
         raise CameraFieldError(field_name, "must start with rtsp:// or rtsps://")
     if not parts.hostname:
@@ -102,23 +156,129 @@ def split_credentials(field_name: str, url: str) -> tuple[str, str | None, str |
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     if port is not None:
         netloc += f":{port}"
-    clean = parts._replace(netloc=netloc).geturl()
-    return clean, parts.username or None, parts.password or None
+    user = _given(parts.username)
+    password = _given(parts.password)
+    query = []
+    for item in parts.query.split("&") if parts.query else []:
+        key, eq, value = item.partition("=")
+        kind = key.lower()
+        if eq and kind in _QUERY_KEYS:
+            found = _given(value)
+            if kind in QUERY_USER_KEYS:
+                user = _one(field_name, "user", user, found)
+            else:
+                password = _one(field_name, "password", password, found)
+            item = f"{key}={MASK}"
+        query.append(item)
+    clean = parts._replace(netloc=netloc, query="&".join(query)).geturl()
+    return clean, user, password
+
+
+def _given(value: str | None) -> str | None:
+    """A credential taken from a URL (percent-decoded); None for none or for `***`."""
+    if not value:
+        return None
+    value = unquote(value)
+    return None if value == MASK else value
+
+
+def _one(field_name: str, what: str, first: str | None, second: str | None) -> str | None:
+    if first and second and first != second:
+        raise CameraFieldError(
+            field_name, f"carries two different {what}s: give the camera's credentials once"
+        )
+    return first or second
+
+
+def masks(url: str) -> tuple[bool, bool]:
+    """Whether a URL's query holds a user and a secret parameter shown as `***` (their values
+    stored apart)."""
+    users = secrets = False
+    for item in urlsplit(url).query.split("&"):
+        key, _, value = item.partition("=")
+        if value == MASK:
+            users = users or key.lower() in QUERY_USER_KEYS
+            secrets = secrets or key.lower() in QUERY_SECRET_KEYS
+    return users, secrets
 
 
 def with_credentials(url: str, username: str | None, password: str | None) -> str:
-    """The URL ffmpeg connects to; never shown or logged."""
-    if not username:
-        return url
-    from urllib.parse import quote
-
+    """The URL ffmpeg connects to; never shown or logged. The credentials go where they were
+    given: into the query parameters shown as `***`, the rest as user:password@."""
     parts = urlsplit(url)
-    auth = quote(username, safe="")
-    if password:
-        auth += ":" + quote(password, safe="")
-    return parts._replace(netloc=f"{auth}@{parts.netloc}").geturl()
+    query, user_placed, password_placed = [], False, False
+    for item in parts.query.split("&") if parts.query else []:
+        key, _, value = item.partition("=")
+        kind = key.lower()
+        if value == MASK and kind in _QUERY_KEYS:
+            if kind in QUERY_USER_KEYS:
+                user_placed, secret = True, username
+            else:
+                password_placed, secret = True, password
+            item = f"{key}={quote(secret or '', safe='')}"
+        query.append(item)
+    netloc = parts.netloc
+    password_left = bool(password) and not password_placed
+    if (username and not user_placed) or password_left:
+        auth = quote(username or "", safe="")
+        if password_left:
+            auth += ":" + quote(password or "", safe="")
+        netloc = f"{auth}@{netloc}"
+    return parts._replace(netloc=netloc, query="&".join(query)).geturl()
+
+
+def endpoint(url: str) -> tuple[str, int] | None:
+    """(host, port) a stream URL connects to, the port defaulted by scheme: what camera
+    credentials are bound to. None for a URL that does not parse."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    return parts.hostname.lower(), port or DEFAULT_PORTS.get(parts.scheme, 0)
+
+
+def redact_text(text: str) -> str:
+    """The text with every URL's user:password@ and every credential query value replaced by
+    `***`: for any line that may name a camera URL (ffmpeg's log, an error, a stored URL)."""
+    text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
+    return _QUERY_SECRET.sub(lambda m: f"{m.group('key')}{MASK}", text)
 
 
 def _check_range(name: str, value: float | None, low: float, high: float) -> None:
     if value is not None and not (low <= value <= high):
         raise CameraFieldError(name, f"must be between {low:g} and {high:g}")
+
+
+class Redactor:
+    """Redacts the text that a process connected to one URL prints: the patterns of
+    `redact_text`, and the URL's own secrets (its password, its secret query values) wherever
+    else they appear, as given and percent-encoded (ffmpeg may print either): a form no
+    pattern knows is caught too."""
+
+    MIN_SECRET = 4  # shorter values are left to the patterns: "1" is in every line
+
+    def __init__(self, url: str) -> None:
+        try:
+            parts = urlsplit(url)
+            found = [parts.password]
+            query = parts.query
+        except ValueError:
+            found, query = [], ""
+        for item in query.split("&") if query else []:
+            key, eq, value = item.partition("=")
+            if eq and key.lower() in QUERY_SECRET_KEYS:
+                found.append(value)
+        values: set[str] = set()
+        for raw in found:
+            if raw:
+                values.update({raw, unquote(raw), quote(unquote(raw), safe="")})
+        self._secrets = sorted((v for v in values if len(v) >= self.MIN_SECRET), key=len)[::-1]
+
+    def __call__(self, text: str) -> str:
+        text = redact_text(text)
+        for secret in self._secrets:
+            text = text.replace(secret, MASK)
+        return text

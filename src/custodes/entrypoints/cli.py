@@ -9,6 +9,7 @@ import threading
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from custodes.domain.camera import CameraSpec
 from custodes.entrypoints import (
@@ -23,7 +24,7 @@ from custodes.entrypoints.cli_cameras import camera_app
 from custodes.entrypoints.cli_common import DataOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import db_app, ledger_app
 from custodes.entrypoints.demo_cast import ensure_demo_cast
-from custodes.paths import DataDir, resolve_data_dir
+from custodes.paths import DataDir, resolve_data_dir, tighten
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 from custodes.services.setup import JURISDICTIONS, JurisdictionRequired, initialise
@@ -78,6 +79,7 @@ def init(
     except ValueError as exc:
         raise _fail(str(exc)) from None
     out.print(f"data directory: {dd.root}  (jurisdiction: {result.jurisdiction})")
+    _say_tightened(list(result.tightened))
     if result.admin_password:
         out.print(
             "admin account created — user [bold]admin[/], "
@@ -86,6 +88,14 @@ def init(
         out.print("This password is shown once. Store it now.")
     else:
         out.print("already initialised; nothing changed")
+
+
+def _say_tightened(lines: list[str]) -> None:
+    """What `paths.tighten` changed: the data directory was readable by other local users."""
+    if lines:
+        err.print("[yellow]the data directory was open to other local users; tightened:[/]")
+    for line in lines:
+        err.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 HttpPortOpt = Annotated[
@@ -103,6 +113,7 @@ def serve(
 ) -> None:
     """Record every active camera and serve the API until SIGINT or SIGTERM."""
     ctx = _context(data)
+    _say_tightened(tighten(ctx.data))
     _setup_logging(ctx.data)
     _serve(ctx, segment_seconds, http_host, http_port)
 

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import cameras as camera_service
 
@@ -170,6 +170,10 @@ def _print_camera(view: camera_service.CameraView, as_json: bool) -> None:
         out.print_json(json.dumps(view.to_json(), ensure_ascii=False))
         return
     for key, value in view.to_json().items():
+        if key == "credentials_dropped":
+            if value:
+                err.print(f"[yellow]note:[/] {camera_service.CREDENTIALS_DROPPED}")
+            continue
         if key == "has_credentials":
             key, value = "credentials", "set (hidden)" if value else "none"
         elif key == "stream":

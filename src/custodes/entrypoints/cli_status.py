@@ -12,10 +12,15 @@ import json
 from rich.markup import escape
 from rich.table import Table
 
+from custodes.adapters.process import NO_ARGV_PROTECTION
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
 from custodes.services.status import CameraStatus, SystemStatus, camera_status, system_status
 
 _context = context
+ARGV_WARNING = (
+    "ffmpeg's command line, camera credentials included, is readable by every local user "
+    "(ps): mount /proc with hidepid=invisible (docs/SECURITY.md)"
+)
 
 
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
@@ -68,6 +73,10 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
         disk = f"; disk {_size(d.free_bytes)} free of {_size(d.total_bytes)}"
         disk += f" (reserve {_size(d.reserve_bytes)})"
     lines.append(f"recorder: {recorder}; sealed files: {escape(system.protection)}{disk}")
+    if system.process_arguments == NO_ARGV_PROTECTION:
+        lines.append(f"[yellow]warning:[/] {ARGV_WARNING}")
+    else:
+        lines.append(f"process arguments: hidden from other users ({system.process_arguments})")
     if system.disk is not None and system.disk.warning:
         lines.append(f"[yellow]warning:[/] {escape(system.disk.warning)}")
     for alarm in system.alarms:

@@ -6,13 +6,14 @@ import collections
 import contextlib
 import errno
 import logging
+import os
 import secrets
 import socket
 import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -25,13 +26,13 @@ from custodes.adapters.ffmpeg.stderr import (
     StreamInfo,
     explain_exit,
     parse_stream_info,
-    redact,
 )
 from custodes.adapters.journal import Journal
 from custodes.adapters.log_limit import LineCollapser, LogLimiter
 from custodes.adapters.process import spawn, terminate
 from custodes.clock import now_us, to_datetime
 from custodes.domain.backoff import Backoff
+from custodes.domain.camera import Redactor
 from custodes.domain.timing import RunClock
 from custodes.recorder.events import (
     AudioDropped,
@@ -58,7 +59,7 @@ NOT_RUNNING = "recorder was not running"
 class WorkerConfig:
     camera_id: int
     name: str
-    url: str  # with credentials: never logged
+    url: str = field(repr=False)  # with credentials: never logged, never in a message
     spool_dir: Path
     log_path: Path
     segment_seconds: float = 6.0
@@ -111,6 +112,8 @@ class StreamWorker(threading.Thread):
         self._stdout_closed = threading.Event()
         self._port_was_down = False  # the camera's port refused us at the last look
         self._quiet = LogLimiter(log)
+        # every line of ffmpeg's and every reason this worker gives goes through it
+        self._redact = Redactor(cfg.url)
 
     # -- control ---------------------------------------------------------------------------
     def stop(self) -> None:
@@ -125,7 +128,7 @@ class StreamWorker(threading.Thread):
             if self._disk_full():
                 self._wait_for_space()
                 continue
-            reason = self._one_run()
+            reason = self._redact(self._one_run())
             if self._halt.is_set():
                 break
             if self._disk_full():
@@ -306,7 +309,7 @@ class StreamWorker(threading.Thread):
             start = f"--- {to_datetime(now_us()).isoformat()} ffmpeg run starts"
             logf = self._write_log(logf, [start])
             for raw in stream:
-                line = redact(raw.decode("utf-8", "replace").rstrip())
+                line = self._redact(raw.decode("utf-8", "replace").rstrip())
                 tail.append(line)
                 if NO_SPACE in line:
                     self._no_space.set()
@@ -324,8 +327,9 @@ class StreamWorker(threading.Thread):
                     logf.close()
 
     def _open_log(self) -> IO[str] | None:
-        try:
-            return self.cfg.log_path.open("a", encoding="utf-8")
+        try:  # the owner's alone, whatever the umask: it names the camera's address
+            fd = os.open(self.cfg.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            return os.fdopen(fd, "a", encoding="utf-8")
         except OSError as exc:
             self._quiet.log(
                 logging.ERROR,

@@ -3,11 +3,18 @@
 Adding, changing and retiring a camera are ledger entries written in the same transaction as
 the registry row; they name the fields changed and their old and new values, except the
 credentials, of which only the fact of a change is recorded.
+
+Credentials are bound to the hosts (and ports) they were given for: a change of the URLs to
+another endpoint drops them unless the same request gives them again (they would otherwise
+be sent to whatever host an administrator names), and the answer and the ledger say so.
+Every URL read from the registry is redacted (a row stored before query-string credentials
+were recognised shows `***` for them too); only `active_targets` and `stream_url` rebuild the
+real URL, for ffmpeg.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from typing import Any
 
@@ -16,7 +23,15 @@ from sqlalchemy.exc import IntegrityError
 
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
-from custodes.domain.camera import CameraFieldError, CameraSpec, validate, with_credentials
+from custodes.domain.camera import (
+    CameraFieldError,
+    CameraSpec,
+    endpoint,
+    redact_text,
+    split_credentials,
+    validate,
+    with_credentials,
+)
 from custodes.services import ledger
 from custodes.services.context import Context
 
@@ -48,6 +63,9 @@ class CameraView:
     retired: str | None
     created: str
     stream: StreamFacts | None = None  # as last recorded; None before the first segment
+    # set on the answer to a change that moved the camera to another host without giving
+    # its credentials again: the stored ones were dropped, not sent there
+    credentials_dropped: bool = False
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -72,7 +90,13 @@ class StreamTarget:
 
     camera_id: int
     name: str
-    url: str
+    url: str = field(repr=False)
+
+
+CREDENTIALS_DROPPED = (
+    "the camera's address moved to another host or port: its stored credentials were "
+    "dropped, not sent there; give them again with the new address"
+)
 
 
 def _view(row: Row[Any]) -> CameraView:
@@ -81,12 +105,15 @@ def _view(row: Row[Any]) -> CameraView:
         stream = StreamFacts(
             row.s_video_codec, row.s_width, row.s_height, row.s_audio_codec, row.s_audio_dropped
         )
+    url = redact_text(row.url)
+    sub_url = redact_text(row.sub_url) if row.sub_url else None
     return CameraView(
         id=row.id,
         name=row.name,
-        url=row.url,
-        sub_url=row.sub_url,
-        has_credentials=row.credentials is not None,
+        url=url,
+        sub_url=sub_url,
+        # a row stored before query credentials were recognised holds them in its URL
+        has_credentials=row.credentials is not None or url != row.url or sub_url != row.sub_url,
         site=row.site,
         place=row.place,
         address=row.address,
@@ -190,7 +217,9 @@ def update_camera(
             installed_on=row.installed_on,
             signage_posted=bool(row.signage_posted),
         )
-        spec = validate(current.with_changes(**changes))
+        current = _stored(current)
+        merged, dropped = _bind_credentials(current, current.with_changes(**changes), changes)
+        spec = validate(merged)
         try:
             conn.execute(
                 update(T)
@@ -206,6 +235,8 @@ def update_camera(
                 .where(schema.camera_state.c.camera_id == camera_id)
                 .values(audio_dropped=None)
             )
+        if dropped:
+            changed["credentials_dropped"] = CREDENTIALS_DROPPED
         if changed:
             ledger.record(
                 conn,
@@ -215,7 +246,55 @@ def update_camera(
                 details={"name": spec.name, **changed},
                 time_us=ctx.clock(),
             )
-        return _view(_row(conn, camera_id))
+        return replace(_view(_row(conn, camera_id)), credentials_dropped=dropped)
+
+
+def _endpoints(spec: CameraSpec) -> set[tuple[str, int] | None]:
+    return {endpoint(u) for u in (spec.url, spec.sub_url) if u}
+
+
+def _bind_credentials(
+    current: CameraSpec, merged: CameraSpec, changes: dict[str, Any]
+) -> tuple[CameraSpec, bool]:
+    """The changed spec with its credentials bound to their endpoints: a field given wins,
+    then credentials inside a new URL; what neither gives is the stored value while the URLs
+    reach only endpoints the stored credentials were given for, and nothing once they reach
+    another. True when stored credentials were dropped so."""
+    from_url: dict[str, str | None] = {"username": None, "password": None}
+    for name in ("url", "sub_url"):
+        if changes.get(name):
+            _, user, password = split_credentials(name, str(changes[name]))
+            from_url["username"] = from_url["username"] or user
+            from_url["password"] = from_url["password"] or password
+    same = _endpoints(merged) <= _endpoints(current)
+
+    def pick(key: str, stored: str | None) -> str | None:
+        if key in changes:
+            given: str | None = changes[key]
+            return given
+        return from_url[key] or (stored if same else None)
+
+    user, password = pick("username", current.username), pick("password", current.password)
+    dropped = not same and (
+        bool(current.username and not user) or bool(current.password and not password)
+    )
+    return merged.with_changes(username=user, password=password), dropped
+
+
+def _stored(spec: CameraSpec) -> CameraSpec:
+    """A registry row as a spec, its URLs as `validate` leaves them: a row stored before
+    query-string credentials were recognised has them moved out (and bound like any other)."""
+    url, user, password = split_credentials("url", spec.url)
+    sub_url = None
+    if spec.sub_url:
+        sub_url, sub_user, sub_password = split_credentials("sub_url", spec.sub_url)
+        user, password = user or sub_user, password or sub_password
+    return spec.with_changes(
+        url=url,
+        sub_url=sub_url,
+        username=spec.username or user,
+        password=spec.password or password,
+    )
 
 
 def retire_camera(ctx: Context, ref: str, *, actor: str = ledger.SYSTEM) -> CameraView:
@@ -241,6 +320,8 @@ def retire_camera(ctx: Context, ref: str, *, actor: str = ledger.SYSTEM) -> Came
 
 
 def _ledger_value(value: object) -> object:
+    if isinstance(value, str):
+        return redact_text(value)  # a URL stored before query credentials were recognised
     return value.isoformat() if isinstance(value, date) else value
 
 

@@ -75,7 +75,7 @@ def upload(ctx: Context, actor: Actor, filename: str, data: bytes) -> Document:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.chmod(tmp, 0o444)
+            os.chmod(tmp, 0o400)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -1,4 +1,7 @@
-"""`custodes init`: data directory, database, keys and the first admin account."""
+"""`custodes init`: data directory, database, keys and the first admin account.
+
+The data directory is its owner's alone (0700, files 0600: see `custodes.paths`); one made
+before, too open, is tightened, and the answer lists what changed."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from custodes.adapters.db.engine import make_engine
 from custodes.adapters.db.migrate import upgrade
 from custodes.adapters.keys import ensure_secret_key, ensure_signing_key
 from custodes.clock import now_us
-from custodes.paths import DataDir
+from custodes.paths import DataDir, tighten, write_privately
 from custodes.services.context import Context
 
 JURISDICTIONS = ("jilin", "liaoning", "chongqing", "shenzhen")
@@ -26,6 +29,8 @@ class InitResult:
     created: bool
     admin_password: str | None  # only when the account was created now; shown once
     jurisdiction: str
+    # paths found readable by other local users and tightened (or that could not be)
+    tightened: tuple[str, ...] = ()
 
 
 class JurisdictionConflict(ValueError):
@@ -42,8 +47,10 @@ def initialise(data: DataDir, jurisdiction: str | None = None) -> InitResult:
     needs `jurisdiction`; an existing one keeps its own (None) and refuses another."""
     if jurisdiction is not None and jurisdiction not in JURISDICTIONS:
         raise ValueError(f"jurisdiction: must be one of {', '.join(JURISDICTIONS)}")
+    write_privately()  # the database, keys and directories made below are the owner's alone
     for d in (data.root, data.archive, data.spool, data.quarantine, data.logs):
-        d.mkdir(parents=True, exist_ok=True)
+        d.mkdir(mode=0o700, parents=True, exist_ok=True)
+    tightened = tuple(tighten(data))  # a directory made before, too open
     created_key = ensure_signing_key(data.signing_key)
     ensure_secret_key(data.secret_key)
     engine = make_engine(data.database_url())
@@ -81,4 +88,4 @@ def initialise(data: DataDir, jurisdiction: str | None = None) -> InitResult:
                     organisation_id=1,  # the operating unit (made by migration 0005)
                 )
             )
-    return InitResult(Context(data, engine), created_key, password, current)
+    return InitResult(Context(data, engine), created_key, password, current, tightened)

@@ -13,9 +13,10 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from custodes.adapters import archive, diskspace, recorder_lock
+from custodes.adapters import archive, diskspace, process, recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
+from custodes.domain.camera import redact_text
 from custodes.services import ledger
 from custodes.services.alarms import ACKNOWLEDGED_KINDS, DISK_FULL, open_alarms
 from custodes.services.context import Context
@@ -133,7 +134,7 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
                 id=r.id,
                 name=r.name,
                 state=state,
-                detail=detail,
+                detail=redact_text(detail) if detail else detail,
                 segments=int(s.n) if s else 0,
                 bytes=int(s.bytes) if s else 0,
                 newest_end=iso(newest) if newest else None,
@@ -141,7 +142,9 @@ def camera_status(ctx: Context, *, now: int | None = None) -> list[CameraStatus]
                 gaps_24h=len(mine),
                 gap_seconds_24h=round(max(gap_s, 0.0), 1),
                 open_gap_since=iso(open_since) if open_since else None,
-                last_error=r.last_error,
+                # stored redacted; redacted again for rows written before query-string
+                # credentials were recognised
+                last_error=redact_text(r.last_error) if r.last_error else r.last_error,
                 last_error_at=iso(r.last_error_us) if r.last_error_us else None,
                 video_codec=r.video_codec,
                 width=r.width,
@@ -200,6 +203,9 @@ class SystemStatus:
     alarms: list[AlarmStatus]
     recorder_running: bool = False
     disk: DiskStatus | None = None
+    # what keeps ffmpeg's command line (the camera URL, its credentials inside) from other
+    # local users: "hidepid=…" (/proc mounted so), or "none" (`ps` shows it to them)
+    process_arguments: str = process.NO_ARGV_PROTECTION
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -243,4 +249,4 @@ def system_status(ctx: Context) -> SystemStatus:
             )
         )
     running = recorder_lock.recorder_running(ctx.data.root)
-    return SystemStatus(protection(ctx), alarms, running, disk)
+    return SystemStatus(protection(ctx), alarms, running, disk, process.argv_protection())

@@ -6,14 +6,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-# user:password@ in any URL ffmpeg prints ("Input #0, rtsp, from 'rtsp://admin:pw@…'", error
-# lines that start with the URL): its credentials never reach a log, a state or a gap reason
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s@'\"]*@")
+from custodes.domain.camera import redact_text
 
 
 def redact(line: str) -> str:
-    """The line with every URL's user and password replaced by `***`."""
-    return _USERINFO.sub(lambda m: f"{m.group('scheme')}***@", line)
+    """The line with every URL's user and password replaced by `***`: user:password@ and the
+    credential parameters of a query (`?user=…&pwd=…`), in any URL ffmpeg prints ("Input #0,
+    rtsp, from 'rtsp://admin:pw@…'", error lines that start with the URL). Its credentials
+    never reach a log, a state, a gap reason or an error message."""
+    return redact_text(line)
 
 
 _VIDEO = re.compile(r"Stream #0:\d+.*?: Video: (\w+).*?, (\d{2,5})x(\d{2,5})")

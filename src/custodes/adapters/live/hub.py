@@ -13,6 +13,11 @@ sessions):
 
 A stream is in use while it has socket viewers or an HLS request came within the linger time;
 then ffmpeg is stopped and its HLS directory removed.
+
+The URL a stream connects to carries the camera's credentials. No text the hub makes holds
+it unredacted: the reason a stream failed (ffmpeg's last line, an exception's text), which
+becomes an HLS 503's detail and a socket's close reason, and its own log lines all go
+through the stream's `Redactor` first. The HLS directory is the process's own (0700).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from custodes.adapters.ffmpeg.fmp4 import (
     video_timescale,
 )
 from custodes.adapters.process import die_with_parent
+from custodes.domain.camera import Redactor
 
 log = logging.getLogger(__name__)
 QUEUE_FRAGMENTS = 100  # ~4 s at 25 fps: more than that behind and the viewer is dropped
@@ -145,6 +151,7 @@ class LiveStream:
     def __init__(self, key: str, url: str, hls_root: Path) -> None:
         self.key = key
         self._url = url
+        self._redact = Redactor(url)
         self.hls_dir = Path(
             tempfile.mkdtemp(prefix=f"{HLS_DIR_PREFIX}{os.getpid()}-", dir=hls_root)
         )
@@ -197,10 +204,12 @@ class LiveStream:
                     self._ready.set()
             err = await self._proc.stderr.read() if self._proc.stderr else b""
             text = err.decode("utf-8", "replace").strip()
-            self._error = text.splitlines()[-1] if text else "the camera ended the stream"
+            last = text.splitlines()[-1] if text else "the camera ended the stream"
+            self._error = self._redact(last)
         except Exception as exc:
-            self._error = str(exc)
-            log.exception("live %s failed", self.key)
+            # its text, not its traceback: an exception's text may hold the URL it was about
+            self._error = self._redact(f"{type(exc).__name__}: {exc}")
+            log.error("live %s failed: %s", self.key, self._error)
         finally:
             await self._stop_process()
             self.done = True

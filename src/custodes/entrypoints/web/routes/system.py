@@ -37,6 +37,7 @@ class StatusOut(BaseModel):
     alarms: list[AlarmStatus]
     recorder_running: bool
     disk: DiskStatus | None
+    process_arguments: str  # "hidepid=…": ffmpeg's command line hidden from other users; "none"
 
 
 class AcknowledgedOut(BaseModel):
@@ -59,6 +60,7 @@ def status(_: SessionDep, ctx: CtxDep) -> StatusOut:
         alarms=system.alarms,
         recorder_running=system.recorder_running,
         disk=system.disk,
+        process_arguments=system.process_arguments,
     )
 
 
