@@ -30,8 +30,8 @@ from custodes.entrypoints.web.deps import (
     PathId,
     SessionDep,
     field_error,
-    to_us,
 )
+from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import access, auth, documents, grants
 from custodes.services import cameras as camera_service
 
@@ -256,11 +256,14 @@ def _out(r: access.RequestView, now_us: int) -> RequestOut:
 
 
 @router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=Created)
-def create_request(body: RequestIn, session: SessionDep, ctx: CtxDep) -> Created:
+def create_request(body: RequestIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> Created:
+    start_us, end_us = window(
+        body.start, body.end, location="body", names=("start", "end"), lang=lang
+    )
     new = access.NewRequest(
         camera_ids=tuple(body.camera_ids),
-        start_us=to_us(body.start),
-        end_us=to_us(body.end),
+        start_us=start_us,
+        end_us=end_us,
         action=body.action,
         basis=body.basis,
         purpose=body.purpose,
@@ -364,6 +367,7 @@ class CoverOut(BaseModel):
 def check_grant(
     session: SessionDep,
     ctx: CtxDep,
+    lang: LangDep,
     camera_id: Annotated[int, Query(ge=1, le=ID_MAX)],
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
@@ -371,9 +375,7 @@ def check_grant(
 ) -> CoverOut:
     """Which of my grants allows `need` of the camera over [start, end); 403 with the reason
     (recorded in the ledger) when none does; 404 for a camera that does not exist."""
-    a, b = to_us(start), to_us(end)
-    if b <= a:
-        raise field_error("query", "end", "must be after start")
+    a, b = window(start, end, location="query", names=("start", "end"), lang=lang)
     try:
         if not access.is_id(camera_id):
             raise camera_service.CameraNotFound(camera_id)
