@@ -5,26 +5,33 @@ Through the real HTTP service and the CLI, on SQLite and PostgreSQL (the `ctx` f
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from typer.testing import CliRunner
 
 from custodes.adapters.db import schema
+from custodes.clock import iso
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
 from custodes.entrypoints.cli import app as cli
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
+from custodes.entrypoints.web.pages import TEMPLATES
 from custodes.services import cameras as camera_service
-from custodes.services import ledger
+from custodes.services import documents, ledger
 from custodes.services.context import Context
 
-from .grant_setup import Person, organisation, person
+from .grant_setup import PDF, Person, organisation, person
 
 API = "/api/v1"
 HOUR = 3_600_000_000
@@ -242,3 +249,194 @@ def test_the_cli_refuses_times_out_of_range_in_the_locales_language(world: World
             select(schema.ledger.c.action).where(schema.ledger.c.seq > entries)
         ).scalars()
         assert not {ledger.HOLD_PLACED, ledger.DELETION_REFUSED} & set(actions)
+
+
+# --- 2. every renderer of stored data is total ----------------------------------------------
+
+
+def _store_hostile_rows(w: World) -> tuple[int, int]:
+    """Rows as an earlier version (or a hand in the database) could have stored them: a hold
+    at year 1 with a +23:59 offset, times at both ends of BIGINT, NULLs where allowed; a
+    request, a grant, an export and an open alarm at the int64 edge. (request, grant) ids."""
+    doc = documents.upload(w.ctx, w.officer.actor, "notice.pdf", PDF)
+    with w.ctx.engine.begin() as conn:
+        for kind, start, end, until in (
+            ("case", YEAR_ONE_US, NOW, None),
+            ("important", INT64_MIN, INT64_MAX, INT64_MIN),
+            ("important", YEAR_ONE_US, YEAR_ONE_US + HOUR, None),
+            ("case", INT64_MAX - 1, INT64_MAX, INT64_MAX),
+        ):
+            conn.execute(
+                insert(schema.holds).values(
+                    kind=kind,
+                    camera_id=w.cam,
+                    start_us=start,
+                    end_us=end,
+                    reason="stored before times were bounded",
+                    created_by="account:earlier",
+                    created_us=INT64_MIN,
+                    until_us=until,
+                )
+            )
+        rid = conn.execute(
+            insert(schema.access_requests)
+            .values(
+                organisation_id=w.officer.actor.organisation_id,
+                created_by=w.officer.account_id,
+                created_us=INT64_MIN,
+                jurisdiction="jilin",
+                action="copy",
+                basis="law-enforcement",
+                purpose="stored",
+                destination="evidence room",
+                start_us=YEAR_ONE_US,
+                end_us=INT64_MAX,
+                document_id=doc.id,
+                state="approved",
+                submitted_us=INT64_MAX,
+                decided_by=w.manager.account_id,
+                decided_us=INT64_MAX,
+            )
+            .returning(schema.access_requests.c.id)
+        ).scalar_one()
+        conn.execute(insert(schema.request_cameras).values(request_id=rid, camera_id=w.cam))
+        for who, at in ((w.officer, INT64_MIN), (w.officer2, INT64_MAX)):
+            conn.execute(
+                insert(schema.request_staff).values(
+                    request_id=rid, account_id=who.account_id, work_id="B", signed_us=at
+                )
+            )
+        gid = conn.execute(
+            insert(schema.grants)
+            .values(
+                request_id=rid,
+                action="copy",
+                start_us=YEAR_ONE_US,
+                end_us=INT64_MAX,
+                granted_by=w.manager.account_id,
+                granted_us=INT64_MIN,
+                expires_us=INT64_MAX,
+                revoked_by=w.manager.account_id,
+                revoked_us=INT64_MAX,
+                revoke_reason="stored",
+            )
+            .returning(schema.grants.c.id)
+        ).scalar_one()
+        for who in (w.officer, w.officer2):
+            conn.execute(
+                insert(schema.grant_scope).values(
+                    grant_id=gid, account_id=who.account_id, camera_id=w.cam
+                )
+            )
+        conn.execute(
+            insert(schema.exports).values(
+                id="20251124T160000Z-edge",
+                grant_id=gid,
+                camera_id=w.cam,
+                start_us=INT64_MIN,
+                end_us=INT64_MAX,
+                covered_start_us=YEAR_ONE_US,
+                covered_end_us=INT64_MAX,
+                segments=0,
+                bytes=0,
+                manifest_sha256="0" * 64,
+                created_by=w.officer.account_id,
+                created_us=INT64_MAX,
+            )
+        )
+        conn.execute(
+            insert(schema.alarms).values(
+                kind="integrity", camera_id=w.cam, message="stored", raised_us=INT64_MAX
+            )
+        )
+    return int(rid), int(gid)
+
+
+def test_stored_hostile_rows_render_everywhere(world: World) -> None:
+    rid, gid = _store_hostile_rows(world)
+    marked = f"{YEAR_ONE_US} µs since 1970 UTC"
+    c = world.login(world.manager)
+    res = c.get(f"{API}/holds")
+    assert res.status_code == 200, res.text
+    shown = res.json()
+    assert len(shown) == 4 and shown[0]["start"] == marked and shown[0]["end"] == iso(NOW)
+    assert shown[1]["start"] == f"{INT64_MIN} µs since 1970 UTC"
+    assert shown[1]["until"] == "never"  # an important hold over the int64 edge: kept for good
+    for path in (
+        "/requests",
+        f"/requests/{rid}",
+        "/status",
+        "/exports",
+        "/exports/20251124T160000Z-edge",
+        f"/cameras/{world.cam}/retention",
+    ):
+        res = c.get(f"{API}{path}")
+        assert res.status_code == 200, (path, res.text)
+    view = c.get(f"{API}/requests/{rid}").json()
+    assert view["start"] == marked and view["grant"]["expires"] == f"{INT64_MAX} µs since 1970 UTC"
+    for page in ("/live", "/cameras", f"/cameras/{world.cam}", "/requests", f"/requests/{rid}"):
+        res = c.get(page)
+        assert res.status_code == 200, (page, res.text)
+        assert f'data-us="{INT64_MAX}"' in res.text  # the alarm's banner, on every page
+    c = world.login(world.officer)
+    for path in ("/grants", "/requests", f"/requests/{rid}", "/exports"):
+        res = c.get(f"{API}{path}")
+        assert res.status_code == 200, (path, res.text)
+    for page in ("/grants", f"/grants/{gid}", "/requests", f"/requests/{rid}"):
+        res = c.get(page)
+        assert res.status_code == 200, (page, res.text)
+    runner = CliRunner()
+    data = ["--data", str(world.ctx.data.root)]
+    listed = runner.invoke(cli, ["hold", "list", *data])
+    assert listed.exit_code == 0 and "µs" in listed.output, listed.output
+    listed = runner.invoke(cli, ["hold", "list", "--json", *data])
+    assert listed.exit_code == 0, listed.output
+    assert {h["start_us"] for h in json.loads(listed.output)} >= {YEAR_ONE_US, INT64_MIN}
+    for command in (["status"], ["alarm", "list"], ["account", "list"]):
+        res = runner.invoke(cli, [*command, *data])
+        assert res.exit_code in (0, 1), (command, res.output)
+        assert res.exception is None or isinstance(res.exception, SystemExit), (command, res)
+
+
+def test_iso_is_total_and_exact() -> None:
+    assert iso(0) == "1970-01-01T00:00:00.000Z"
+    assert iso(-1) == "1969-12-31T23:59:59.999Z"
+    assert iso(NOW + 999_999) == "2025-11-24T16:00:00.999Z"
+    assert iso(-62_135_596_800_000_000) == "0001-01-01T00:00:00.000Z"  # four digits, ISO 8601
+    for value in (YEAR_ONE_US, INT64_MIN, INT64_MAX, 10**30):
+        assert iso(value) == f"{value} µs since 1970 UTC"
+
+
+NODE = shutil.which("node")
+
+
+@pytest.mark.skipif(NODE is None, reason="NOTICE: node not installed; the page script untested")
+def test_the_page_script_renders_any_stored_time(tmp_path: Path) -> None:
+    """static/app.js formats every <time data-us>; one beyond what a JS Date holds (the int64
+    edge) used to throw and leave the rest of the page unrendered."""
+    script = TEMPLATES.parent / "static" / "app.js"
+    runner = tmp_path / "run.mjs"
+    runner.write_text(
+        textwrap.dedent(
+            f"""
+            const times = ["{INT64_MAX}", "{INT64_MIN}", "{NOW}"].map((us) => ({{
+              dataset: {{ us }}, textContent: "" }}));
+            globalThis.document = {{
+              getElementById: (id) => (id === "strings" ? {{ textContent: "{{}}" }} : null),
+              body: {{ dataset: {{ timezone: "Asia/Shanghai" }} }},
+              documentElement: {{ lang: "en" }},
+              querySelectorAll: (q) => (q === "time[data-us]" ? times : []),
+              cookie: "",
+            }};
+            await import({json.dumps(script.as_uri())});
+            console.log(JSON.stringify(times.map((t) => t.textContent)));
+            """
+        )
+    )
+    assert NODE is not None
+    out = subprocess.run([NODE, str(runner)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    shown = json.loads(out.stdout)
+    assert shown[0] == f"({INT64_MAX} µs since 1970 UTC)"
+    assert shown[1] == f"({INT64_MIN} µs since 1970 UTC)"
+    assert "2025" in shown[2] and "µs" not in shown[2]
