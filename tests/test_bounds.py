@@ -440,3 +440,42 @@ def test_the_page_script_renders_any_stored_time(tmp_path: Path) -> None:
     assert shown[0] == f"({INT64_MAX} µs since 1970 UTC)"
     assert shown[1] == f"({INT64_MIN} µs since 1970 UTC)"
     assert "2025" in shown[2] and "µs" not in shown[2]
+
+
+# --- 3. ids beyond 32 and 64 bits on pages and in the CLI -----------------------------------
+
+
+@pytest.mark.parametrize("big", [str(2**31), str(2**63), str(10**30), "9" * 5000])
+def test_page_ids_beyond_the_columns_are_404(world: World, big: str) -> None:
+    c = world.login(world.manager)
+    for page in (f"/cameras/{big}", f"/cameras/{big}/edit", f"/requests/{big}", f"/grants/{big}"):
+        res = c.get(page)
+        # beyond 4300 digits the path is no integer at all: FastAPI's own 422
+        assert res.status_code == (404 if len(big) < 4300 else 422), (page, res.text[:200])
+    for path in (f"/cameras/{big}", f"/requests/{big}", f"/documents/{big}", f"/holds/{big}"):
+        res = c.get(f"{API}{path}")
+        assert res.status_code in (404, 405, 422), (path, res.text[:200])
+    res = CliRunner().invoke(cli, ["hold", "list", "--data", str(world.ctx.data.root)])
+    assert res.exit_code == 0
+    res = CliRunner().invoke(
+        cli,
+        [
+            "recordings",
+            "delete",
+            big,
+            "--from",
+            "2025-11-24T08:00:00Z",
+            "--to",
+            "2025-11-24T09:00:00Z",
+            "--data",
+            str(world.ctx.data.root),
+        ],
+    )
+    assert res.exit_code == 2 and "no camera" in res.output, res.output
+
+
+def test_camera_refs_that_are_not_ascii_digits_are_names(world: World) -> None:
+    for ref in ("²", "١", str(2**64), "9" * 5000):
+        with pytest.raises(camera_service.CameraNotFound):
+            camera_service.find_camera(world.ctx, ref)
+    assert camera_service.find_camera(world.ctx, str(world.cam)).name == "gate"

@@ -27,7 +27,7 @@ from custodes.adapters.bundle import zip_chunks
 from custodes.domain import export_format as fmt
 from custodes.domain.access_rules import Action
 from custodes.domain.roles import Permission, allows
-from custodes.entrypoints.web.deps import CtxDep, SessionDep
+from custodes.entrypoints.web.deps import ID_MAX, CtxDep, SessionDep
 from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import auth, exports, grants
 from custodes.services.context import Context
@@ -35,7 +35,6 @@ from custodes.services.context import Context
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-ID_MAX = 2**31 - 1  # the id columns are 32-bit
 # A player fetches a clip in many range requests; the first of a session's requests for an
 # export after this long without one is a new viewing (a ledger entry), whatever its range.
 CLIP_VIEW_GAP_S = 300.0
