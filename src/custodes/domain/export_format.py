@@ -39,6 +39,8 @@ from pydantic import (
 from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
+from custodes.domain import instants
+
 FORMAT: Final = "custodes-export-v1"
 MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
@@ -49,7 +51,8 @@ SEGMENTS_DIR = "segments"
 ENDORSEMENT_DOMAIN = b"custodes-key-endorsement-v1\x00"
 
 INT64_MAX = 2**63 - 1  # the chain packs seqs, times and sizes as 8-byte signed integers
-EARLIEST_US, LATEST_US = 0, 7_258_118_400_000_000  # 1970-01-01 to 2200-01-01: else a forgery
+# 1970-01-01 to 2200-01-01, the range of every time from outside: else a forgery
+EARLIEST_US, LATEST_US = instants.EARLIEST_US, instants.LATEST_US
 SCHEMA_ID = "urn:custodes:schema:custodes-export-v1"
 
 

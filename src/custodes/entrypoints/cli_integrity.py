@@ -4,7 +4,6 @@ problem."""
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -13,8 +12,10 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 from rich.table import Table
 
 from custodes.clock import iso
+from custodes.domain import instants
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.entrypoints.web import times
 from custodes.services import cameras as camera_service
 from custodes.services import keys
 from custodes.services.verify import VerifyReport, raise_or_clear_alarm
@@ -22,14 +23,12 @@ from custodes.services.verify import verify as run_verify
 
 
 def parse_time(value: str, name: str) -> int:
-    """µs since the epoch from an ISO 8601 time with a zone."""
+    """µs since the epoch from an ISO 8601 time with a zone, in the one range of every time
+    from outside (domain/instants.py); else an error in the locale's language, exit 2."""
     try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise fail(f"--{name}: not an ISO 8601 time: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise fail(f"--{name}: give a time zone (e.g. +08:00 or Z): {value!r}")
-    return int(parsed.timestamp() * 1_000_000)
+        return instants.parse(value, name)
+    except instants.BadInstant as exc:
+        raise fail(f"--{name}: {times.message(exc, times.cli_lang())}: {value!r}") from None
 
 
 def verify(

@@ -7,7 +7,6 @@ import getpass
 import json
 import os
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -15,8 +14,10 @@ import typer
 from rich.table import Table
 
 from custodes.adapters.db.grants import GrantError, grant_application_role
+from custodes.domain import instants
 from custodes.domain.ledger import Finding
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.web import times
 from custodes.services import ledger
 
 ledger_app = typer.Typer(
@@ -35,17 +36,14 @@ def cli_actor() -> str:
 
 
 def _instant(option: str, value: str | None) -> int | None:
-    """ISO 8601 (UTC when no zone is given) → µs since the epoch."""
+    """ISO 8601 (UTC when no zone is given) → µs since the epoch, in the one range of every
+    time from outside (domain/instants.py)."""
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise fail(f"{option}: not an ISO 8601 time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+        return instants.parse(value, option, zone_required=False)
+    except instants.BadInstant as exc:
+        raise fail(f"{option}: {times.message(exc, times.cli_lang())}: {value!r}") from None
 
 
 @ledger_app.command("verify")

@@ -33,6 +33,7 @@ from custodes.domain.camera import (
     with_credentials,
 )
 from custodes.services import ledger
+from custodes.services.access import is_id
 from custodes.services.context import Context
 
 T = schema.cameras
@@ -379,7 +380,13 @@ def registry_mark(ctx: Context) -> tuple[int, int]:
 
 
 def _resolve(conn: Connection, ref: str) -> int:
-    cond = T.c.id == int(ref) if ref.isdigit() else T.c.name == ref
+    if ref.isascii() and ref.isdigit():
+        # no row has it, and the database cannot bind it (nor Python read 5000 digits)
+        if len(ref) > 10 or not is_id(int(ref)):
+            raise CameraNotFound(f"camera: no camera {ref[:24]!r}")
+        cond = T.c.id == int(ref)
+    else:
+        cond = T.c.name == ref
     found = conn.execute(select(T.c.id).where(cond)).scalar_one_or_none()
     if found is None:
         raise CameraNotFound(f"camera: no camera {ref!r}")

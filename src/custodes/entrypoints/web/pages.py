@@ -14,8 +14,10 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx
+from custodes.entrypoints.web.times import request_lang
 from custodes.services import auth
 from custodes.services import cameras as camera_service
+from custodes.services.access import is_id
 from custodes.services.live_access import live_cameras, may_watch
 from custodes.services.settings import site_timezone
 from custodes.services.status import AlarmStatus, camera_status, system_status
@@ -53,9 +55,7 @@ JS_STRINGS = (
 
 
 def _lang(request: Request) -> str:
-    return i18n.choose(
-        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
-    )
+    return request_lang(request)
 
 
 # The banner's title per alarm kind (msgids: the catalogues translate them).
@@ -95,6 +95,16 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
 def _session(request: Request) -> auth.Session | None:
     token = request.cookies.get(SESSION_COOKIE)
     return auth.resume(get_ctx(request), token) if token else None
+
+
+def not_found() -> HTMLResponse:
+    return HTMLResponse("not found", status_code=404)
+
+
+def bad_id(value: int) -> bool:
+    """A page's path id no row can have (services/access.py `is_id`, the bound every API path
+    id has too): answered 404 before it reaches the database, which cannot bind it."""
+    return not is_id(value)
 
 
 def _to_login(request: Request) -> RedirectResponse:
@@ -169,10 +179,12 @@ def camera_edit(camera_id: int, request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
+    if bad_id(camera_id):
+        return not_found()
     try:
         cam = camera_service.find_camera(get_ctx(request), str(camera_id))
     except camera_service.CameraNotFound:
-        return HTMLResponse("not found", status_code=404)
+        return not_found()
     return _render(request, "camera_form.html", session, camera=cam)
 
 
@@ -181,11 +193,13 @@ def camera_page(camera_id: int, request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
+    if bad_id(camera_id):
+        return not_found()
     ctx = get_ctx(request)
     try:
         cam = camera_service.find_camera(ctx, str(camera_id))
     except camera_service.CameraNotFound:
-        return HTMLResponse("not found", status_code=404)
+        return not_found()
     status = next((s for s in camera_status(ctx) if s.id == camera_id), None)
     live_ok = may_watch(ctx, account_id=session.account_id, role=session.role, camera_id=cam.id)
     return _render(request, "camera.html", session, camera=cam, status=status, live_ok=live_ok)

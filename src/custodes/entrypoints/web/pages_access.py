@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from custodes.domain.access_rules import Action, Basis, OrgKind
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web.deps import get_ctx
-from custodes.entrypoints.web.pages import _render, _session, _to_login
+from custodes.entrypoints.web.pages import _render, _session, _to_login, bad_id, not_found
 from custodes.entrypoints.web.routes.access import actor_of
 from custodes.services import access
 from custodes.services import accounts as account_service
@@ -76,12 +76,14 @@ def request_page(request_id: int, request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
+    if bad_id(request_id):
+        return not_found()
     actor = actor_of(session)
     ctx = get_ctx(request)
     try:
         view = access.get_request(ctx, actor, request_id)
     except access.NotFound:
-        return HTMLResponse("not found", status_code=404)
+        return not_found()
     signed = any(s.account_id == session.account_id for s in view.staff)
     return _render(
         request,
@@ -126,11 +128,13 @@ def grant_page(grant_id: int, request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
+    if bad_id(grant_id):
+        return not_found()
     ctx = get_ctx(request)
     actor = actor_of(session)
     grant = next((g for g in access.my_grants(ctx, actor) if g.id == grant_id), None)
     if grant is None:
-        return HTMLResponse("not found", status_code=404)
+        return not_found()
     names = {c.id: c.name for c in camera_service.list_cameras(ctx, include_retired=True)}
     return _render(
         request,

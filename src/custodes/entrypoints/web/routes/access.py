@@ -30,8 +30,8 @@ from custodes.entrypoints.web.deps import (
     PathId,
     SessionDep,
     field_error,
-    to_us,
 )
+from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import access, auth, documents, grants
 from custodes.services import cameras as camera_service
 
@@ -74,19 +74,12 @@ def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 class DocumentOut(BaseModel):
     id: int
     sha256: str
-    filename: str
+    filename: str = Field(description="the uploader's file name, as a record; never served")
     media_type: str
     bytes: int
 
 
-@router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
-async def upload_document(
-    session: SessionDep,
-    ctx: CtxDep,
-    file: Annotated[UploadFile, File(description="The approval document: PDF, PNG or JPEG.")],
-) -> DocumentOut:
-    data = await file.read(documents.MAX_BYTES + 1)
-    doc = _run(documents.upload, ctx, actor_of(session), file.filename or "document", data)
+def _document_out(doc: documents.Document) -> DocumentOut:
     return DocumentOut(
         id=doc.id,
         sha256=doc.sha256,
@@ -96,19 +89,46 @@ async def upload_document(
     )
 
 
+@router.post("/documents", status_code=status.HTTP_201_CREATED, response_model=DocumentOut)
+async def upload_document(
+    session: SessionDep,
+    ctx: CtxDep,
+    file: Annotated[UploadFile, File(description="The approval document: PDF, PNG or JPEG.")],
+) -> DocumentOut:
+    """Keep an approval document; its type is read from its bytes (PDF, PNG or JPEG, else
+    422), its name is only recorded."""
+    data = await file.read(documents.MAX_BYTES + 1)
+    doc = _run(documents.upload, ctx, actor_of(session), file.filename or "document", data)
+    return _document_out(doc)
+
+
 @router.get(
     "/documents/{document_id}",
     response_class=FileResponse,
-    responses={200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+    responses={
+        200: {
+            "content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}},
+            "description": "as an attachment named document-<id>.<the type in its bytes>",
+        }
+    },
 )
 def get_document(document_id: PathId, session: SessionDep, ctx: CtxDep) -> FileResponse:
+    """The document's bytes, as a download: its Content-Type and name are the type found in
+    the bytes (never the uploader's name), the browser told not to guess another
+    (nosniff) and not to run anything in it (a sandbox)."""
     read_all = allows(session.role, Permission.REQUESTS_READ_ALL)
     doc = _run(documents.get, ctx, actor_of(session), document_id, read_all=read_all)
     return FileResponse(
         doc.path,
         media_type=doc.media_type,
-        filename=doc.filename,
-        headers={"X-Content-SHA256": doc.sha256, "Cache-Control": "no-store"},
+        filename=doc.download_name,
+        content_disposition_type="attachment",
+        headers={
+            "X-Content-SHA256": doc.sha256,
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "sandbox; default-src 'none'",
+        },
     )
 
 
@@ -256,11 +276,14 @@ def _out(r: access.RequestView, now_us: int) -> RequestOut:
 
 
 @router.post("/requests", status_code=status.HTTP_201_CREATED, response_model=Created)
-def create_request(body: RequestIn, session: SessionDep, ctx: CtxDep) -> Created:
+def create_request(body: RequestIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> Created:
+    start_us, end_us = window(
+        body.start, body.end, location="body", names=("start", "end"), lang=lang
+    )
     new = access.NewRequest(
         camera_ids=tuple(body.camera_ids),
-        start_us=to_us(body.start),
-        end_us=to_us(body.end),
+        start_us=start_us,
+        end_us=end_us,
         action=body.action,
         basis=body.basis,
         purpose=body.purpose,
@@ -364,6 +387,7 @@ class CoverOut(BaseModel):
 def check_grant(
     session: SessionDep,
     ctx: CtxDep,
+    lang: LangDep,
     camera_id: Annotated[int, Query(ge=1, le=ID_MAX)],
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
@@ -371,9 +395,7 @@ def check_grant(
 ) -> CoverOut:
     """Which of my grants allows `need` of the camera over [start, end); 403 with the reason
     (recorded in the ledger) when none does; 404 for a camera that does not exist."""
-    a, b = to_us(start), to_us(end)
-    if b <= a:
-        raise field_error("query", "end", "must be after start")
+    a, b = window(start, end, location="query", names=("start", "end"), lang=lang)
     try:
         if not access.is_id(camera_id):
             raise camera_service.CameraNotFound(camera_id)

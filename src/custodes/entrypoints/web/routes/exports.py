@@ -27,19 +27,18 @@ from custodes.adapters.bundle import zip_chunks
 from custodes.domain import export_format as fmt
 from custodes.domain.access_rules import Action
 from custodes.domain.roles import Permission, allows
-from custodes.entrypoints.web.deps import CtxDep, SessionDep, field_error, to_us
+from custodes.entrypoints.web.deps import ID_MAX, CtxDep, SessionDep
+from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import auth, exports, grants
 from custodes.services.context import Context
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
 
-ID_MAX = 2**31 - 1  # the id columns are 32-bit
 # A player fetches a clip in many range requests; the first of a session's requests for an
 # export after this long without one is a new viewing (a ledger entry), whatever its range.
 CLIP_VIEW_GAP_S = 300.0
 _clip_viewings_lock = threading.Lock()  # the route runs in the threadpool
-EARLIEST_US, LATEST_US = 0, 7_258_118_400_000_000  # 1970 to 2200: anything else is a typo
 
 
 class ExportIn(BaseModel):
@@ -134,15 +133,13 @@ def _new_clip_viewing(request: Request, session: auth.Session, export_id: str) -
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExportOut)
-def create(body: ExportIn, session: SessionDep, ctx: CtxDep) -> ExportOut:
+def create(body: ExportIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> ExportOut:
     """Make a bundle of [start, end) of one camera under a copy grant (whole segments: the
     covered range is returned). Runs ffmpeg: seconds per hour of footage."""
-    start_us, end_us = to_us(body.start), to_us(body.end)
-    for name, value in (("start", start_us), ("end", end_us)):
-        if not EARLIEST_US <= value <= LATEST_US:
-            raise field_error("body", name, "must lie between 1970 and 2200")
-    if end_us <= start_us:
-        raise field_error("body", "end", "must be after start")
+    # the one range of every time from outside (domain/instants.py)
+    start_us, end_us = window(
+        body.start, body.end, location="body", names=("start", "end"), lang=lang
+    )
     try:
         grant = exports.require_grant(
             ctx,

@@ -22,8 +22,9 @@ from pydantic import BaseModel
 from custodes.adapters.ffmpeg.clip import Piece, clip_command, write_concat_list
 from custodes.clock import iso
 from custodes.domain.access_rules import Action
-from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, field_error, to_us
+from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, field_error
 from custodes.entrypoints.web.permissions import CameraReader
+from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import cameras as camera_service
 from custodes.services import grants, ledger
 from custodes.services.recordings import segments_between, timeline
@@ -60,11 +61,11 @@ class TimelineOut(BaseModel):
 
 
 def _window(
-    start: datetime, end: datetime, names: tuple[str, str], max_us: int, what: str
+    start: datetime, end: datetime, names: tuple[str, str], max_us: int, what: str, lang: str
 ) -> tuple[int, int]:
-    a, b = to_us(start), to_us(end)
-    if b <= a:
-        raise field_error("query", names[1], f"must be after {names[0]}")
+    """The query's window: both ends in the one range (domain/instants.py), end after start,
+    at most `max_us` long."""
+    a, b = window(start, end, location="query", names=names, lang=lang)
     if b - a > max_us:
         raise field_error("query", names[1], f"the window is limited to {what}")
     return a, b
@@ -82,12 +83,13 @@ def recordings(
     camera_id: PathId,
     _: CameraReader,
     ctx: CtxDep,
+    lang: LangDep,
     start: Annotated[datetime, Query(alias="from", description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(alias="to", description="ISO 8601; UTC if no zone")],
 ) -> TimelineOut:
     """Recorded spans and gaps overlapping the window, clipped to it."""
+    a, b = _window(start, end, ("from", "to"), MAX_TIMELINE_DAYS * 86_400_000_000, "31 days", lang)
     _check_camera(ctx, camera_id)
-    a, b = _window(start, end, ("from", "to"), MAX_TIMELINE_DAYS * 86_400_000_000, "31 days")
     t = timeline(ctx, camera_id, a, b)
     return TimelineOut(
         camera_id=camera_id,
@@ -126,12 +128,13 @@ async def media(
     camera_id: PathId,
     session: SessionDep,
     ctx: CtxDep,
+    lang: LangDep,
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
 ) -> StreamingResponse:
     """One MP4 of [start, end): stream copy, from the keyframe at or before `start`."""
+    a, b = _window(start, end, ("start", "end"), MAX_MEDIA_HOURS * 3_600_000_000, "2 hours", lang)
     _check_camera(ctx, camera_id)
-    a, b = _window(start, end, ("start", "end"), MAX_MEDIA_HOURS * 3_600_000_000, "2 hours")
     try:
         grant = await asyncio.to_thread(
             grants.require,

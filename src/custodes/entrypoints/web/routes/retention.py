@@ -17,9 +17,9 @@ from custodes.entrypoints.web.deps import (
     PathId,
     QueryId,
     field_error,
-    to_us,
 )
 from custodes.entrypoints.web.permissions import HoldManager, RetentionReader, need
+from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import auth, ledger, retention
 from custodes.services import cameras as camera_service
 from custodes.services.sweep import sweep
@@ -112,16 +112,15 @@ def delete_recordings(
     camera_id: PathId,
     session: Pruner,
     ctx: CtxDep,
-    start: Annotated[datetime, Query(alias="from")],
-    end: Annotated[datetime, Query(alias="to")],
+    lang: LangDep,
+    start: Annotated[datetime, Query(alias="from", description="ISO 8601; UTC if no zone")],
+    end: Annotated[datetime, Query(alias="to", description="ISO 8601; UTC if no zone")],
 ) -> DeletedOut:
     """Delete recordings of a range — only when all of it is past retention and not held;
     otherwise 403 naming the reason and the article (and the refusal is in the ledger). Only
     the operating unit's administrator or security manager may ask."""
+    a, b = window(start, end, location="query", names=("from", "to"), lang=lang)
     _camera(ctx, camera_id)
-    a, b = to_us(start), to_us(end)
-    if b <= a:
-        raise field_error("query", "to", "must be after from")
     actor = ledger.account_actor(session.username)
     try:
         retention.check_deletion(ctx, camera_id, a, b, actor=actor, via="api")
@@ -157,15 +156,18 @@ def holds(_: RetentionReader, ctx: CtxDep, camera_id: QueryId = None) -> list[Ho
 
 
 @router.post("/holds", response_model=HoldOut, status_code=201)
-def place(body: HoldIn, session: HoldManager, ctx: CtxDep) -> HoldOut:
-    """Keep a camera's footage of a time range past its retention."""
+def place(body: HoldIn, session: HoldManager, ctx: CtxDep, lang: LangDep) -> HoldOut:
+    """Keep a camera's footage of a time range past its retention (1970 to 2200, UTC)."""
+    start_us, end_us = window(
+        body.start, body.end, location="body", names=("start", "end"), lang=lang
+    )
     _camera(ctx, body.camera_id)
     try:
         hold_id = retention.place_hold(
             ctx,
             camera_id=body.camera_id,
-            start_us=to_us(body.start),
-            end_us=to_us(body.end),
+            start_us=start_us,
+            end_us=end_us,
             kind=body.kind,
             reason=body.reason,
             reference=body.reference,

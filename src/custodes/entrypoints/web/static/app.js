@@ -22,10 +22,14 @@ export async function api(path, { method = "GET", body } = {}) {
   return res;
 }
 
+// Total: a stored time no Date holds (beyond ±275,760 years) shows as its number, marked,
+// instead of throwing and leaving the rest of the page unrendered.
 export function formatTime(ms, withDate = false) {
   const opts = { timeZone: timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false };
   if (withDate) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
-  return new Intl.DateTimeFormat(document.documentElement.lang, opts).format(new Date(ms));
+  const date = new Date(ms);
+  if (!Number.isFinite(date.getTime())) return `${Math.round(ms * 1000)} µs since 1970 UTC`;
+  return new Intl.DateTimeFormat(document.documentElement.lang, opts).format(date);
 }
 
 const logout = document.getElementById("logout");
@@ -48,5 +52,9 @@ for (const button of document.querySelectorAll("button.ack-alarm")) {
 
 // Times the server renders as <time data-us="…">: shown in the site's zone.
 for (const el of document.querySelectorAll("time[data-us]")) {
-  el.textContent = `(${formatTime(Number(el.dataset.us) / 1000, true)})`;
+  const ms = Number(el.dataset.us) / 1000;
+  const shown = Number.isFinite(new Date(ms).getTime())
+    ? formatTime(ms, true)
+    : `${el.dataset.us} µs since 1970 UTC`; // the stored number, exactly as stored
+  el.textContent = `(${shown})`;
 }
