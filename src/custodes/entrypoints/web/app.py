@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from custodes import __version__
 from custodes.adapters.live.hub import LiveHub
 from custodes.entrypoints.web import pages, pages_access
+from custodes.entrypoints.web.hardening import TransportGuard
 from custodes.entrypoints.web.routes import (
     access,
     accounts,
@@ -76,4 +77,11 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(pages_access.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Outermost but for Starlette's own error handler: sessions before bodies, size limits,
+    # Origin, and the security headers on every answer (hardening.py).
+    app.add_middleware(TransportGuard)
+
+    return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
