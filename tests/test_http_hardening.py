@@ -401,6 +401,46 @@ def test_same_origin(origin: str | None, host: str, same: bool) -> None:
     assert hardening.same_origin(origin, host) is same
 
 
+# --- 3. redirects stay on this site --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/\\127.0.0.1:9/",
+        "/%5C127.0.0.1:9/",
+        "/%5c127.0.0.1:9/",
+        "/%255C127.0.0.1:9/",
+        "//127.0.0.1:9/",
+        "/%2F127.0.0.1:9/",
+        "/\t/127.0.0.1:9/",
+        "/\n/127.0.0.1:9/",
+        "/%09/127.0.0.1:9/",
+        "http://127.0.0.1:9/",
+        "javascript:alert(1)",
+        " /live",
+        "live",
+        "",
+    ],
+)
+def test_safe_next_refuses_what_leaves_the_site(target: str) -> None:
+    assert safe_next(target) == "/live"
+
+
+@pytest.mark.parametrize("target", ["/live", "/cameras/3?layout=4", "/requests/12#x", "/a%20b"])
+def test_safe_next_keeps_this_sites_paths(target: str) -> None:
+    assert safe_next(target) == target
+
+
+def test_the_login_page_and_the_language_switch_keep_next_on_the_site(client: TestClient) -> None:
+    res = client.get("/login", params={"next": "/\\127.0.0.1:9/"})
+    assert 'data-next="/live"' in res.text
+    res = client.get("/login", params={"next": "/cameras/1"})
+    assert 'data-next="/cameras/1"' in res.text
+    res = client.get("/lang/en", params={"next": "/\\127.0.0.1:9/"}, follow_redirects=False)
+    assert res.headers["location"] == "/live"
+
+
 # --- 4. security headers on every answer ---------------------------------------------------
 
 
@@ -436,5 +476,73 @@ def test_every_answer_carries_the_security_headers(
         assert "unsafe-inline" not in res.headers["content-security-policy"], what
     assert answers["too large"].status_code == 413
     assert answers["not found"].status_code == 404
+
+
+# --- browser: the CSP the pages run under, the log-in redirect ------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+needs_browser = pytest.mark.skipif(
+    not os.path.exists(CHROMIUM) and os.environ.get("CUSTODES_REQUIRE_BROWSER") != "1",
+    reason=f"NOTICE: {CHROMIUM} not installed; browser tests skipped",
+)
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+"""
+
+
+class _Witness(BaseHTTPRequestHandler):
+    seen: list[str] = []  # noqa: RUF012 - the paths another site was asked for
+
+    def do_GET(self) -> None:
+        _Witness.seen.append(self.path)
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"off-site")
+
+    def log_message(self, *_: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def browser_page() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=shutil.which(CHROMIUM) or CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--no-first-run"],
+        )
+        context = b.new_context(locale="en-US")
+        context.add_init_script(CSP_WATCH)
+        yield context.new_page()
+        b.close()
+
+
+@needs_browser
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one database is enough
+def test_the_log_in_redirect_stays_on_the_site(
+    served: tuple[Context, int], browser_page: Any
+) -> None:
+    _, port = served
+    other = ThreadingHTTPServer(("127.0.0.1", 0), _Witness)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    _Witness.seen.clear()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for attack in (f"/%5C127.0.0.1:{other.server_port}/", f"//127.0.0.1:{other.server_port}/"):
+            page = browser_page
+            page.context.clear_cookies()
+            page.goto(f"{base}/login?next={attack}")
+            page.fill("#username", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("#login-submit")
+            page.wait_for_url(lambda u: urlsplit(u).path == "/live", timeout=15000)
+            assert urlsplit(page.url).netloc == f"127.0.0.1:{port}", page.url
+        assert _Witness.seen == []
+    finally:
+        other.shutdown()
 
 

@@ -13,8 +13,8 @@ form.addEventListener("submit", async (event) => {
     },
   });
   if (res.ok) {
-    const next = form.dataset.next || "/live";
-    location.href = next.startsWith("/") && !next.startsWith("//") ? next : "/live";
+    // data-next is already a path of this site: the server's safe_next (hardening.py) chose it
+    location.href = form.dataset.next || "/live";
   } else {
     document.getElementById("login-error").hidden = false;
   }
