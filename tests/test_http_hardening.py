@@ -351,6 +351,90 @@ def test_every_operation_but_the_public_ones_refuses_a_stranger_before_its_body(
     assert checked > 40
 
 
+# --- 2. live streams end with the right to watch them; Origin ------------------------------
+
+
+@pytest.fixture
+def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    clips = tmp_path_factory.getbasetemp() / "live-clips"
+    with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as s:
+        yield s
+
+
+def _streams_until_closed(ws: Any, revoke: Callable[[], None]) -> tuple[int, str, float]:
+    """Watch a few frames, revoke, then count the time until the server closes the socket."""
+    ws.receive_json()
+    ws.receive_bytes()  # init
+    for _ in range(10):
+        ws.receive_bytes()
+    revoke()
+    revoked = time.monotonic()
+    with pytest.raises(WebSocketDisconnect) as closed:
+        while time.monotonic() - revoked < 15:
+            ws.receive_bytes()
+    return closed.value.code, closed.value.reason, time.monotonic() - revoked
+
+
+@pytest.mark.slow
+def test_a_live_stream_ends_within_seconds_of_the_right_to_watch_it(
+    ctx: Context, sim: Simulator
+) -> None:
+    cam = camera_service.add_camera(ctx, CameraSpec(name="c", url=sim.url("cam1"), place="p")).id
+    _set_password(ctx, PASSWORD)
+    operator = person(ctx, Role.DUTY_OPERATOR)
+    bound = live_route.RECHECK_S + 3.0  # the re-check interval, and a loaded machine's slack
+    app = create_app(ctx, live_linger_s=2.0)
+    url = f"{API}/cameras/{cam}/live"
+
+    def login(c: TestClient, username: str, password: str) -> None:
+        res = c.post(f"{API}/auth/login", json={"username": username, "password": password})
+        assert res.status_code == 200, res.text
+        c.headers[CSRF_HEADER] = res.json()["csrf_token"]
+
+    with TestClient(app) as admin:
+        # logged out
+        login(admin, "admin", PASSWORD)
+        with admin.websocket_connect(url) as ws:
+            code, reason, took = _streams_until_closed(
+                ws, lambda: admin.post(f"{API}/auth/logout").raise_for_status()
+            )
+        assert code == 4401 and took < bound, (code, reason, took)
+        assert reason == "the session ended"
+        # the account disabled (in the database, as by another administrator)
+        login(admin, "admin", PASSWORD)
+
+        def disable() -> None:
+            with ctx.engine.begin() as conn:
+                conn.execute(
+                    update(schema.accounts)
+                    .where(schema.accounts.c.username == "admin")
+                    .values(disabled_us=ctx.clock())
+                )
+
+        with admin.websocket_connect(url) as ws:
+            code, reason, took = _streams_until_closed(ws, disable)
+        assert code == 4401 and took < bound, (code, reason, took)
+    with TestClient(app) as op:
+        # a duty operator's camera unassigned
+        with ctx.engine.begin() as conn:
+            conn.execute(
+                insert(schema.camera_assignments).values(
+                    account_id=operator.account_id, camera_id=cam
+                )
+            )
+        login(op, operator.username, CAST_PASSWORD)
+
+        def unassign() -> None:
+            with ctx.engine.begin() as conn:
+                conn.execute(delete(schema.camera_assignments))
+
+        with op.websocket_connect(url) as ws:
+            code, reason, took = _streams_until_closed(ws, unassign)
+        assert code == 4403 and took < bound, (code, reason, took)
+        assert reason == "no longer allowed to watch this camera live"
+        assert "rtsp" not in reason and "127.0.0.1" not in reason
+
+
 def test_a_live_socket_from_another_site_is_refused(client: TestClient) -> None:
     # with no session at all: the route says 4401, so a 4403 is the Origin check's
     with (
