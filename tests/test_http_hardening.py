@@ -562,6 +562,22 @@ def test_every_answer_carries_the_security_headers(
     assert answers["not found"].status_code == 404
 
 
+# --- 5. API docs from an installed package --------------------------------------------------
+
+
+def test_api_docs_are_served_from_the_installed_package(client: TestClient) -> None:
+    page = client.get(f"{API}/docs")
+    assert page.status_code == 200
+    assert "://" not in page.text  # nothing from elsewhere
+    assert "<script>" not in page.text  # no inline script: the CSP runs none
+    for name in ("swagger-ui-bundle.js", "swagger-ui.css"):
+        res = client.get(f"{API}/docs/{name}")
+        assert res.status_code == 200 and len(res.content) > 100_000, name
+    assert client.get(f"{API}/docs/index.html").status_code == 404  # only the files it needs
+    assert client.get(f"{API}/docs/..%2F__init__.py").status_code == 404
+    assert client.get("/static/api-docs.js").status_code == 200
+
+
 # --- browser: the CSP the pages run under, the log-in redirect ------------------------------
 
 CHROMIUM = "/usr/bin/chromium"
@@ -630,3 +646,30 @@ def test_the_log_in_redirect_stays_on_the_site(
         other.shutdown()
 
 
+@needs_browser
+@pytest.mark.slow
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # one database is enough
+def test_the_pages_and_the_api_docs_work_under_the_csp(
+    served: tuple[Context, int], browser_page: Any
+) -> None:
+    ctx, port = served
+    camera_service.add_camera(ctx, CameraSpec(name="gate", url="rtsp://127.0.0.1:9/x", place="p"))
+    base = f"http://127.0.0.1:{port}"
+    page = browser_page
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(f"{base}/login?next=/cameras")
+    page.fill("#username", "admin")
+    page.fill("#password", PASSWORD)
+    page.click("#login-submit")
+    page.wait_for_url(lambda u: urlsplit(u).path == "/cameras", timeout=15000)
+    for path in ("/live", "/cameras/1", "/cameras/new", "/requests", "/accounts", "/me"):
+        page.goto(f"{base}{path}")
+        page.wait_for_load_state("load")
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__csp") == [], path
+    page.goto(f"{base}{API}/docs")
+    page.wait_for_selector(".opblock", timeout=20000)  # Swagger UI drew the operations
+    assert page.locator(".opblock").count() > 40
+    assert page.evaluate("window.__csp") == []
+    assert errors == []

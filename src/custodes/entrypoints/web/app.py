@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 
 from custodes import __version__
 from custodes.adapters.live.hub import LiveHub
-from custodes.entrypoints.web import pages, pages_access
+from custodes.entrypoints.web import api_docs, pages, pages_access
 from custodes.entrypoints.web.hardening import TransportGuard
 from custodes.entrypoints.web.routes import (
     access,
@@ -48,8 +48,9 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         version=__version__,
         description="Compliance-first public safety video image information system.",
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served offline by api_docs (FastAPI's own page loads a CDN)
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.ctx = ctx
 
@@ -76,6 +77,7 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
     app.include_router(api)
     app.include_router(pages.router)
     app.include_router(pages_access.router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     # Outermost but for Starlette's own error handler: sessions before bodies, size limits,
     # Origin, and the security headers on every answer (hardening.py).
