@@ -578,6 +578,24 @@ def test_api_docs_are_served_from_the_installed_package(client: TestClient) -> N
     assert client.get("/static/api-docs.js").status_code == 200
 
 
+# --- 6. the status codes each operation answers, in the schema -----------------------------
+
+
+def test_the_schema_documents_each_operations_refusals(client: TestClient) -> None:
+    paths = client.get(f"{API}/openapi.json").json()["paths"]
+    upload = paths[f"{API}/documents"]["post"]["responses"]
+    assert {"201", "400", "401", "403", "413", "422"} <= set(upload)
+    assert {"401", "403", "404", "409", "422"} <= set(
+        paths[f"{API}/accounts/{{account_id}}/disable"]["post"]["responses"]
+    )
+    login = paths[f"{API}/auth/login"]["post"]["responses"]
+    assert {"200", "401", "413", "422"} <= set(login) and "403" not in login
+    assert "401" not in paths[f"{API}/health"]["get"]["responses"]
+    for path, item in paths.items():
+        for method, op in item.items():
+            assert "413" in op["responses"], (method, path)
+
+
 # --- browser: the CSP the pages run under, the log-in redirect ------------------------------
 
 CHROMIUM = "/usr/bin/chromium"

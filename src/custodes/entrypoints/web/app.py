@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -26,6 +28,7 @@ from custodes.entrypoints.web.routes import (
     session,
     system,
 )
+from custodes.entrypoints.web.status_codes import document_status_codes
 from custodes.services.context import Context
 from custodes.services.retention import RetentionConfigError
 
@@ -83,7 +86,17 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
     # Origin, and the security headers on every answer (hardening.py).
     app.add_middleware(TransportGuard)
 
-    return app.openapi_schema
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_status_codes(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
