@@ -16,8 +16,8 @@ the server's own errors; the role and organisation checks run on both in tests/t
 Bounded for CI: the coverage phase's fixed cases plus MAX_EXAMPLES generated ones per
 operation, derandomised (the same cases on every run), no example database, no shrinking, no
 deadline: for the administrator and the officer MAX_EXAMPLES, for the manager, the duty
-operator and the auditor (most of whose calls end in a 403) MAX_EXAMPLES_OTHERS: about
-300 s in all on 2 cores. The data the operations can find:
+operator and the auditor (most of whose calls end in a 403) MAX_EXAMPLES_OTHERS: 275 items,
+about 5 minutes on 2 shared cores. The data the operations can find:
 two cameras (one with sealed footage, assigned to the duty operator), an approved request
 with its document and grant, a draft request. The cameras' URLs refuse connections, so the
 live HLS playlist answers 503 at once instead of waiting for a camera; the live WebSocket is
