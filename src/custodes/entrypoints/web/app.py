@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from custodes import __version__
 from custodes.adapters.live.hub import LiveHub
-from custodes.entrypoints.web import pages, pages_access
+from custodes.entrypoints.web import api_docs, pages, pages_access
+from custodes.entrypoints.web.hardening import TransportGuard
 from custodes.entrypoints.web.routes import (
     access,
     accounts,
@@ -25,6 +28,7 @@ from custodes.entrypoints.web.routes import (
     session,
     system,
 )
+from custodes.entrypoints.web.status_codes import document_status_codes
 from custodes.services.context import Context
 from custodes.services.retention import RetentionConfigError
 
@@ -47,8 +51,9 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         version=__version__,
         description="Compliance-first public safety video image information system.",
         openapi_url=f"{API}/openapi.json",
-        docs_url=f"{API}/docs",
+        docs_url=None,  # served offline by api_docs (FastAPI's own page loads a CDN)
         redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     app.state.ctx = ctx
 
@@ -75,5 +80,23 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
     app.include_router(api)
     app.include_router(pages.router)
     app.include_router(pages_access.router)
+    app.include_router(api_docs.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    # Outermost but for Starlette's own error handler: sessions before bodies, size limits,
+    # Origin, and the security headers on every answer (hardening.py).
+    app.add_middleware(TransportGuard)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_status_codes(
+                get_openapi(
+                    title=app.title,
+                    version=app.version,
+                    description=app.description,
+                    routes=app.routes,
+                )
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

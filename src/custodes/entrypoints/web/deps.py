@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from pydantic import Field
 
+from custodes.entrypoints.web import i18n
 from custodes.services import auth
 from custodes.services.access import ID_MAX as ID_MAX  # re-exported for the routes
 from custodes.services.context import Context
@@ -26,16 +27,44 @@ def get_ctx(request: Request) -> Context:
 CtxDep = Annotated[Context, Depends(get_ctx)]
 
 
-def current_session(request: Request, ctx: CtxDep) -> auth.Session:
-    token = request.cookies.get(SESSION_COOKIE)
+SESSION_SCOPE_KEY = "custodes.session"  # the Session the transport guard found (hardening.py)
+# msgids (locale/*.po)
+LOG_IN_FIRST = "log in first"
+BAD_CSRF = "missing or wrong X-CSRF-Token"
+
+
+def check_session(
+    ctx: Context, token: str | None, method: str, csrf: str | None, *, lang: str
+) -> auth.Session:
+    """The live session behind a cookie token, or the HTTPException that refuses the request:
+    401 without one, 403 for an unsafe method without the session's CSRF token. The one rule,
+    used by the transport guard before any body is read and by every route's dependency."""
     session = auth.resume(ctx, token) if token else None
+    tr = i18n.translations(lang)
     if session is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in first")
-    if request.method in UNSAFE_METHODS and not auth.csrf_matches(
-        session, request.headers.get(CSRF_HEADER)
-    ):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"missing or wrong {CSRF_HEADER}")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, tr.gettext(LOG_IN_FIRST))
+    if method in UNSAFE_METHODS and not auth.csrf_matches(session, csrf):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, tr.gettext(BAD_CSRF))
     return session
+
+
+def request_language(request: Request) -> str:
+    return i18n.choose(
+        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
+    )
+
+
+def current_session(request: Request, ctx: CtxDep) -> auth.Session:
+    found = request.scope.get(SESSION_SCOPE_KEY)
+    if isinstance(found, auth.Session):
+        return found  # checked by the transport guard for this very request
+    return check_session(
+        ctx,
+        request.cookies.get(SESSION_COOKIE),
+        request.method,
+        request.headers.get(CSRF_HEADER),
+        lang=request_language(request),
+    )
 
 
 SessionDep = Annotated[auth.Session, Depends(current_session)]

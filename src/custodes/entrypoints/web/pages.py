@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx
+from custodes.entrypoints.web.hardening import safe_next
 from custodes.entrypoints.web.times import request_lang
 from custodes.services import auth
 from custodes.services import cameras as camera_service
@@ -114,14 +115,13 @@ def _to_login(request: Request) -> RedirectResponse:
 
 @router.get("/login")
 def login_page(request: Request) -> Response:
-    return _render(request, "login.html", None, next=request.query_params.get("next", "/live"))
+    target = safe_next(request.query_params.get("next"))  # the script follows it as it is
+    return _render(request, "login.html", None, next=target)
 
 
 @router.get("/lang/{code}")
 def set_language(code: str, request: Request) -> Response:
-    back = request.query_params.get("next", "/live")
-    if not back.startswith("/") or back.startswith("//"):
-        back = "/live"
+    back = safe_next(request.query_params.get("next"))
     response = RedirectResponse(back, status_code=303)
     if code in i18n.LANGUAGES:
         response.set_cookie(i18n.LANG_COOKIE, code, max_age=365 * 86400, samesite="strict")

@@ -3,8 +3,12 @@
 GET (WebSocket) /cameras/{id}/live: fragmented MP4 for Media Source Extensions. Protocol: one
 text message `{"mime": "video/mp4; codecs=\\"avc1.640028\\""}`, then one binary message with
 the init segment, then one binary message per fragment, from a keyframe on. The socket closes
-with 4401 without a session, 4404 for an unknown camera, 4503 when the camera cannot be
-reached.
+with 4401 without a session, 4403 when the account may not watch the camera, 4404 for an
+unknown camera, 4503 when the camera cannot be reached; 4403 too for a handshake from another
+site (an Origin that is not this one: hardening.py). The right to watch is asked again every
+RECHECK_S seconds while the stream runs: a log-out, an expired session or a disabled account
+closes it with 4401, an unassigned camera (or a role that lost live view) with 4403, a retired
+camera with 4404 — within seconds, not at the end of the stream. HLS asks at every request.
 
 GET /cameras/{id}/hls/{stream}/index.m3u8 and the files it names: HLS, for clients without
 MSE. The stream is in the path so that the playlist's relative segment names resolve to it.
@@ -28,7 +32,7 @@ from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, PathId, Sessio
 from custodes.services import auth, ledger
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
-from custodes.services.live_access import may_watch
+from custodes.services.live_access import LiveRefusal, live_right, may_watch
 
 router = APIRouter(prefix="/cameras/{camera_id}", tags=["live"])
 HLS_TYPES = {
@@ -67,6 +71,20 @@ def _new_hls_viewing(request: Request, session: auth.Session, camera_id: int, st
     return new
 
 
+# Close codes and reasons (no secret in any: the reason is shown to whoever is refused).
+OPEN_REFUSED = {
+    LiveRefusal.SESSION: (4401, "log in first"),
+    LiveRefusal.FORBIDDEN: (4403, "not allowed to watch this camera live"),
+    LiveRefusal.NO_CAMERA: (4404, "no such camera"),
+}
+ENDED = {
+    LiveRefusal.SESSION: (4401, "the session ended"),
+    LiveRefusal.FORBIDDEN: (4403, "no longer allowed to watch this camera live"),
+    LiveRefusal.NO_CAMERA: (4404, "the camera was removed"),
+}
+RECHECK_S = 2.0  # how often an open stream asks again whether its viewer may still watch
+
+
 @router.websocket("/live")
 async def live(
     websocket: WebSocket, camera_id: PathId, stream: Literal["main", "sub"] = "main"
@@ -74,18 +92,12 @@ async def live(
     ctx: Context = websocket.app.state.ctx
     hub: LiveHub = websocket.app.state.live
     token = websocket.cookies.get(SESSION_COOKIE)
-    session = auth.resume(ctx, token) if token else None
-    if session is None:
-        await websocket.close(code=4401, reason="log in first")
+    right = await asyncio.to_thread(live_right, ctx, token, camera_id)
+    if isinstance(right, LiveRefusal):
+        code, reason = OPEN_REFUSED[right]
+        await websocket.close(code=code, reason=reason)
         return
-    if not may_watch(ctx, account_id=session.account_id, role=session.role, camera_id=camera_id):
-        await websocket.close(code=4403, reason="not allowed to watch this camera live")
-        return
-    try:
-        camera_service.find_camera(ctx, str(camera_id))
-    except camera_service.CameraNotFound:
-        await websocket.close(code=4404, reason=f"no camera {camera_id}")
-        return
+    session = right
     url = camera_service.stream_url(ctx, camera_id, stream)
     await websocket.accept()
     try:
@@ -96,8 +108,24 @@ async def live(
             )
             await websocket.send_json({"mime": f'video/mp4; codecs="{source.codec}"'})
             await websocket.send_bytes(source.init)
-            while (data := await viewer.queue.get()) is not None:
-                await websocket.send_bytes(data)
+            recheck = time.monotonic() + RECHECK_S
+            while True:
+                wait = max(0.0, recheck - time.monotonic())
+                try:
+                    data = await asyncio.wait_for(viewer.queue.get(), timeout=wait)
+                except TimeoutError:
+                    data = b""  # nothing yet: time to ask again
+                if time.monotonic() >= recheck:
+                    still = await asyncio.to_thread(live_right, ctx, token, camera_id)
+                    if isinstance(still, LiveRefusal):
+                        code, reason = ENDED[still]
+                        await websocket.close(code=code, reason=reason)
+                        return
+                    recheck = time.monotonic() + RECHECK_S
+                if data is None:
+                    break
+                if data:
+                    await websocket.send_bytes(data)
         await websocket.close(code=4503, reason="the live stream ended")
     except LiveUnavailable as exc:
         await websocket.close(code=4503, reason=str(exc)[:120])

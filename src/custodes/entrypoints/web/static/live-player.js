@@ -82,10 +82,17 @@ export class LivePlayer {
       this.queue.push(msg.data);
       this.pump();
     };
-    ws.onclose = () => {
+    ws.onclose = (event) => {
       this.sb = null;
       this.queue = [];
-      this.again();
+      if (event.code === 4401) {  // the session ended: log in again, then come back here
+        location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
+      } else if (event.code === 4403 || event.code === 4404) {  // no (longer any) right to watch
+        this.closed = true;
+        this.onState(t("No video"));
+      } else {
+        this.again();
+      }
     };
   }
 
