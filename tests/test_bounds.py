@@ -142,6 +142,21 @@ def test_a_hold_out_of_range_is_refused_in_the_users_language(world: World) -> N
     assert c.post(f"{API}/holds", json={**body, **good}).status_code == 201
 
 
+def test_register_filters_out_of_range_are_refused_unrecorded(world: World) -> None:
+    """The register's from/to are times from outside like any other: the one range, a 422 in
+    the user's language, and no register export recorded for a refused CSV or PDF."""
+    c = world.login(world.manager)
+    entries = _count(world.ctx, schema.ledger)
+    for path in ("/register", "/register.csv", "/register.pdf"):
+        for params, bad, headers, text in (
+            ({"from": YEAR_ONE}, "from", EN, RANGE_EN),
+            ({"to": FAR}, "to", ZH, RANGE_ZH),
+        ):
+            res = c.get(f"{API}{path}", params=params, headers=headers)
+            _refusal(res, ["query", bad], text)
+    assert _count(world.ctx, schema.ledger) == entries
+
+
 def test_playback_and_grant_checks_out_of_range_are_refused_unrecorded(world: World) -> None:
     c = world.login(world.officer)
     entries = _count(world.ctx, schema.ledger)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
@@ -82,11 +81,3 @@ def field_error(location: str, name: str, message: str) -> HTTPException:
         {"loc": [location, name], "msg": message, "type": "value_error"}
     ]
     return HTTPException(422, detail)
-
-
-def to_us(value: datetime) -> int:
-    """Microseconds since the epoch; a time without zone is taken as UTC."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    delta = value - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

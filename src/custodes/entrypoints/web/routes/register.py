@@ -21,14 +21,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from custodes.clock import iso
 from custodes.domain.roles import Permission, Role, allows
 from custodes.entrypoints import register_files as register_pdf
-from custodes.entrypoints.web.deps import ID_MAX, CtxDep, QueryId, SessionDep, field_error, to_us
+from custodes.entrypoints.web import times
+from custodes.entrypoints.web.deps import ID_MAX, CtxDep, QueryId, SessionDep, field_error
 from custodes.entrypoints.web.permissions import forbidden
 from custodes.services import auth, ledger, register
 from custodes.services.context import Context
@@ -176,6 +177,7 @@ KindQ = Annotated[
 
 
 def _filters(
+    request: Request,
     session: auth.Session,
     start: datetime | None,
     end: datetime | None,
@@ -185,10 +187,16 @@ def _filters(
     kind: list[str] | None,
 ) -> register.Filters:
     scope = _scope(session, organisation_id)
+    lang = times.request_lang(request)
+    # one range for every time from outside (domain/instants.py): a 422 in the user's language
+    start_us = (
+        None if start is None else times.instant(start, location="query", name="from", lang=lang)
+    )
+    end_us = None if end is None else times.instant(end, location="query", name="to", lang=lang)
     try:
         return register.make_filters(
-            start_us=None if start is None else to_us(start),
-            end_us=None if end is None else to_us(end),
+            start_us=start_us,
+            end_us=end_us,
             camera_id=camera_id,
             organisation_id=scope,
             account=account,
@@ -200,6 +208,7 @@ def _filters(
 
 @router.get("/register", response_model=list[RegisterRowOut])
 def read_register(
+    request: Request,
     session: SessionDep,
     ctx: CtxDep,
     start: FromQ = None,
@@ -213,7 +222,7 @@ def read_register(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
 ) -> list[RegisterRowOut]:
     """One page of the register, in ledger order (order=desc: newest first)."""
-    f = _filters(session, start, end, camera_id, organisation_id, account, kind)
+    f = _filters(request, session, start, end, camera_id, organisation_id, account, kind)
     with ctx.engine.connect() as conn:
         found = register.page(conn, f, limit=limit, offset=offset, newest_first=order == "desc")
     return [_out(r) for r in found]
@@ -236,6 +245,7 @@ def _filename(ctx: Context, ext: str) -> str:
     responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 with BOM"}},
 )
 def register_csv(
+    request: Request,
     session: SessionDep,
     ctx: CtxDep,
     start: FromQ = None,
@@ -246,7 +256,7 @@ def register_csv(
     kind: KindQ = None,
 ) -> StreamingResponse:
     """Every matching row as CSV with bilingual headers (recorded in the ledger)."""
-    f = _filters(session, start, end, camera_id, organisation_id, account, kind)
+    f = _filters(request, session, start, end, camera_id, organisation_id, account, kind)
     extent = _extent(ctx, f, MAX_CSV_ROWS)
     register.record_export(
         ctx, actor=ledger.account_actor(session.username), fmt="csv", extent=extent
@@ -265,6 +275,7 @@ def register_csv(
     responses={200: {"content": {"application/pdf": {}}, "description": "A4 landscape"}},
 )
 def register_pdf_file(
+    request: Request,
     session: SessionDep,
     ctx: CtxDep,
     start: FromQ = None,
@@ -275,7 +286,7 @@ def register_pdf_file(
     kind: KindQ = None,
 ) -> Response:
     """The printable register (A4 landscape, bilingual), tied to the ledger by its footer."""
-    f = _filters(session, start, end, camera_id, organisation_id, account, kind)
+    f = _filters(request, session, start, end, camera_id, organisation_id, account, kind)
     extent = _extent(ctx, f, MAX_PDF_ROWS)
     try:
         register_pdf.font_file()
