@@ -215,6 +215,19 @@ def _target_url(ctx: Context, cam: int) -> str:
     return next(t.url for t in svc.active_targets(ctx) if t.camera_id == cam)
 
 
+def test_an_invalid_request_does_not_echo_its_secrets(admin: TestClient) -> None:
+    """FastAPI's 422 echoes the input: for a missing field the whole body, camera URL and
+    password included. Ours names the field and the problem, never the values sent."""
+    url = f"rtsp://admin:{quote(SECRET)}@10.2.0.9/main"
+    res = admin.post(f"{API}/cameras", json={"name": "Lobby", "url": url, "password": SECRET})
+    assert res.status_code == 422, res.text
+    assert any(e["loc"] == ["body", "place"] for e in res.json()["detail"]), res.text
+    assert _leaks(res.text, SECRET) == [], res.text
+    res = admin.post(f"{API}/auth/login", json={"username": "admin", "password": SECRET * 500})
+    assert res.status_code in (413, 422), res.text
+    assert _leaks(res.text, SECRET) == [], res.text[:300]
+
+
 def test_a_new_host_does_not_get_the_stored_credentials(ctx: Context, admin: TestClient) -> None:
     res = admin.post(
         f"{API}/cameras",

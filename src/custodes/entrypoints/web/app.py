@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -62,6 +64,17 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         """A setting the rules cannot be applied without (no jurisdiction, an unknown time
         zone): the installation's fault, said plainly, on any route — never a 500."""
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422, less the `input` it echoes: for a missing field that is the whole
+        body (a camera URL with its password, a password itself), which must not travel
+        back through proxies and logs."""
+        errors = [
+            {k: v for k, v in e.items() if k != "input"} if isinstance(e, dict) else e
+            for e in exc.errors()
+        ]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
 
     api = APIRouter(prefix=API)
     for module in (
