@@ -589,7 +589,12 @@ def test_the_schema_documents_each_operations_refusals(client: TestClient) -> No
         paths[f"{API}/accounts/{{account_id}}/disable"]["post"]["responses"]
     )
     login = paths[f"{API}/auth/login"]["post"]["responses"]
-    assert {"200", "401", "413", "422"} <= set(login) and "403" not in login
+    # 403: a one-time password must be replaced in the same log-in; 429/503: throttled, busy
+    assert {"200", "401", "403", "413", "422", "429", "503"} <= set(login)
+    assert {"409", "429"} <= set(
+        paths[f"{API}/account-changes/{{change_id}}/confirm"]["post"]["responses"]
+    )
+    assert "429" in paths[f"{API}/me/totp"]["post"]["responses"]
     assert "401" not in paths[f"{API}/health"]["get"]["responses"]
     for path, item in paths.items():
         for method, op in item.items():

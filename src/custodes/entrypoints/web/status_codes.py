@@ -31,6 +31,7 @@ DESCRIPTIONS = {
     410: "Gone: the export's bundle no longer exists.",
     413: "Too large: the body is over this operation's size limit.",
     422: "Invalid input: the detail names the field.",
+    429: "Too many password checks under this name or from this address: see Retry-After.",
     503: "Unavailable: a setting the rules need is missing, or the camera cannot be reached.",
     507: "Insufficient storage: the export does not fit on the disk.",
 }
@@ -47,6 +48,13 @@ EXTRA: tuple[tuple[str, frozenset[int]], ...] = (
     ("POST /api/v1/accounts/*", frozenset({409})),
     ("PUT /api/v1/accounts/*", frozenset({409})),
     ("* /api/v1/me/*", frozenset({404, 409})),
+    # a proposal already decided or lapsed, or a role changed since (services/accounts/pending)
+    ("POST /api/v1/account-changes/*", frozenset({409})),
+    # the account routes' `wait`: a password check that must wait (throttle), 429
+    ("* /api/v1/organisations*", frozenset({429})),
+    ("* /api/v1/accounts*", frozenset({429})),
+    ("* /api/v1/account-changes*", frozenset({429})),
+    ("* /api/v1/me/*", frozenset({429})),
     ("POST /api/v1/requests", frozenset({404})),  # a camera or document not found
     ("GET /api/v1/grants/check", frozenset({404})),  # no such camera
     ("POST /api/v1/exports", frozenset({404, 409, 507})),
