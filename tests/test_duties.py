@@ -419,10 +419,52 @@ def test_who_may_confirm_and_what_waits() -> None:
         proposer=admin, confirmer=y, confirmer_role="security_manager", target=None
     )
     assert approval_refusal("jilin", signers, y) is not None
+    # the other way round: the confirmer made the proposer (directly or up the chain)
+    assert confirm_refusal(
+        proposer="account:y",
+        confirmer=Credential(admin, None),
+        confirmer_role="system_admin",
+        target=None,
+        proposer_credential=y,
+    )
     assert lineage("account:a", {"account:a": "account:b", "account:b": "account:a"}) == {
         "account:a",
         "account:b",
     }  # a cycle ends
+
+
+def test_an_administrator_cannot_confirm_through_an_account_they_made(
+    ctx: Context, stack: ExitStack
+) -> None:
+    """Once a real second person has confirmed an administrator the first one proposed, the
+    two accounts are one person's: the made one proposes, its maker confirms — refused, in
+    either direction, so one administrator never becomes two."""
+    _set_password(ctx, PASSWORD)
+    root2 = _host_makes(ctx, "root2", "system_admin")
+    app = create_app(ctx)
+    admin, second, made = Client(stack, app), Client(stack, app), Client(stack, app)
+    admin.login(ADMIN_USERNAME, PASSWORD)
+    second.first_login("root2", root2, "root two's own pw")
+    b2 = admin.call(
+        "post", "/accounts", json={"username": "b2", "role": "system_admin", "password": CHOSEN}
+    )
+    assert b2.status_code == 202, b2.text
+    ok = second.call("post", f"/account-changes/{b2.json()['pending']['id']}/confirm")
+    assert ok.status_code == 200, ok.text  # a real second person let b2 in
+    made.first_login("b2", CHOSEN, "b two's own pw 1")
+    mgr = made.call(
+        "post", "/accounts", json={"username": "m9", "role": "security_manager", "password": CHOSEN}
+    )
+    assert mgr.status_code == 202, mgr.text
+    change = mgr.json()["pending"]["id"]
+    mine = admin.call("post", f"/account-changes/{change}/confirm")
+    assert mine.status_code == 403 and "made or last reset by" in mine.text, mine.text
+    assert Client(stack, app).login("m9", CHOSEN).status_code == 401  # never made
+    # and the other way round, as before: what the maker proposes, the made one cannot confirm
+    reset = admin.call("post", f"/accounts/{ok.json()['id']}/reset-password")
+    assert reset.status_code == 202, reset.text
+    theirs = made.call("post", f"/account-changes/{reset.json()['pending']['id']}/confirm")
+    assert theirs.status_code in (403, 409), theirs.text
 
 
 def test_a_proposal_lapses_and_is_checked_again_at_confirmation(
@@ -493,6 +535,30 @@ def test_twenty_parallel_guesses_are_five_checks_and_the_owner_still_gets_in(
     with pytest.raises(auth.Throttled) as waiting:
         auth.login(ctx, ADMIN_USERNAME, PASSWORD, source="198.51.100.1")
     assert waiting.value.kind == "pair"
+
+
+def test_other_accounts_wrong_passwords_never_make_mine_wait(ctx: Context) -> None:
+    """Re-authentication (changing one's own password or second factor) is throttled per
+    account: seven accounts' five wrong passwords each do not make an eighth wait."""
+    fixed = now_us()
+    ctx.clock = lambda: fixed
+    ids = {}
+    for i in range(8):
+        password = _host_makes(ctx, f"aud{i}", "auditor")
+        with ctx.engine.connect() as conn:
+            ids[i] = int(
+                conn.execute(
+                    select(schema.accounts.c.id).where(schema.accounts.c.username == f"aud{i}")
+                ).scalar_one()
+            )
+        if i == 7:
+            mine = password
+    for i in range(7):
+        for _ in range(5):
+            assert auth.check_password(ctx, ids[i], "not my password at all") is False
+    assert auth.check_password(ctx, ids[7], mine) is True
+    with pytest.raises(auth.Throttled):  # each account's own guesses still wait
+        auth.check_password(ctx, ids[0], "not my password at all")
 
 
 def test_many_addresses_slow_a_name_for_a_minute_at_most(ctx: Context) -> None:

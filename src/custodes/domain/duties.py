@@ -12,8 +12,8 @@ approver a third, never the same hand):
 - an approval is refused when one person could hold the credentials of every signer and of
   the approver (`approval_refusal`);
 - a pending account change is confirmed only by another person of a confirming role, who is
-  not the account changed and whose own credential the proposer did not make, directly or
-  through someone the proposer made (`confirm_refusal`).
+  not the account changed, whose own credential the proposer did not make and who did not
+  make the proposer's, directly or through someone they made (`confirm_refusal`).
 
 "Made" is followed up the chain (`lineage`): a person who made an administrator who made a
 manager could hold the manager's credential too.
@@ -108,9 +108,12 @@ def confirm_refusal(
     confirmer: Credential,
     confirmer_role: str,
     target: str | None,
+    proposer_credential: Credential | None = None,
 ) -> str | None:
     """Why the confirmer may not confirm the proposer's change of `target` (an account's
-    actor; None for an account still to be made), or None when it may."""
+    actor; None for an account still to be made), or None when it may. Either way round:
+    the proposer made the confirmer, or the confirmer made the proposer (`proposer_credential`,
+    None for the host) — one person behind both accounts could confirm alone."""
     try:
         role = Role(confirmer_role)
     except ValueError:
@@ -126,5 +129,10 @@ def confirm_refusal(
         return (
             f"your account was made or last reset by {proposer}, who proposed this change: "
             "another person confirms it"
+        )
+    if proposer_credential is not None and confirmer.actor in proposer_credential.holders:
+        return (
+            f"the account of {proposer}, who proposed this change, was made or last reset by "
+            "you (or by someone you made): another person confirms it"
         )
     return None

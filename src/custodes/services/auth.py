@@ -66,7 +66,7 @@ TOTP_ISSUER = "Custodes"
 _TOTP_LABEL = "totp"  # the CredentialBox "user" part of a sealed TOTP secret
 UNAUTHENTICATED = "unauthenticated"  # the ledger actor of a failed log-in
 LOCAL = "local"  # the source of a log-in that names none
-REAUTH = "re-authentication"  # the source of a logged-in account's password check
+REAUTH = "re-authentication"  # the source of a logged-in account's password check (+ its id)
 
 
 class PasswordChangeRequired(Exception):
@@ -282,8 +282,11 @@ def check_password(ctx: Context, account_id: int, password: str, *, now: int | N
         row = conn.execute(select(A).where(A.c.id == account_id)).first()
     if row is None:
         return False
+    # the account's own source: a shared one would let a few accounts' wrong passwords make
+    # every account wait before it can change its own password or second factor
+    source = f"{REAUTH}:{int(row.id)}"
     try:
-        throttle.admit(ctx, REAUTH, row.username, now)
+        throttle.admit(ctx, source, row.username, now)
     except Throttled as exc:
         _failure(ctx, row.username, now, {"reason": "throttled", "key": exc.kind, "during": REAUTH})
         raise
@@ -295,7 +298,7 @@ def check_password(ctx: Context, account_id: int, password: str, *, now: int | N
         _failure(ctx, row.username, now, {"during": REAUTH})
         return False
     with ctx.engine.begin() as conn:
-        throttle.succeeded(conn, REAUTH, row.username, now)
+        throttle.succeeded(conn, source, row.username, now)
     return True
 
 

@@ -1,14 +1,15 @@
 """Account changes that wait for a second person (issue 11, docs/DUTIES.md).
 
 A change by a logged-in account that creates or empowers an account whose credentials lead
-towards footage (domain/roles.py `empowers`, `powers`) is not made: it is proposed, and takes
-effect only when another person of a confirming role confirms it (domain/duties.py
+towards footage (domain/roles.py `empowers`, `powers`) is not made: it is proposed, and
+takes effect only when another person of a confirming role confirms it (domain/duties.py
 `confirm_refusal`: not the proposer, not the account changed, not someone whose own account
-the proposer made or reset). Proposals lapse after `PENDING_TTL_US`; the proposer or any
-confirming account may cancel one. At confirmation everything is checked again (the account
-still in the state the proposal found it, the name still free), in the confirmation's
-transaction. Proposal, confirmation and cancellation are ledger entries; the change itself is
-recorded as it takes effect (actor: the confirmer; "proposed_by" in its details).
+the proposer made or reset, nor someone who made or reset the proposer's). Proposals lapse
+after `PENDING_TTL_US`; the proposer or any confirming account may cancel one. At
+confirmation everything is checked again (the account still in the state the proposal found
+it, the name still free), in the confirmation's transaction. Proposal, confirmation and
+cancellation are ledger entries; the change itself is recorded as it takes effect (actor:
+the confirmer; "proposed_by" in its details).
 
 A proposed password (creation, reset) is kept as its Argon2 hash only; the account gets it as
 a one-time password (services/auth.py) and `credential_by` names the proposer, who chose or
@@ -208,11 +209,20 @@ def confirm(ctx: Context, change_id: int, *, actor: Actor) -> AccountView:
         if me is None or me.disabled_us is not None:
             raise Refused("a change is confirmed by an enabled account")
         target = ledger.account_actor(row.username) if row.kind != ChangeKind.CREATE.value else None
+        people = [int(me.id)]
+        if row.proposed_by_account is not None:
+            people.append(int(row.proposed_by_account))
+        known = duties.credentials(conn, people)
         why = confirm_refusal(
             proposer=row.proposed_by,
-            confirmer=duties.credentials(conn, [int(me.id)])[int(me.id)],
+            confirmer=known[int(me.id)],
             confirmer_role=me.role,
             target=target,
+            proposer_credential=(
+                known.get(int(row.proposed_by_account))
+                if row.proposed_by_account is not None
+                else None
+            ),
         )
         if why is not None:
             raise Refused(why)
