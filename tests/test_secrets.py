@@ -34,6 +34,7 @@ from custodes.domain.camera import (
     CameraFieldError,
     CameraSpec,
     Redactor,
+    endpoint,
     redact_text,
     split_credentials,
     validate,
@@ -135,6 +136,23 @@ def test_query_credentials_are_taken_out_and_put_back_where_the_camera_expects_t
     with pytest.raises(CameraFieldError) as two:
         validate(CameraSpec(name="c", url="rtsp://a:b@h/x?password=c", place="p"))
     assert "two different passwords" in two.value.message
+
+
+def test_query_credentials_are_found_however_the_query_is_written() -> None:
+    """Percent-encoded names and `;` separators (both seen in camera URLs) hide nothing."""
+    url, user, password = split_credentials("url", f"rtsp://h/x?pass%77ord={QSECRET}&ch=1")
+    assert (url, user, password) == ("rtsp://h/x?pass%77ord=***&ch=1", None, QSECRET)
+    url, user, password = split_credentials("url", f"rtsp://h/x?user=a;password={QSECRET};ch=2")
+    assert (url, user, password) == ("rtsp://h/x?user=***;password=***;ch=2", "a", QSECRET)
+    assert with_credentials(url, user, password) == f"rtsp://h/x?user=a;password={QSECRET};ch=2"
+    line = f"rtsp://h/x?pass%77ord={QSECRET}&ch=1 and ?user=a;password={QSECRET};ch=2"
+    assert _leaks(redact_text(line), QSECRET) == []
+
+
+def test_credentials_are_bound_to_the_scheme_too() -> None:
+    """rtsps to rtsp on the same host and port would send the credentials in clear."""
+    assert endpoint("rtsps://h/x") != endpoint("rtsp://h:322/x")
+    assert endpoint("rtsp://H/x") == endpoint("RTSP://h:554/y")
 
 
 # --- finding 4: query-string credentials ------------------------------------------------------

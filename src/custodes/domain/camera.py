@@ -42,11 +42,8 @@ _QUERY_KEYS = QUERY_USER_KEYS | QUERY_SECRET_KEYS
 # user:password@ after a scheme (up to the last @ before the path), and key=value of a
 # credential key in a query: what `redact_text` masks in any text (a log line, an error).
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/\s?#]*@")
-_QUERY_SECRET = re.compile(
-    r"(?P<key>[?&;](?:" + "|".join(sorted(_QUERY_KEYS, key=len, reverse=True)) + r")=)"
-    r"[^&;#\s'\"]*",
-    re.IGNORECASE,
-)
+# a query parameter anywhere in a text: its name (matched percent-decoded, any case) and value
+_QUERY_PARAM = re.compile(r"(?P<key>[?&;](?P<name>[^=&;#?\s'\"]+)=)[^&;#\s'\"]*")
 
 
 class CameraFieldError(ValueError):
@@ -159,9 +156,9 @@ def split_credentials(field_name: str, url: str) -> tuple[str, str | None, str |
     user = _given(parts.username)
     password = _given(parts.password)
     query = []
-    for item in parts.query.split("&") if parts.query else []:
+    for item in _query_items(parts.query):
         key, eq, value = item.partition("=")
-        kind = key.lower()
+        kind = _query_kind(key)
         if eq and kind in _QUERY_KEYS:
             found = _given(value)
             if kind in QUERY_USER_KEYS:
@@ -170,8 +167,20 @@ def split_credentials(field_name: str, url: str) -> tuple[str, str | None, str |
                 password = _one(field_name, "password", password, found)
             item = f"{key}={MASK}"
         query.append(item)
-    clean = parts._replace(netloc=netloc, query="&".join(query)).geturl()
+    clean = parts._replace(netloc=netloc, query="".join(query)).geturl()
     return clean, user, password
+
+
+def _query_items(query: str) -> list[str]:
+    """A query's items and the separators between them (`&` and `;`, both in use), so that
+    joining the list gives the query back."""
+    return re.split(r"([&;])", query) if query else []
+
+
+def _query_kind(key: str) -> str:
+    """A parameter's name as matched against the credential spellings: percent-decoded,
+    lower case (`pass%77ord` is `password`)."""
+    return unquote(key).lower()
 
 
 def _given(value: str | None) -> str | None:
@@ -194,11 +203,11 @@ def masks(url: str) -> tuple[bool, bool]:
     """Whether a URL's query holds a user and a secret parameter shown as `***` (their values
     stored apart)."""
     users = secrets = False
-    for item in urlsplit(url).query.split("&"):
+    for item in _query_items(urlsplit(url).query):
         key, _, value = item.partition("=")
         if value == MASK:
-            users = users or key.lower() in QUERY_USER_KEYS
-            secrets = secrets or key.lower() in QUERY_SECRET_KEYS
+            users = users or _query_kind(key) in QUERY_USER_KEYS
+            secrets = secrets or _query_kind(key) in QUERY_SECRET_KEYS
     return users, secrets
 
 
@@ -207,9 +216,9 @@ def with_credentials(url: str, username: str | None, password: str | None) -> st
     given: into the query parameters shown as `***`, the rest as user:password@."""
     parts = urlsplit(url)
     query, user_placed, password_placed = [], False, False
-    for item in parts.query.split("&") if parts.query else []:
+    for item in _query_items(parts.query):
         key, _, value = item.partition("=")
-        kind = key.lower()
+        kind = _query_kind(key)
         if value == MASK and kind in _QUERY_KEYS:
             if kind in QUERY_USER_KEYS:
                 user_placed, secret = True, username
@@ -224,12 +233,13 @@ def with_credentials(url: str, username: str | None, password: str | None) -> st
         if password_left:
             auth += ":" + quote(password or "", safe="")
         netloc = f"{auth}@{netloc}"
-    return parts._replace(netloc=netloc, query="&".join(query)).geturl()
+    return parts._replace(netloc=netloc, query="".join(query)).geturl()
 
 
-def endpoint(url: str) -> tuple[str, int] | None:
-    """(host, port) a stream URL connects to, the port defaulted by scheme: what camera
-    credentials are bound to. None for a URL that does not parse."""
+def endpoint(url: str) -> tuple[str, str, int] | None:
+    """(scheme, host, port) a stream URL connects to, the port defaulted by scheme: what
+    camera credentials are bound to (rtsps to rtsp on the same port would send them in
+    clear). None for a URL that does not parse."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -237,14 +247,20 @@ def endpoint(url: str) -> tuple[str, int] | None:
         return None
     if not parts.hostname:
         return None
-    return parts.hostname.lower(), port or DEFAULT_PORTS.get(parts.scheme, 0)
+    scheme = parts.scheme.lower()
+    return scheme, parts.hostname.lower(), port or DEFAULT_PORTS.get(scheme, 0)
 
 
 def redact_text(text: str) -> str:
     """The text with every URL's user:password@ and every credential query value replaced by
     `***`: for any line that may name a camera URL (ffmpeg's log, an error, a stored URL)."""
     text = _USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
-    return _QUERY_SECRET.sub(lambda m: f"{m.group('key')}{MASK}", text)
+    return _QUERY_PARAM.sub(
+        lambda m: (
+            f"{m.group('key')}{MASK}" if _query_kind(m.group("name")) in _QUERY_KEYS else m.group(0)
+        ),
+        text,
+    )
 
 
 def _check_range(name: str, value: float | None, low: float, high: float) -> None:

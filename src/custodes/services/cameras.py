@@ -250,7 +250,7 @@ def update_camera(
         return replace(_view(_row(conn, camera_id)), credentials_dropped=dropped)
 
 
-def _endpoints(spec: CameraSpec) -> set[tuple[str, int] | None]:
+def _endpoints(spec: CameraSpec) -> set[tuple[str, str, int] | None]:
     return {endpoint(u) for u in (spec.url, spec.sub_url) if u}
 
 
