@@ -392,8 +392,17 @@ def test_login_failure_and_logout_are_recorded(client: TestClient, ctx: Context)
         ("account:admin", ledger.LOGIN, "account:admin"),
         ("account:admin", ledger.LOGOUT, "account:admin"),
     ]
-    assert json.loads(rows[0].details) == {"username": "admin", "account_exists": True}
-    assert json.loads(rows[1].details) == {"username": "ghost", "account_exists": False}
+    # the address a failure came from (the throttle's source; the test client's is its name)
+    assert json.loads(rows[0].details) == {
+        "username": "admin",
+        "account_exists": True,
+        "source": "testclient",
+    }
+    assert json.loads(rows[1].details) == {
+        "username": "ghost",
+        "account_exists": False,
+        "source": "testclient",
+    }
     assert json.loads(rows[2].details)["session"] == json.loads(rows[3].details)["session"]
     assert all(wrong not in r.details and PASSWORD not in r.details for r in rows)
     assert ledger.verify(ctx).ok
