@@ -957,12 +957,17 @@ def test_every_register_renderer_is_total_over_what_is_stored(
     assert "长" * 20_000 in csv_text  # the CSV keeps every printable character
 
 
-def test_filter_times_at_the_calendars_edge_print(
+def test_filter_times_at_the_calendars_edge_are_refused_at_the_boundary(
     ctx: Context, world: World, client: TestClient
 ) -> None:
     """A filter at the calendar's edge (a valid ISO time whose local date is year 10000) is
-    printed in the PDF heading as its number, never a 500."""
+    a time from outside like any other: refused with the one range (domain/instants.py), a
+    422 naming the field, never a 500 and no register export recorded. (What is already
+    stored at such times still prints: the test above.)"""
     _login(client, world.auditor)
-    res = client.get("/api/v1/register.pdf", params={"from": "9999-12-31T22:00:00Z"})
-    assert res.status_code == 200, res.text
-    assert "超出范围 out of range" in _pdf_text(res.content)
+    before = _ledger_seq(ctx)
+    for path in ("/api/v1/register", "/api/v1/register.csv", "/api/v1/register.pdf"):
+        res = client.get(path, params={"from": "9999-12-31T22:00:00Z"})
+        assert res.status_code == 422, res.text
+        assert res.json()["detail"][0]["loc"] == ["query", "from"]
+    assert _ledger_seq(ctx) == before  # nothing recorded

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, or_, select
@@ -18,6 +19,7 @@ from custodes.services.access import is_id
 from custodes.services.register.filters import MANAGER_KINDS
 from custodes.services.register.query import ACCOUNT_PREFIX
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 R = schema.access_requests
 RC = schema.request_cameras
 RS = schema.request_staff
@@ -103,10 +105,11 @@ def iso_or_none(us: int | None) -> str | None:
     any size must not make a register fail: the _us field keeps the number)."""
     if us is None:
         return None
-    try:
-        return iso(us)
-    except (OverflowError, ValueError, OSError):
+    try:  # clock.iso is total (it writes such a value as its number); here it is None
+        _EPOCH + timedelta(microseconds=us)
+    except (OverflowError, ValueError, TypeError):
         return None
+    return iso(us)
 
 
 def _details(text: Any) -> dict[str, Any]:
