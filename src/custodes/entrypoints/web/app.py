@@ -31,6 +31,7 @@ from custodes.entrypoints.web.routes import (
     system,
 )
 from custodes.entrypoints.web.status_codes import document_status_codes
+from custodes.services import auth
 from custodes.services.context import Context
 from custodes.services.retention import RetentionConfigError
 
@@ -64,6 +65,17 @@ def create_app(ctx: Context, *, live_linger_s: float = 10.0) -> FastAPI:
         """A setting the rules cannot be applied without (no jurisdiction, an unknown time
         zone): the installation's fault, said plainly, on any route — never a 500."""
         return JSONResponse({"detail": str(exc)}, status_code=503)
+
+    @app.exception_handler(auth.Throttled)
+    @app.exception_handler(auth.Busy)
+    async def waiting(_: Request, exc: Exception) -> JSONResponse:
+        """A password check that must wait (429) or finds every hashing slot busy (503), on
+        any route that checks one (routes/accounts.py `wait`, the one wording)."""
+        assert isinstance(exc, auth.Throttled | auth.Busy)
+        answer = accounts.wait(exc)
+        return JSONResponse(
+            {"detail": answer.detail}, status_code=answer.status_code, headers=answer.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -227,8 +227,6 @@ def add_organisation(
         return _org(svc.add_organisation(ctx, body.name, body.kind, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 # Accounts -------------------------------------------------------------------------------------
@@ -262,8 +260,6 @@ def create_account(
         raise field_error("body", "organisation_id", exc.message) from None
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
     return AccountCreated(**_account(view).model_dump(), password=generated)
 
 
@@ -273,8 +269,6 @@ def get_account(account_id: PathId, _: AccountsReader, ctx: CtxDep) -> AccountOu
         return _account(svc.get_account(ctx, account_id))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut, responses=PENDING)
@@ -290,8 +284,6 @@ def update_account(
         return _proposed(p)
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.post("/accounts/{account_id}/disable", response_model=AccountOut)
@@ -300,8 +292,6 @@ def disable_account(account_id: PathId, session: AccountsManager, ctx: CtxDep) -
         return _account(svc.disable_account(ctx, account_id, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.post("/accounts/{account_id}/enable", response_model=AccountOut, responses=PENDING)
@@ -314,8 +304,6 @@ def enable_account(
         return _proposed(p)
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.post(
@@ -331,8 +319,6 @@ def reset_password(
         return _proposed(p)
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
     return NewPasswordOut(password=None if given is not None else password)
 
 
@@ -350,8 +336,6 @@ def set_cameras(
         view = svc.set_cameras(ctx, account_id, body.cameras, actor=svc.Actor.of(session))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
     return CameraList(cameras=list(view.cameras))
 
 
@@ -372,8 +356,6 @@ def confirm_change(change_id: PathId, session: ChangesReader, ctx: CtxDep) -> Ac
         return _account(svc.confirm(ctx, change_id, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.post("/account-changes/{change_id}/cancel", response_model=PendingChangeOut)
@@ -383,8 +365,6 @@ def cancel_change(change_id: PathId, session: ChangesReader, ctx: CtxDep) -> Pen
         return _pending(svc.cancel(ctx, change_id, actor=svc.Actor.of(session), role=session.role))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 # One's own credentials ------------------------------------------------------------------------
@@ -397,8 +377,6 @@ def change_own_password(body: OwnPassword, session: SessionDep, ctx: CtxDep) -> 
         svc.change_own_password(ctx, session, body.old_password, body.new_password)
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.post("/me/totp", response_model=TotpBegun)
@@ -408,8 +386,6 @@ def begin_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> Totp
         e = svc.begin_totp(ctx, session, body.password)
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
     return TotpBegun(secret=e.secret, uri=e.uri, enrolment=e.enrolment, expires_us=e.expires_us)
 
 
@@ -419,8 +395,6 @@ def confirm_totp(body: TotpConfirmation, session: SessionDep, ctx: CtxDep) -> Ac
         return _account(svc.confirm_totp(ctx, session, body.enrolment, body.code))
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
 
 
 @router.delete("/me/totp", response_model=AccountOut)
@@ -433,5 +407,3 @@ def remove_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> Acc
         )
     except svc.AccountError as exc:
         raise _http(exc) from None
-    except (auth.Throttled, auth.Busy) as exc:
-        raise wait(exc) from None
