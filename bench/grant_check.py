@@ -131,7 +131,6 @@ def _build(ctx: Context, n_grants: int, n_ledger: int, rng: random.Random) -> Bu
                     "created_us": now,
                     "organisation_id": orgs[i % len(orgs)],
                     "work_id": f"W{i:05d}",
-                    "failed_logins": 0,
                 }
                 for i in range(ACCOUNTS)
             ],
@@ -145,7 +144,6 @@ def _build(ctx: Context, n_grants: int, n_ledger: int, rng: random.Random) -> Bu
                 role="security_manager",
                 created_us=now,
                 organisation_id=1,
-                failed_logins=0,
             )
         )
         # officers of one organisation sign together: holders are two of the same org

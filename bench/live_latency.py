@@ -28,11 +28,11 @@ from custodes.adapters.live.hub import LiveHub
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator, free_port
 from custodes.domain.camera import CameraSpec
-from custodes.entrypoints.web.server import WebServer
 from custodes.paths import DATABASE_URL_ENV, DataDir
 from custodes.services.cameras import add_camera
 from custodes.services.setup import initialise
 
+from .browser import chromium, serve
 from .report import write_section
 
 FRAMES = int(os.environ.get("BENCH_LIVE_FRAMES", "500"))
@@ -56,24 +56,15 @@ def main() -> None:
         ctx = initialise(DataDir(work / "data"), "jilin").context
         with ctx.engine.begin() as conn:
             conn.execute(
-                update(schema.accounts).values(password_hash=PasswordHasher().hash("bench"))
+                update(schema.accounts).values(
+                    password_hash=PasswordHasher().hash("bench"), password_one_time=False
+                )
             )
         with Simulator([Mount("cam1", ensure_clip(work / "clips", "cam1"))], free_port()) as sim:
             add_camera(ctx, CameraSpec(name="cam1", url=sim.url("cam1"), place="bench"))
-            port = free_port()
-            web = WebServer(ctx, "127.0.0.1", port)
-            web.start()
-            time.sleep(1.5)
+            web, port = serve(ctx)
             with sync_playwright() as pw:
-                browser = pw.chromium.launch(
-                    executable_path="/usr/bin/chromium",
-                    args=[
-                        "--no-sandbox",
-                        "--disable-gpu",
-                        "--disable-background-networking",
-                        "--autoplay-policy=no-user-gesture-required",
-                    ],
-                )
+                browser = chromium(pw)
                 # HLS first, on a fresh stream: see the module's docstring
                 results = {t: _measure(browser, port, t) for t in ("hls", "mse")}
                 browser.close()

@@ -101,13 +101,19 @@ def approved_grant(
     end_us: int,
     action: str | Action = Action.COPY,
     destination: str = "市公安局刑侦支队 City PSB criminal investigation",
+    like: GrantSetup | None = None,
 ) -> GrantSetup:
-    psb = organisation(ctx, "市公安局 City Public Security Bureau", "public-security")
-    officers = [
-        person(ctx, Role.EXTERNAL_OFFICER, psb, work_id=f"警{secrets.randbelow(10**6):06d}")
-        for _ in range(2)
-    ]
-    manager = person(ctx, Role.SECURITY_MANAGER)
+    """A grant held by two new officers, approved by a new manager; with `like`, by the same
+    officers and manager as that earlier grant (one person holding several grants)."""
+    if like is None:
+        psb = organisation(ctx, "市公安局 City Public Security Bureau", "public-security")
+        officers = [
+            person(ctx, Role.EXTERNAL_OFFICER, psb, work_id=f"警{secrets.randbelow(10**6):06d}")
+            for _ in range(2)
+        ]
+        manager = person(ctx, Role.SECURITY_MANAGER)
+    else:
+        officers, manager = like.holders, like.manager
     doc = documents.upload(ctx, officers[0].actor, "调取证据通知书.pdf", PDF)
     action = Action(action)
     request_id = access.create_request(

@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from custodes.adapters.ffmpeg.command import SEGMENT_FORMAT_OPTIONS
 
+Listing = list[tuple[str, float, float]]
+# (count, seconds) -> the directory ffmpeg wrote them into, and its segment list
+_ENCODED: dict[tuple[int, int], tuple[Path, Listing]] = {}
 
-def make_segments(
-    run_dir: Path, count: int = 3, seconds: int = 2
-) -> list[tuple[str, float, float]]:
-    """ffmpeg segments `count` × `seconds` of 320x240 H.264 into run_dir; returns its CSV list."""
+
+def make_segments(run_dir: Path, count: int = 3, seconds: int = 2) -> Listing:
+    """ffmpeg segments `count` × `seconds` of 320x240 H.264 into run_dir; returns its CSV list.
+
+    The encoding is the same bytes every time (testsrc2 and x264 are deterministic): ffmpeg
+    runs once per (count, seconds) in the session, and each call gets its own copies of the
+    files it wrote (hundreds of tests seal, edit and delete them)."""
+    if (count, seconds) not in _ENCODED:
+        encoded = Path(tempfile.mkdtemp(prefix="custodes-segments-"))
+        atexit.register(shutil.rmtree, encoded, ignore_errors=True)
+        _ENCODED[count, seconds] = (encoded, _encode(encoded, count, seconds))
+    encoded, listing = _ENCODED[count, seconds]
     run_dir.mkdir(parents=True, exist_ok=True)
+    for name, _, _ in listing:
+        shutil.copyfile(encoded / name, run_dir / name)
+    return list(listing)
+
+
+def _encode(run_dir: Path, count: int, seconds: int) -> Listing:
     res = subprocess.run(
         [
             "ffmpeg",

@@ -28,7 +28,7 @@ def add_cameras(ctx: Context, sim: Simulator, names: list[str]) -> list[int]:
     return [svc.add_camera(ctx, CameraSpec(name=n, url=sim.url(n), place="test")).id for n in names]
 
 
-def wait_for(what: str, check: Callable[[], bool], timeout: float, every: float = 0.5) -> None:
+def wait_for(what: str, check: Callable[[], bool], timeout: float, every: float = 0.2) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if check():

@@ -16,14 +16,14 @@ from custodes.domain.access_rules import Action, Basis
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
 from custodes.entrypoints.web.app import create_app
-from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import access, documents, grants, ledger
 from custodes.services import accounts as account_service
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 from custodes.services.settings import set_setting
 
-from .grant_setup import PDF, Person, approved_grant, organisation, person
+from .grant_setup import PDF, approved_grant, organisation, person
+from .web_client import log_in as _as
 
 HOUR = 3_600_000_000
 DAY = 24 * HOUR
@@ -390,16 +390,6 @@ def client(ctx: Context) -> Iterator[TestClient]:
         yield c
 
 
-def _as(client: TestClient, who: Person) -> TestClient:
-    client.cookies.clear()
-    res = client.post(
-        "/api/v1/auth/login", json={"username": who.username, "password": who.password}
-    )
-    assert res.status_code == 200, res.text
-    client.headers[CSRF_HEADER] = res.json()["csrf_token"]
-    return client
-
-
 def _http_request(ctx: Context, c: TestClient, cam: int, **fields: object) -> int:
     now = ctx.clock()
     body: dict[str, object] = {
@@ -430,7 +420,9 @@ def test_an_officer_with_no_registered_work_id_cannot_sign_with_any(
     assert doc.status_code == 201, doc.text
     rid = _http_request(ctx, c, cam, document_id=doc.json()["id"])
     c = _as(client, unregistered)
-    res = c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "A001"})
+    res = c.post(
+        f"/api/v1/requests/{rid}/sign", json={"work_id": "A001"}, headers={"Accept-Language": "en"}
+    )
     assert res.status_code == 422, res.text
     assert res.json()["detail"][0]["loc"] == ["body", "work_id"]
     assert "no work ID is registered" in res.json()["detail"][0]["msg"]

@@ -14,11 +14,11 @@ from custodes.clock import iso
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
 from custodes.entrypoints.web.app import create_app
-from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
 
-from .grant_setup import PDF, Person, organisation, person
+from .grant_setup import PDF, organisation, person
+from .web_client import log_in as _as
 
 HOUR = 3_600_000_000
 
@@ -27,16 +27,6 @@ HOUR = 3_600_000_000
 def app_client(ctx: Context) -> Iterator[TestClient]:
     with TestClient(create_app(ctx)) as c:
         yield c
-
-
-def _as(client: TestClient, who: Person) -> TestClient:
-    client.cookies.clear()
-    res = client.post(
-        "/api/v1/auth/login", json={"username": who.username, "password": who.password}
-    )
-    assert res.status_code == 200, res.text
-    client.headers[CSRF_HEADER] = res.json()["csrf_token"]
-    return client
 
 
 def test_request_to_grant_over_http(ctx: Context, app_client: TestClient) -> None:
@@ -73,7 +63,7 @@ def test_request_to_grant_over_http(ctx: Context, app_client: TestClient) -> Non
     assert created.status_code == 201, created.text
     rid = created.json()["id"]
     assert c.post(f"/api/v1/requests/{rid}/sign", json={"work_id": "P-1"}).status_code == 204
-    refused = c.post(f"/api/v1/requests/{rid}/submit")
+    refused = c.post(f"/api/v1/requests/{rid}/submit", headers={"Accept-Language": "en"})
     assert refused.status_code == 422
     assert refused.json()["detail"] == [
         {
@@ -81,6 +71,19 @@ def test_request_to_grant_over_http(ctx: Context, app_client: TestClient) -> Non
             "msg": "at least two staff, each signing with their own account",
             "type": "refused",
             "article": "Jilin Art. 28",
+            "citation": "Jilin Art. 28",
+        }
+    ]
+    # the reason in the user's language, the article as it is cited
+    chinese = c.post(f"/api/v1/requests/{rid}/submit", headers={"Accept-Language": "zh-CN"})
+    assert chinese.status_code == 422
+    assert chinese.json()["detail"] == [
+        {
+            "loc": ["body", "staff"],
+            "msg": "须至少两名工作人员，各自以本人账户签名",
+            "type": "refused",
+            "article": "Jilin Art. 28",
+            "citation": "《吉林省公共安全视频图像信息系统管理办法》第28条",
         }
     ]
     shown = c.get(f"/api/v1/requests/{rid}").json()
@@ -109,7 +112,7 @@ def test_request_to_grant_over_http(ctx: Context, app_client: TestClient) -> Non
     assert revoke.status_code == 204
     c = _as(app_client, a)
     denied = c.get("/api/v1/grants/check", params=params)
-    assert denied.status_code == 403 and "access request" in denied.json()["detail"]
+    assert denied.status_code == 403 and "请提交调取申请" in denied.json()["detail"]  # zh: default
 
 
 def test_requests_pages_render_for_each_role(ctx: Context, app_client: TestClient) -> None:

@@ -260,8 +260,10 @@ def test_nobody_releases_an_access_hold_by_hand(world: World) -> None:
             "/api/v1/auth/login", json={"username": manager.username, "password": manager.password}
         )
         client.headers[CSRF_HEADER] = res.json()["csrf_token"]
-        res = client.post(f"/api/v1/holds/{hold.id}/release")
+        res = client.post(f"/api/v1/holds/{hold.id}/release", headers={"Accept-Language": "en"})
         assert res.status_code == 409 and "nobody releases it by hand" in res.json()["detail"]
+        res = client.post(f"/api/v1/holds/{hold.id}/release")  # the default language: Chinese
+        assert res.status_code == 409 and "不能手动解除" in res.json()["detail"], res.text
         listed = client.get("/api/v1/holds").json()
         assert [(h["kind"], h["request_id"]) for h in listed] == [("access", rid)]
     assert _open_holds(w.ctx, rid) == [hold]

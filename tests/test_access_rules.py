@@ -6,14 +6,19 @@ original; Liaoning 001; Chongqing 003; Shenzhen 004).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from itertools import product
 
 import pytest
 
 from custodes.domain.access_rules import (
+    NOBODY_SIGNED,
     PROVISION_ARTICLE,
     PROVISION_REASON,
+    REASONS,
     STATE_ORGANS,
+    UNKNOWN_VALUE,
     Action,
     Basis,
     Draft,
@@ -290,3 +295,52 @@ def test_a_copy_must_say_where_it_goes_and_the_basis_must_fit_the_requester() ->
     assert _items(hospital_as_court) == {"basis"}
     with pytest.raises(ValueError, match="no access rules"):
         refusals(_draft("atlantis"))
+
+
+def _every_draft() -> Iterator[Draft]:
+    """Every jurisdiction, action, basis and kind of requester, with staff who sign rightly,
+    wrongly or not at all, and each of the draft's yes-or-no facts either way."""
+    staffs = (
+        (),
+        TWO,
+        (Staff(1, "JX-0001", "JX-0009"), Staff(2, "JX-0002", None)),  # not the registered
+        (Staff(1, "JX-0001", "JX-0001"), Staff(2, " ", "JX-0002")),  # none shown
+        (Staff(1, "JX-0001", "JX-0001"),),
+    )
+    for jurisdiction, action, basis, kind, staff in product(
+        JURISDICTIONS, Action, Basis, OrgKind, staffs
+    ):
+        for filled, document, abroad, psb, judicial, consent in product((False, True), repeat=6):
+            yield Draft(
+                jurisdiction=jurisdiction,
+                action=action,
+                basis=basis,
+                org_kind=kind,
+                purpose="case 2026-114" if filled else " ",
+                staff=staff,
+                approval_document=document,
+                destination="evidence room" if filled else "",
+                destination_abroad=abroad,
+                psb_approval=psb,
+                judicial_approval_county=judicial,
+                manager_consent=consent,
+            )
+
+
+def test_every_reason_the_rules_give_is_one_of_their_templates() -> None:
+    """The reasons are msgids the web layer translates (entrypoints/web/wording.py): over every
+    draft the rules can be shown, each refusal's msgid is one of REASONS, its parameters fill
+    it, and every reason the rules have is given somewhere (the two said by services/access
+    apart), so REASONS is what the catalogues must translate (tests/test_i18n.py)."""
+    given: set[str] = set()
+    for draft in _every_draft():
+        for r in refusals(draft):
+            assert r.msgid in REASONS, r
+            assert "%(" not in r.reason, r  # every parameter filled in
+            given.add(r.msgid)
+    assert given == set(REASONS) - {NOBODY_SIGNED, UNKNOWN_VALUE}
+    assert len(REASONS) == len(set(REASONS))
+    # the one reason with values: the kind and basis, as codes in English (CLI, ledger)
+    (odd,) = refusals(_draft("liaoning", basis=Basis.JUDICIAL, org_kind=OrgKind.INDIVIDUAL))
+    assert odd.params == {"kind": "individual", "basis": "judicial"}
+    assert odd.reason == "a requester of the kind “individual” cannot ask on the basis “judicial”"

@@ -4,6 +4,7 @@ the last administrator, disabled accounts, passwords, camera assignments; over H
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -109,6 +110,36 @@ def test_failures_from_one_source_wait_progressively(ctx: Context) -> None:
     assert ledger.verify(ctx).ok
 
 
+def test_a_stranger_hammering_a_delay_grows_the_ledger_by_a_few_entries(ctx: Context) -> None:
+    """Each throttled attempt used to be a ledger entry: a stranger sending log-ins as fast as
+    the service answers grew the ledger (and queued every other ledger write) at that rate."""
+    clock = Clock(ctx)
+    _make(ctx, "alice")
+    for _ in range(auth.MAX_FAILED_LOGINS):
+        assert auth.login(ctx, "alice", "wrong password!", source="10.0.0.9") is None
+    before = len(_rows(ctx))
+    refusals = []
+    for _ in range(150):
+        with pytest.raises(auth.Throttled) as refused:
+            auth.login(ctx, "alice", "wrong password!", source="10.0.0.9")
+        refusals.append(refused.value.refused)
+    assert refusals == list(range(1, 151))
+    added = [json.loads(r.details) for r in _rows(ctx)[before:]]
+    assert [(a["reason"], a["key"], a["refused"]) for a in added] == [
+        ("throttled", "pair", 1),
+        ("throttled", "pair", 10),
+        ("throttled", "pair", 100),
+    ]
+    # once admitted again, the next delay's refusals are counted from one
+    clock.advance(10_000_000)
+    assert auth.login(ctx, "alice", "wrong password!", source="10.0.0.9") is None
+    with pytest.raises(auth.Throttled) as again:
+        auth.login(ctx, "alice", "wrong password!", source="10.0.0.9")
+    assert again.value.refused == 1
+    assert json.loads(_rows(ctx)[-1].details)["refused"] == 1
+    assert ledger.verify(ctx).ok
+
+
 def test_a_success_resets_the_count_and_unknown_names_cost_the_same(ctx: Context) -> None:
     Clock(ctx)
     _make(ctx, "bob")
@@ -139,6 +170,30 @@ def test_an_administrator_lifts_a_delay(ctx: Context) -> None:
         "was_disabled": False,
         "was_locked": True,
     }
+
+
+def test_the_accounts_page_shows_a_locked_account_and_unlocks_it(ctx: Context) -> None:
+    """Nobody could lift a delay in the UI (only `custodes account enable`)."""
+    clock = Clock(ctx)
+    _set_password(ctx, PASSWORD)
+    bob = _make(ctx, "bob")
+    for i in range(25):  # many addresses: the name itself waits
+        with contextlib.suppress(auth.Throttled):
+            auth.login(ctx, "bob", "wrong password!", source=f"198.51.100.{i}")
+    with TestClient(create_app(ctx)) as c:
+        me = c.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        page = c.get("/accounts", headers={"accept-language": "zh-CN"}).text
+        row = page.split(f'data-account="{bob.id}"', 1)[1].split("</tr>", 1)[0]
+        assert "锁定" in row and 'class="enable unlock"' in row and "<time data-us=" in row
+        res = c.post(
+            f"/api/v1/accounts/{bob.id}/enable", headers={CSRF_HEADER: me.json()["csrf_token"]}
+        )
+        assert res.status_code == 200, res.text
+        page = c.get("/accounts").text
+        row = page.split(f'data-account="{bob.id}"', 1)[1].split("</tr>", 1)[0]
+        assert "unlock" not in row and "locked" not in row
+    clock.advance(1)
+    assert auth.login(ctx, "bob", PASSWORD, source="198.51.100.200") is not None
 
 
 # --- TOTP ------------------------------------------------------------------------------------
@@ -427,7 +482,8 @@ def test_require_names_the_permission() -> None:
     with pytest.raises(HTTPException) as exc:
         require(op, Permission.ACCOUNTS_MANAGE, Permission.ASSIGN_CAMERAS)
     assert exc.value.status_code == 403
-    assert "'accounts-manage' or 'assign-cameras'" in str(exc.value.detail)
+    assert "accounts-manage or assign-cameras" in str(exc.value.detail)
+    assert "the role duty_operator does not hold" in str(exc.value.detail)
     assert need(Permission.LIVE_ALL, Permission.LIVE_ASSIGNED)(op) is op
     with pytest.raises(HTTPException):
         need(Permission.LIVE_ALL)(op)
@@ -489,11 +545,12 @@ def test_roles_without_the_permission_get_403(client: TestClient, ctx: Context) 
     _make(ctx, "mgr1", "security_manager")
     assert _login(client, "op1").status_code == 200
     for method, path in ADMIN_ONLY + ASSIGNERS:
-        res = client.request(method, path, json={})
+        res = client.request(method, path, json={}, headers={"Accept-Language": "en"})
         assert res.status_code == 403, (method, path)
         assert "permission" in res.json()["detail"]
-    res = client.get("/api/v1/organisations")
-    assert Permission.ACCOUNTS_MANAGE.value in res.json()["detail"]
+    res = client.get("/api/v1/organisations", headers={"Accept-Language": "zh-CN"})
+    said = res.json()["detail"]  # in Chinese, the role by its label, the permission as named
+    assert Permission.ACCOUNTS_MANAGE.value in said and "值班员" in said, said
     assert _login(client, "mgr1").status_code == 200
     for method, path in ADMIN_ONLY:
         assert client.request(method, path, json={}).status_code == 403, (method, path)
@@ -597,7 +654,7 @@ def test_accounts_and_organisations_over_http(client: TestClient, ctx: Context) 
         "role",
     ]
     me = c.get("/api/v1/auth/me").json()
-    own = c.patch("/api/v1/accounts/1", json={"role": "auditor"})
+    own = c.patch("/api/v1/accounts/1", json={"role": "auditor"}, headers={"accept-language": "en"})
     assert own.status_code == 403 and "own" in own.json()["detail"]
     assert me["role"] == "system_admin" and me["organisation_id"] == 1
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.clip import clip_command, init_segment
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.clock import iso
 from custodes.domain.camera import CameraSpec
@@ -33,14 +36,15 @@ PASSWORD = "correct horse battery staple"
 
 
 def _set_password(ctx: Context, password: str) -> None:
-    from argon2 import PasswordHasher
+    """The admin's password, hashed as the product hashes one (cheaply unless the test is
+    marked real_argon2: tests/conftest.py)."""
     from sqlalchemy import update
 
     with ctx.engine.begin() as conn:
         conn.execute(
             update(schema.accounts)
             .where(schema.accounts.c.username == ADMIN_USERNAME)
-            .values(password_hash=PasswordHasher().hash(password))
+            .values(password_hash=auth.hash_password(password), password_one_time=False)
         )
 
 
@@ -239,7 +243,7 @@ def test_media_range_is_one_mp4_of_the_right_duration(
     params = {"start": iso(start), "end": iso(end)}
     # the administrator configures cameras but holds no grant: no recorded footage
     denied = logged_in.get(f"/api/v1/cameras/{cam}/media", params=params)
-    assert denied.status_code == 403 and "access request" in denied.json()["detail"]
+    assert denied.status_code == 403 and "请提交调取申请" in denied.json()["detail"]  # zh: default
     setup = approved_grant(ctx, camera_ids=[cam], start_us=T0, end_us=T0 + 3_600_000_000)
     officer = setup.holders[0]
     logged_in.post("/api/v1/auth/logout")
@@ -285,3 +289,68 @@ def test_status_endpoint(logged_in: TestClient, ctx: Context) -> None:
     svc.add_camera(ctx, CameraSpec(name="C", url="rtsp://h/x", place="p"))
     (cam,) = logged_in.get("/api/v1/status").json()["cameras"]
     assert cam["name"] == "C" and cam["segments"] == 0 and cam["state"] == "idle"
+
+
+def test_media_says_its_video_codec_and_leaves_audio_out_when_asked(
+    logged_in: TestClient, ctx: Context, tmp_path: Path
+) -> None:
+    """The recorded player (static/recorded-player.js) makes a Media Source Extensions buffer
+    of the video alone: the response names that codec, and `audio=false` sends that alone."""
+    cam = svc.add_camera(ctx, CameraSpec(name="C", url="rtsp://h/x", place="p")).id
+    _seal_run(ctx, cam, "run1", T0, 3)
+    setup = approved_grant(ctx, camera_ids=[cam], start_us=T0, end_us=T0 + 3_600_000_000)
+    officer = setup.holders[0]
+    logged_in.post("/api/v1/auth/logout")
+    res = logged_in.post(
+        "/api/v1/auth/login", json={"username": officer.username, "password": officer.password}
+    )
+    logged_in.headers[CSRF_HEADER] = res.json()["csrf_token"]
+    params = {"start": iso(T0 + 1_000_000), "end": iso(T0 + 5_000_000), "audio": "false"}
+    res = logged_in.get(f"/api/v1/cameras/{cam}/media", params=params)
+    assert res.status_code == 200, res.text
+    assert re.fullmatch(r"avc1\.[0-9A-F]{6}", res.headers["X-Custodes-Codecs"])
+    out = tmp_path / "clip.mp4"
+    out.write_bytes(res.content)
+    probe = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_type",
+            "-of",
+            "csv=p=0",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert probe.stdout.split() == ["video"]
+    assert "0:a?" in clip_command(Path("x.ffconcat"))
+    assert "0:a?" not in clip_command(Path("x.ffconcat"), audio=False)
+
+
+def test_init_segment_is_read_whole_however_the_pipe_cuts_it(tmp_path: Path) -> None:
+    listing = make_segments(tmp_path, count=1)
+    clip = tmp_path / "clip.mp4"
+    flags = "+frag_keyframe+empty_moov+default_base_moof"
+    source = str(tmp_path / listing[0][0])
+    command = ["ffmpeg", "-v", "error", "-i", source, "-c", "copy", "-movflags", flags, str(clip)]
+    subprocess.run(command, check=True)
+    data = clip.read_bytes()
+
+    def reader(size: int) -> Callable[[], Awaitable[bytes]]:
+        chunks = [data[i : i + size] for i in range(0, len(data), size)]
+
+        async def read() -> bytes:
+            return chunks.pop(0) if chunks else b""
+
+        return read
+
+    for size in (1, 7, 65536):
+        head, codec = asyncio.run(init_segment(reader(size)))
+        assert data.startswith(head) and len(head) >= 8
+        assert codec is not None and codec.startswith("avc1.")
+    head, codec = asyncio.run(init_segment(lambda: asyncio.sleep(0, b"")))
+    assert (head, codec) == (b"", None)

@@ -479,7 +479,7 @@ def test_role_matrix(world: World) -> None:
 def test_system_admin_sees_no_recorded_footage_without_a_grant(world: World) -> None:
     admin = world.users[Role.SYSTEM_ADMIN]
     res = world.media(admin)
-    assert res.status_code == 403 and "access request" in res.json()["detail"]
+    assert res.status_code == 403 and "请提交调取申请" in res.json()["detail"]  # zh: default
     assert world.check(admin).status_code == 403
     # nor does a grant held by others open it
     now = world.ctx.clock()
@@ -566,9 +566,12 @@ def test_another_organisations_objects_are_not_found(world: World) -> None:
     assert res.status_code == 201, f"update _fill for the exports body: {res.text}"
     b_export: str = res.json()["id"]
 
+    kinds = {"request": "申请", "grant": "授权", "export": "导出", "document": "文件"}
+
     def same_as_missing(res: httpx.Response, real: int | str, kind: str) -> None:
         assert res.status_code == 404, res.text
-        assert res.json()["detail"] == f"no {kind} {real}"
+        # in the UI's default language, Chinese (invalid.sentence)
+        assert res.json()["detail"] == f"没有编号为 {real} 的{kinds[kind]}"
 
     for user in (a_officer, w.users[Role.DUTY_OPERATOR]):  # the operating unit is another org
         same_as_missing(user.call("get", f"{API}/requests/{b_request}"), b_request, "request")
@@ -687,7 +690,7 @@ def test_expired_grant_no_longer_plays_back(world: World) -> None:
     assert w.media(holder).status_code == 200
     w.shift[0] = access.DEFAULT_VALIDITY_US + MINUTE  # the session is six minutes old
     res = w.media(holder)
-    assert res.status_code == 403 and "access request" in res.json()["detail"]
+    assert res.status_code == 403 and "请提交调取申请" in res.json()["detail"]  # zh: default
     assert w.check(holder).status_code == 403
     (g,) = [g for g in holder.call("get", f"{API}/grants").json() if g["id"] == grant_id]
     assert g["live"] is False
@@ -769,3 +772,43 @@ def test_ids_no_row_can_have_are_refused_as_invalid(world: World) -> None:
         )
         assert res.status_code == 422 and res.json()["detail"][0]["loc"] == ["body", "document_id"]
     assert _ledger(w.ctx, ledger.ACCESS_DENIED) == []  # no entry names a camera that cannot be
+
+
+def test_a_page_the_role_cannot_use_says_so_and_shows_no_camera_address(ctx: Context) -> None:
+    """The camera form (with its RTSP address) opened for roles that cannot save it, and the
+    list offered Add and Edit to them; pages a role may not see answered a bare "forbidden"."""
+    cam = camera_service.add_camera(
+        ctx, CameraSpec(name="Gate", url="rtsp://10.9.8.7:554/main", place="gate")
+    )
+    psb = organisation(ctx, "市公安局 PSB", "public-security")
+    officer = person(ctx, Role.EXTERNAL_OFFICER, psb, work_id="J-7")
+    admin = person(ctx, Role.SYSTEM_ADMIN)
+    with TestClient(create_app(ctx)) as c:
+        for who, lang, words in (
+            (officer, "zh-CN", "您的角色无权访问此页面"),
+            (officer, "en", "Your role does not allow this page"),
+        ):
+            c.cookies.clear()
+            assert (
+                c.post(
+                    f"{API}/auth/login", json={"username": who.username, "password": who.password}
+                ).status_code
+                == 200
+            )
+            for path in (f"/cameras/{cam.id}/edit", "/cameras/new", "/accounts", "/changes"):
+                page = c.get(path, headers={"accept-language": lang})
+                assert page.status_code == 403, path
+                assert words in page.text and 'id="nav-' in page.text, path
+                assert "10.9.8.7" not in page.text
+            listing = c.get("/cameras", headers={"accept-language": lang}).text
+            assert "/edit" not in listing and 'id="add-camera"' not in listing
+        c.cookies.clear()
+        assert (
+            c.post(
+                f"{API}/auth/login", json={"username": admin.username, "password": admin.password}
+            ).status_code
+            == 200
+        )
+        assert c.get(f"/cameras/{cam.id}/edit").status_code == 200
+        listing = c.get("/cameras").text
+        assert f"/cameras/{cam.id}/edit" in listing and 'id="add-camera"' in listing

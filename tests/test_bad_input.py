@@ -47,9 +47,9 @@ def _status(ctx: Context) -> dict[str, CameraStatus]:
 
 
 def test_each_bad_stream_is_reported_and_good_ones_record(
-    ctx: Context, tmp_path: Path, http_port: int
+    ctx: Context, clip_dir: Path, http_port: int
 ) -> None:
-    clips = tmp_path / "clips"
+    clips = clip_dir
     mounts = [
         Mount("good", ensure_clip(clips, "good")),
         Mount("resize", ensure_clip(clips, "resize", resolution_change=True)),
@@ -115,15 +115,14 @@ def test_each_bad_stream_is_reported_and_good_ones_record(
 
 
 def test_read_only_archive_is_reported_and_nothing_lost(
-    ctx: Context, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ctx: Context, tmp_path: Path, clip_dir: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     probe = tmp_path / "chattr-probe"
     probe.mkdir()
     if subprocess.run(["chattr", "+i", str(probe)], capture_output=True).returncode != 0:
         pytest.skip("NOTICE: this filesystem or user cannot set the immutable attribute")
     subprocess.run(["chattr", "-i", str(probe)], check=True)
-    clips = tmp_path / "clips"
-    with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as sim:
+    with Simulator([Mount("cam1", ensure_clip(clip_dir, "cam1"))], free_port()) as sim:
         cam = svc.add_camera(ctx, CameraSpec(name="cam1", url=sim.url("cam1"), place="t")).id
         with recording(ctx, segment_seconds=SEG):
             wait_for("2 segments", lambda: count_segments(ctx, cam) >= 2, 30)
@@ -150,11 +149,11 @@ def test_read_only_archive_is_reported_and_nothing_lost(
     assert "sealing failed" in caplog.text and "Operation not permitted" in caplog.text
 
 
-def test_g711_audio_is_decided_once_per_camera(ctx: Context, tmp_path: Path) -> None:
+def test_g711_audio_is_decided_once_per_camera(ctx: Context, clip_dir: Path) -> None:
     """A G.711 camera's first start finds out that MP4 cannot carry its audio; the camera
     remembers it, so that every later start records video only at once: no failed run, no
     empty file to clean up, no extra gap. A new address is decided anew."""
-    clips = tmp_path / "clips"
+    clips = clip_dir
     mounts = [Mount("alaw", ensure_clip(clips, "alaw"), audio=ensure_audio(clips))]
     with Simulator(mounts, free_port()) as sim:
         cam = svc.add_camera(ctx, CameraSpec(name="alaw", url=sim.url("alaw"), place="t")).id

@@ -1,183 +1,49 @@
 """The UI in a real browser (Debian's Chromium driven by Playwright): log in, live, playback,
-language. Screenshots of each page go to test-artifacts/ for people to look at."""
+language — over HTTPS, as `custodes serve` speaks by default, with the certificate `init`
+made (the browser is told to accept it; httpx trusts the installation's authority file).
+Screenshots of each page go to test-artifacts/ for people to look at."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
-import subprocess
-import sys
-import zipfile
-from collections.abc import Callable, Iterator
+import re
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
-import httpx
 import pytest
-from argon2 import PasswordHasher
-from sqlalchemy import update
+from playwright.sync_api import Browser, Page
 
-from custodes.adapters.db import schema
-from custodes.adapters.simulator.clips import ensure_clip
-from custodes.adapters.simulator.process import Mount, Simulator
-from custodes.domain.camera import CameraSpec
-from custodes.domain.roles import Role
-from custodes.paths import DATABASE_URL_ENV, DataDir
-from custodes.services.cameras import add_camera
-from custodes.services.setup import initialise
-
-from .conftest import free_port
-from .grant_setup import PDF, Person, organisation, person
-from .recording import wait_for
+from .browser_env import (
+    CAST,
+    PASSWORD,
+    _advances,
+    _api,
+    _as,
+    _at,
+    _login,
+    _nav_ids,
+    _shot,
+)
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-PASSWORD = "browser-test-password"
-CAST: dict[str, Person] = {}  # the access flow's people, made with the server
-
-if not Path(CHROMIUM).exists():
-    if os.environ.get("CUSTODES_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{CHROMIUM} missing (make setup installs Debian's chromium)")
-    pytest.skip(f"NOTICE: {CHROMIUM} not installed; browser tests skipped", allow_module_level=True)
-
-from playwright.sync_api import Browser, Page, sync_playwright  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("browser")
-    data = DataDir(root / "data")
-    env = {k: v for k, v in os.environ.items() if k != DATABASE_URL_ENV}
-    saved = os.environ.pop(DATABASE_URL_ENV, None)
-    ctx = initialise(data, "jilin").context
-    with ctx.engine.begin() as conn:
-        conn.execute(update(schema.accounts).values(password_hash=PasswordHasher().hash(PASSWORD)))
-    psb = organisation(ctx, "市公安局 City Public Security Bureau", "public-security")
-    CAST["officer1"] = person(
-        ctx, Role.EXTERNAL_OFFICER, psb, username="officer1", work_id="J-1001"
-    )
-    CAST["officer2"] = person(
-        ctx, Role.EXTERNAL_OFFICER, psb, username="officer2", work_id="J-1002"
-    )
-    CAST["manager"] = person(ctx, Role.SECURITY_MANAGER, username="manager")
-    mounts = [Mount(n, ensure_clip(root / "clips", n)) for n in ("cam1", "cam2")]
-    with Simulator(mounts, free_port()) as sim:
-        for m in mounts:
-            add_camera(ctx, CameraSpec(name=f"Gate {m.name}", url=sim.url(m.name), place="gate"))
-        ctx.engine.dispose()
-        port = free_port()
-        log = (root / "serve.log").open("wb")
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "custodes.entrypoints.cli",
-                "serve",
-                "--data",
-                str(data.root),
-                "--http-port",
-                str(port),
-                "--segment-seconds",
-                "2",
-            ],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-
-        def recorded() -> bool:
-            try:
-                with httpx.Client(base_url=base) as c:
-                    c.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
-                    cams = c.get("/api/v1/status").json()["cameras"]
-                return all(cam["segments"] >= 4 for cam in cams)
-            except httpx.HTTPError:
-                return False
-
-        try:
-            wait_for("the service to record", recorded, 60, every=1)
-            yield base
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(30)
-            if saved is not None:
-                os.environ[DATABASE_URL_ENV] = saved
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(
-            executable_path=shutil.which(CHROMIUM) or CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 800})
-    p = context.new_page()
-    console: list[str] = []
-    p.on("console", lambda m: console.append(f"{m.type}: {m.text}"))
-    p.on("pageerror", lambda e: console.append(f"pageerror: {e}"))
-    yield p
-    context.close()
-    print("browser console:", *console, sep="\n  ")  # shown by pytest when a test fails
-
-
-def _login(page: Page, base: str, password: str = PASSWORD, user: str = "admin") -> None:
-    page.goto(f"{base}/live")
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("#login-submit")
-
-
-def _at(path: str) -> Callable[[str], bool]:
-    """A URL test on the path alone (a glob like **/live also matches /login?next=/live)."""
-    return lambda url: urlsplit(url).path == path
-
-
-def _advances(page: Page, selector: str, timeout_ms: int = 20000) -> None:
-    page.wait_for_function(
-        "s => { const v = document.querySelector(s); return v && v.currentTime > 1.0; }",
-        arg=selector,
-        timeout=timeout_ms,
-    )
-    first: Any = page.eval_on_selector(selector, "v => v.currentTime")
-    page.wait_for_timeout(1500)
-    later: Any = page.eval_on_selector(selector, "v => v.currentTime")
-    assert later > first, (first, later)
 
 
 def test_wrong_password_is_refused(server: str, page: Page) -> None:
     _login(page, server, "not-the-password")
     page.wait_for_selector("#login-error", state="visible")
     assert "/login" in page.url
-    page.screenshot(path=str(ARTIFACTS / "login-refused.png"))
+    _shot(page, "login-refused.png")
 
 
 def test_login_then_a_live_tile_plays(server: str, page: Page) -> None:
     _login(page, server)
     page.wait_for_url(_at("/live"))
-    _advances(page, "video.live")
+    _advances(page, "video.live")  # over wss://, the page's origin
     assert page.eval_on_selector("video.live", "v => v.dataset.transport") == "mse"
-    page.screenshot(path=str(ARTIFACTS / "live-grid.png"))
+    _shot(page, "live-grid.png")
+    cookies = {c["name"]: c for c in page.context.cookies()}
+    session, csrf = cookies["custodes_session"], cookies["custodes_csrf"]
+    assert session["secure"] and session["httpOnly"] and session["sameSite"] == "Strict"
+    assert csrf["secure"]
 
 
 def test_a_browser_without_mse_plays_live_over_hls(server: str, page: Page) -> None:
@@ -191,183 +57,7 @@ def test_a_browser_without_mse_plays_live_over_hls(server: str, page: Page) -> N
     assert page.eval_on_selector("video.live", "v => v.dataset.transport") == "hls"
     assert any(u.endswith("/index.m3u8") for u in hls_requests)
     assert any(u.endswith(".m4s") for u in hls_requests)
-    page.screenshot(path=str(ARTIFACTS / "live-grid-hls.png"))
-
-
-def _click_recorded(page: Page, server: str) -> None:
-    page.goto(f"{server}/cameras/1")
-    page.wait_for_selector("#timeline rect.span")
-    for _ in range(5):  # zoom to the last five minutes, where the recording is
-        page.click("#zoom-in")
-    page.wait_for_function("() => document.querySelectorAll('#timeline text').length > 0")
-    page.wait_for_selector("#timeline rect.span")
-    box = page.eval_on_selector(
-        "#timeline rect.span",
-        "r => { const b = r.getBoundingClientRect(); return [b.x, b.y, b.width, b.height]; }",
-    )
-    page.mouse.click(box[0] + box[2] * 0.3, box[1] + box[3] / 2)
-
-
-def test_playback_without_a_grant_shows_why(server: str, page: Page) -> None:
-    """The administrator configures cameras but sees no recorded footage without a grant."""
-    _login(page, server)
-    page.wait_for_url(_at("/live"))
-    _click_recorded(page, server)
-    page.wait_for_function(
-        "() => document.querySelector('#playback-position').textContent.includes('grant')"
-    )
-    assert "file an access request" in page.inner_text("#playback-position")
-    assert page.eval_on_selector("#playback", "v => v.currentSrc") == ""
-
-
-def _as(browser: Browser, server: str, who: str) -> Page:
-    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})
-    p = context.new_page()
-    _login(p, server, CAST[who].password, CAST[who].username)
-    p.wait_for_url(lambda url: "/login" not in url)
-    return p
-
-
-def test_access_flow_request_approve_play_export_register(
-    server: str, browser: Browser, tmp_path: Path
-) -> None:
-    """Two officers file and sign a copy request, a manager approves, an officer plays and
-    exports under the grant, the export verifies offline, and the register shows it."""
-    officer = _as(browser, server, "officer1")
-    officer.goto(f"{server}/requests/new")
-    officer.select_option("select[name=camera_ids]", ["1"])
-    now = datetime.now(UTC)  # footage up to now: what is not yet recorded is live view
-    officer.fill("input[name=start]", (now - timedelta(minutes=10)).isoformat())
-    officer.fill("input[name=end]", now.isoformat())
-    officer.select_option("select[name=action]", "copy")
-    officer.select_option("select[name=basis]", "law-enforcement")
-    officer.fill("textarea[name=purpose]", "盗窃案侦查 theft investigation")
-    officer.fill("input[name=destination]", "市公安局刑侦支队 evidence room")
-    document = tmp_path / "调取证据通知书.pdf"
-    document.write_bytes(PDF)
-    officer.set_input_files("input[name=document]", str(document))
-    officer.click("#create-request")
-    officer.wait_for_selector("#request")
-    request_id = officer.get_attribute("#request", "data-request")
-    officer.fill("#work-id", "J-1001")
-    officer.click("#sign")
-    officer.wait_for_function("() => document.querySelectorAll('#staff div').length === 1")
-    assert "Jilin Art. 28" in officer.inner_text("#refusals")  # one signature is not enough
-    officer.screenshot(path=str(ARTIFACTS / "request-one-signature.png"))
-
-    second = _as(browser, server, "officer2")
-    second.goto(f"{server}/requests/{request_id}")
-    second.fill("#work-id", "J-1002")
-    second.click("#sign")
-    second.wait_for_function("() => document.querySelectorAll('#staff div').length === 2")
-    second.click("#submit")
-    second.wait_for_function(
-        "() => document.querySelector('#request-state').dataset.state === 'submitted'"
-    )
-
-    manager = _as(browser, server, "manager")
-    manager.goto(f"{server}/requests?state=submitted")
-    manager.click(f"tr[data-request='{request_id}'] a")
-    manager.fill("#note", "同意 approved")
-    manager.click("#approve")
-    manager.wait_for_selector("#grant")
-    manager.screenshot(path=str(ARTIFACTS / "request-approved.png"))
-
-    officer.goto(f"{server}/grants")
-    officer.click("#grants tbody tr a")
-    officer.wait_for_selector("#grant-use")
-    # play the last minute the grant covers
-    officer.fill("#from", (now - timedelta(minutes=1)).isoformat())
-    officer.fill("#to", now.isoformat())
-    officer.click("#play")
-    _advances(officer, "#grant-video")
-    officer.click("#export")
-    link = officer.wait_for_selector("#exports a", timeout=60000)
-    assert link is not None
-    with officer.expect_download() as download:
-        link.click()
-    bundle = tmp_path / "export.zip"
-    download.value.save_as(bundle)
-    out = tmp_path / "export"
-    with zipfile.ZipFile(bundle) as z:
-        z.extractall(out)
-    manifest = next(out.rglob("manifest.json"))
-    # footage up to seconds ago, strictly, against the installation's published key (what the
-    # operating unit hands the recipient apart from the bundle): the export signed the
-    # checkpoint that closes it
-    published = next(tmp_path.parent.glob("browser*/data/archive/public-keys.jsonl"))
-    verify = [sys.executable, "-m", "custodes.entrypoints.cli", "verify-export"]
-    check = subprocess.run(
-        [*verify, str(manifest.parent), "--strict", "--key", str(published)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert check.returncode == 0, check.stdout + check.stderr
-    unpinned = subprocess.run(
-        [*verify, str(manifest.parent)], capture_output=True, text=True, timeout=120
-    )
-    assert unpinned.returncode == 3 and "SIGNER UNKNOWN" in unpinned.stdout, unpinned.stdout
-    officer.screenshot(path=str(ARTIFACTS / "grant-export.png"))
-
-    manager.goto(f"{server}/register")
-    manager.wait_for_selector("#register tbody tr[data-kind='export-created']")
-    text = manager.inner_text("#register")
-    assert "J-1001" in text and "J-1002" in text and "evidence room" in text
-    assert manager.query_selector("#register tbody tr[data-kind='media-viewed']") is not None
-    manager.screenshot(path=str(ARTIFACTS / "register.png"))
-    for p in (officer, second, manager):
-        p.context.close()
-
-
-def test_the_administrator_makes_an_operator_and_assigns_a_camera(server: str, page: Page) -> None:
-    _login(page, server)
-    page.wait_for_url(_at("/live"))
-    page.click("#nav-accounts")
-    page.wait_for_selector("#account-form")
-    page.fill("#account-form input[name=username]", "nightshift")
-    page.select_option("#account-form select[name=role]", "duty_operator")
-    page.fill("#account-form input[name=display_name]", "夜班 Night shift")
-    page.fill("#account-form input[name=work_id]", "U-0042")
-    page.click("#create-account")
-    page.wait_for_selector("#new-password", state="visible")
-    password = page.inner_text("#new-password").split(": ", 1)[1]
-    assert len(password) >= 12
-    # a duty operator signs requests: a second person confirms it (docs/DUTIES.md)
-    page.wait_for_selector("#proposed", state="visible")
-    page.wait_for_selector("#pending-changes", state="visible")
-    with httpx.Client(base_url=f"{server}/api/v1") as second:
-        me = second.post(
-            "/auth/login", json={"username": "manager", "password": CAST["manager"].password}
-        )
-        assert me.status_code == 200, me.text
-        (change,) = [
-            c for c in second.get("/account-changes").json() if c["username"] == "nightshift"
-        ]
-        done = second.post(
-            f"/account-changes/{change['id']}/confirm",
-            headers={"X-CSRF-Token": me.json()["csrf_token"]},
-        )
-        assert done.status_code == 200, done.text
-    page.reload()
-    row = "#accounts tr:has(td:text-is('nightshift'))"
-    page.select_option(f"{row} select.assign", ["2"])
-    page.click(f"{row} button.save-cameras")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('#accounts tr')].some(r => "
-        "r.textContent.includes('nightshift') && r.querySelector('option[value=\"2\"]').selected)"
-    )
-    page.screenshot(path=str(ARTIFACTS / "accounts.png"))
-    operator = page.context.browser.new_context(locale="en-US")  # type: ignore[union-attr]
-    p = operator.new_page()
-    _login(p, server, password, "nightshift")
-    p.wait_for_selector("#new-password-step", state="visible")  # set by someone else: once
-    p.fill("#new-password", "the night shift's own")
-    p.fill("#new-password-again", "the night shift's own")
-    p.click("#login-submit")
-    p.wait_for_url(_at("/live"))
-    assert p.eval_on_selector_all("video.live", "vs => vs.map(v => v.dataset.camera)") == ["2"]
-    operator.close()
+    _shot(page, "live-grid-hls.png")
 
 
 def test_language_switch_shows_chinese_and_is_remembered(server: str, page: Page) -> None:
@@ -379,6 +69,272 @@ def test_language_switch_shows_chinese_and_is_remembered(server: str, page: Page
     assert page.inner_text("#nav-live") == "实时"
     page.goto(f"{server}/cameras")
     assert page.inner_text("#nav-cameras") == "摄像机"
-    page.screenshot(path=str(ARTIFACTS / "cameras-zh.png"))
+    _shot(page, "cameras-zh.png")
     page.click("#lang-en")
     assert page.inner_text("#nav-cameras") == "Cameras"
+
+
+def test_a_decision_refused_is_said_in_the_managers_language(server: str, browser: Browser) -> None:
+    """A change withdrawn while the manager's page still offers it: Confirm is refused, in
+    Chinese for a Chinese browser; Turn down takes another off the page."""
+    officers = {CAST[n].username: CAST[n].account_id for n in ("officer1", "officer2")}
+    with _api(server, "admin", PASSWORD) as admin:
+        proposed = {}
+        for username, account_id in officers.items():  # signers: a reset waits
+            res = admin.post(f"/accounts/{account_id}/reset-password", json={})
+            assert res.status_code == 202, res.text
+            proposed[username] = res.json()["pending"]["id"]
+        manager = _as(browser, server, "manager", locale="zh-CN")
+        manager.goto(f"{server}/changes")
+        first = f"#changes tr[data-change='{proposed['officer1']}']"
+        second = f"#changes tr[data-change='{proposed['officer2']}']"
+        assert "重置密码" in manager.inner_text(first)  # the kind in words
+        assert manager.inner_text("#nav-changes") == "待确认的变更 2"
+        withdrawn = admin.post(f"/account-changes/{proposed['officer1']}/cancel")
+        assert withdrawn.status_code == 200, withdrawn.text
+    manager.click(f"{first} button.confirm-change")
+    manager.wait_for_selector("#form-error", state="visible")
+    said = manager.inner_text("#form-error")
+    assert said == f"账户变更 {proposed['officer1']} 已被驳回或撤回", said
+    _shot(manager, "changes-refused-zh.png")
+    manager.click(f"{second} button.cancel-change")
+    manager.wait_for_selector("#decided")
+    assert manager.inner_text("#decided") == "已驳回：变更不会生效。"
+    assert manager.query_selector("#changes") is None and manager.query_selector("#no-changes")
+    manager.context.close()
+
+
+def test_the_rules_refuse_in_the_users_language(server: str, browser: Browser) -> None:
+    """The rules' reasons through the real service: the API's 422 and the request page in the
+    browser's language, the article cited as it is."""
+    now = datetime.now(UTC)
+    body = {
+        "camera_ids": [1],
+        "start": (now - timedelta(minutes=5)).isoformat(),
+        "end": now.isoformat(),
+        "action": "view",
+        "basis": "law-enforcement",
+        "purpose": "巡查 patrol",
+    }
+    officer = CAST["officer1"]
+    with _api(server, officer.username, officer.password, **{"Accept-Language": "zh-CN"}) as c:
+        made = c.post("/requests", json=body)
+        assert made.status_code == 201, made.text
+        request_id = made.json()["id"]
+        assert c.post(f"/requests/{request_id}/sign", json={"work_id": "J-1001"}).status_code == 204
+        refused = c.post(f"/requests/{request_id}/submit")
+        assert refused.status_code == 422, refused.text
+        said = {(d["loc"][-1], d["msg"], d["article"]) for d in refused.json()["detail"]}
+        assert said == {
+            ("approval_document", "须有审批文件", "Jilin Art. 28"),
+            ("staff", "须至少两名工作人员，各自以本人账户签名", "Jilin Art. 28"),
+        }
+        english = c.post(f"/requests/{request_id}/submit", headers={"Accept-Language": "en"})
+        assert {d["msg"] for d in english.json()["detail"]} == {
+            "an approval document",
+            "at least two staff, each signing with their own account",
+        }
+        page = _as(browser, server, "officer1", locale="zh-CN")
+        page.goto(f"{server}/requests/{request_id}")
+        missing = page.inner_text("#refusals")
+        # the page cites the article by its regulation's name (entrypoints/web/wording.py)
+        cited = (
+            "须至少两名工作人员，各自以本人账户签名 — "
+            "《吉林省公共安全视频图像信息系统管理办法》第28条"
+        )
+        assert cited in missing, missing
+        page.click("#submit")
+        page.wait_for_selector("#form-error", state="visible")
+        error = page.inner_text("#form-error")
+        # the article cited in the page's language too (routes/access.py "citation")
+        assert f"须至少两名工作人员，各自以本人账户签名 ({cited.split(' — ')[1]})" in error, error
+        assert "Jilin" not in error, error
+        _shot(page, "request-refused-zh.png")
+        page.context.close()
+        assert c.post(f"/requests/{request_id}/withdraw").status_code == 204
+
+
+def test_a_camera_moved_to_another_host_says_its_credentials_were_dropped(
+    server: str, page: Page
+) -> None:
+    """docs/SECURITY.md, credentials bound to their endpoint: a new host does not get the
+    stored password, and the form says so where the operator is, in their language."""
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    page.goto(f"{server}/cameras/new")
+    page.fill("input[name=name]", "Side door")
+    page.fill("input[name=url]", "rtsp://127.0.0.1:9/side")
+    page.fill("input[name=username]", "viewer")
+    page.fill("input[name=password]", "side door secret")
+    page.fill("input[name=place]", "door")
+    page.click("#camera-save")
+    page.wait_for_url(lambda url: re.fullmatch(r"/cameras/\d+", urlsplit(url).path) is not None)
+    camera_id = int(urlsplit(page.url).path.rsplit("/", 1)[1])
+    edit = f"/cameras/{camera_id}/edit"
+    page.goto(f"{server}{edit}")
+    assert page.get_attribute("input[name=password]", "placeholder") == "unchanged"
+    page.fill("input[name=url]", "rtsp://127.0.0.2:9/side")  # another host
+    page.click("#camera-save")
+    page.wait_for_selector("#credentials-dropped", state="visible")
+    assert urlsplit(page.url).path == edit  # kept where the notice is seen
+    notice = page.inner_text("#credentials-dropped")
+    assert "user name and password were removed" in notice, notice
+    assert page.get_attribute("input[name=password]", "placeholder") == ""
+    _shot(page, "camera-credentials-dropped.png")
+    with _api(server, "admin", PASSWORD) as admin:
+        assert admin.get(f"/cameras/{camera_id}").json()["has_credentials"] is False
+        # given again, for the new host: kept, and the form goes on to the camera
+        page.fill("input[name=username]", "viewer")
+        page.fill("input[name=password]", "side door secret")
+        page.click("#camera-save")
+        page.wait_for_url(_at(f"/cameras/{camera_id}"))
+        assert admin.get(f"/cameras/{camera_id}").json()["has_credentials"] is True
+        # in Chinese too
+        page.goto(f"{server}{edit}")
+        page.click("#lang-zh")
+        page.wait_for_url(_at(edit))
+        page.fill("input[name=url]", "rtsp://127.0.0.3:9/side")
+        page.click("#camera-save")
+        page.wait_for_selector("#credentials-dropped", state="visible")
+        assert "用户名和密码已被删除" in page.inner_text("#credentials-dropped")
+        assert admin.post(f"/cameras/{camera_id}/retire").status_code == 200
+
+
+def test_live_layouts_pick_enlarge_snapshot_and_say_why_a_camera_is_offline(
+    server: str, browser: Browser
+) -> None:
+    with _api(server, "admin", PASSWORD) as api:
+        dead = api.post(
+            "/cameras", json={"name": "Dead end", "url": "rtsp://127.0.0.1:9/x", "place": "p"}
+        ).json()["id"]
+    try:
+        for lang, size in (("en-US", (1366, 768)), ("zh-CN", (1920, 1080))):
+            context = browser.new_context(
+                locale=lang,
+                viewport={"width": size[0], "height": size[1]},
+                ignore_https_errors=True,
+                accept_downloads=True,
+            )
+            page = context.new_page()
+            _login(page, server)
+            page.wait_for_url(_at("/live"))
+            page.goto(f"{server}/live?layout=6")
+            tiles = page.locator("#live-grid .tile")
+            assert tiles.count() == 6  # every slot is there, empty ones with a picker
+            assert page.locator("#live-grid .tile.vacant select.pick-camera").count() == 3
+            # the whole grid fits the window's height
+            box = page.locator("#live-grid").bounding_box()
+            assert box is not None and box["y"] + box["height"] <= size[1] + 1, box
+            # the camera that cannot be reached says so, with since when and why
+            overlay = page.locator(f".offline[data-offline-for='{dead}']")
+            overlay.wait_for(state="visible", timeout=20000)
+            head = "Offline since" if lang == "en-US" else "起离线"
+            assert head in overlay.inner_text() and "refused" in overlay.inner_text().lower()
+            # a camera picked into an empty slot plays there
+            vacant = page.locator("#live-grid .tile.vacant").first
+            slot = vacant.get_attribute("data-slot")
+            vacant.locator("select").select_option(label="Gate cam1")
+            _advances(page, f".tile[data-slot='{slot}'] video.live")
+            # the camera tree, grouped by site, fills the next empty slot
+            nxt = page.locator("#live-grid .tile.vacant").first.get_attribute("data-slot")
+            page.locator("#camera-tree button.tree-camera", has_text="Gate cam2").click()
+            _advances(page, f".tile[data-slot='{nxt}'] video.live")
+            # double-click enlarges one tile with the main stream; Esc brings the grid back
+            first = page.locator("#live-grid .tile").first
+            first.dblclick(position={"x": 40, "y": 40})
+            assert "enlarged" in (first.get_attribute("class") or "")
+            assert page.locator("#live-grid .tile:visible").count() == 1
+            assert first.locator("video.live").get_attribute("data-stream") == "main"
+            _shot(page, f"live-enlarged-{lang}.png")
+            page.keyboard.press("Escape")
+            assert page.locator("#live-grid .tile:visible").count() == 6
+            _shot(page, f"live-layout-6-{lang}.png")
+            # a snapshot is a JPEG, asked for with the page's own session
+            href = first.locator("a.snapshot").get_attribute("href")
+            assert first.locator("a.snapshot").get_attribute("download") is not None
+            shot = page.request.get(f"{server}{href}")
+            assert shot.status == 200, shot.text()
+            assert shot.body()[:3] == b"\xff\xd8\xff"
+            context.close()
+        page_of_25 = browser.new_context(ignore_https_errors=True).new_page()
+        _login(page_of_25, server)
+        page_of_25.wait_for_url(_at("/live"))
+        page_of_25.goto(f"{server}/live?layout=1&page=2")
+        assert page_of_25.locator("#page-2.current").count() == 1
+        page_of_25.goto(f"{server}/live?layout=25")
+        assert page_of_25.locator("#live-grid .tile").count() == 25
+        page_of_25.context.close()
+    finally:
+        with _api(server, "admin", PASSWORD) as api:
+            api.post(f"/cameras/{dead}/retire")
+
+
+def test_each_role_gets_the_navigation_it_can_use(
+    server: str, page: Page, browser: Browser
+) -> None:
+    _login(page, server)
+    page.wait_for_url(_at("/live"))
+    assert _nav_ids(page) == {
+        "nav-live",
+        "nav-cameras",
+        "nav-bookmarks",
+        "nav-accounts",
+        "nav-changes",
+        "nav-health",
+        "nav-alarms",
+        "nav-retention",
+    }
+    assert page.title() == "Live · Custodes"
+    assert page.get_attribute("link[rel=icon]", "href") == "/static/favicon.svg"
+    page.click("#lang-zh")
+    assert page.title() == "实时 · Custodes 公共安全视频图像信息系统"
+    assert page.inner_text("#brand").strip() == "Custodes 公共安全视频图像信息系统"
+    page.click("#lang-en")
+    officer = _as(browser, server, "officer1")
+    assert _nav_ids(officer) == {
+        "nav-cameras",
+        "nav-bookmarks",
+        "nav-requests",
+        "nav-sign",
+        "nav-grants",
+        "nav-playback",
+    }
+    manager = _as(browser, server, "manager")
+    assert _nav_ids(manager) == {
+        "nav-live",
+        "nav-cameras",
+        "nav-bookmarks",
+        "nav-requests",
+        "nav-decide",
+        "nav-register",
+        "nav-changes",
+        "nav-health",
+        "nav-alarms",
+        "nav-retention",
+    }
+    _shot(manager, "nav-manager.png")
+    for p in (officer, manager):
+        p.context.close()
+
+
+def test_the_days_typed_in_the_register_are_the_sites_days(server: str, browser: Browser) -> None:
+    """A browser in New York filters the register of a site in Shanghai: the day typed is
+    the site's day (static/app.js siteInstant), not the browser's."""
+    context = browser.new_context(
+        locale="en-US", timezone_id="America/New_York", ignore_https_errors=True
+    )
+    page = context.new_page()
+    _login(page, server, CAST["manager"].password, CAST["manager"].username)
+    page.wait_for_url(lambda url: "/login" not in url)
+    page.goto(f"{server}/register")
+    assert page.get_attribute("body", "data-timezone") == "Asia/Shanghai"
+    page.fill("#reg-from", "2026-12-01")
+    page.fill("#reg-to", "2026-12-01")
+    page.click("#reg-filter")
+    page.wait_for_function(
+        "() => document.getElementById('reg-csv').href.includes('from=')", timeout=10_000
+    )
+    href = unquote(page.get_attribute("#reg-csv", "href") or "")
+    assert "from=2026-11-30T16:00:00.000Z" in href, href  # 00:00 in Shanghai
+    assert "to=2026-12-01T15:59:59.999Z" in href, href
+    context.close()

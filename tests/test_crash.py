@@ -58,9 +58,8 @@ def _ffmpeg_children(spool: Path) -> list[int]:
     return [int(p) for p in out.stdout.split()]
 
 
-def test_kill_9_loses_no_complete_segment(ctx: Context, tmp_path: Path) -> None:
-    clips = tmp_path / "clips"
-    with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as sim:
+def test_kill_9_loses_no_complete_segment(ctx: Context, tmp_path: Path, clip_dir: Path) -> None:
+    with Simulator([Mount("cam1", ensure_clip(clip_dir, "cam1"))], free_port()) as sim:
         (cam,) = add_cameras(ctx, sim, ["cam1"])
         proc = _serve(ctx, tmp_path / "serve.log")
         try:
@@ -105,24 +104,28 @@ def _kill_9(proc: subprocess.Popen[bytes], spool: Path) -> float:
 MAY_LOSE_S = FRAGMENT_US / 1e6 + 1.0
 
 
-def test_kill_9_inside_a_segment_loses_at_most_one_fragment(ctx: Context, tmp_path: Path) -> None:
-    """6-s segments, the service killed 1.5 s, 3.5 s and 5.5 s after a segment closed: each
-    time, the open segment is salvaged after the restart — cut to its whole fragments,
-    sealed with its true duration and a note — so the footage before the kill reaches to
-    within one fragment of it. Each salvage is in the ledger, the status and an alarm."""
-    clips = tmp_path / "clips"
+def test_kill_9_inside_a_segment_loses_at_most_one_fragment(
+    ctx: Context, tmp_path: Path, clip_dir: Path
+) -> None:
+    """4-s segments (two GOPs of two 1-s fragments), the service killed 1.5 s, 2.5 s and 3.5 s
+    after a segment closed — in a GOP's second fragment, in the next GOP's first, in its
+    second: each time, the open segment is salvaged after the restart — cut to its whole
+    fragments, sealed with its true duration and a note — so the footage before the kill
+    reaches to within one fragment of it. Each salvage is in the ledger, the status and an
+    alarm."""
     log = tmp_path / "serve.log"
     kills: list[float] = []
-    with Simulator([Mount("cam1", ensure_clip(clips, "cam1"))], free_port()) as sim:
+    with Simulator([Mount("cam1", ensure_clip(clip_dir, "cam1"))], free_port()) as sim:
         (cam,) = add_cameras(ctx, sim, ["cam1"])
-        for offset in (1.5, 3.5, 5.5):
-            proc = _serve(ctx, log, segment_seconds=6)
+        for offset in (1.5, 2.5, 3.5):
+            proc = _serve(ctx, log, segment_seconds=4)
             try:
-                n = count_segments(ctx, cam)
-                # the run's first closed segment (a salvage of the last kill is sealed first)
+                # the run's first closed segment (after a kill, the salvage of the segment it
+                # cut is sealed first; the first run has none, so one segment is enough)
+                n = count_segments(ctx, cam) + (2 if kills else 1)
                 wait_for(
                     "a segment of this run",
-                    lambda n=n: count_segments(ctx, cam) >= n + 2,  # type: ignore[misc]
+                    lambda n=n: count_segments(ctx, cam) >= n,  # type: ignore[misc]
                     90,
                 )
                 time.sleep(offset)
@@ -130,7 +133,7 @@ def test_kill_9_inside_a_segment_loses_at_most_one_fragment(ctx: Context, tmp_pa
                 proc.kill()
                 raise
             kills.append(_kill_9(proc, ctx.data.spool))
-        proc = _serve(ctx, log, segment_seconds=6)  # reconciles the last kill
+        proc = _serve(ctx, log, segment_seconds=4)  # reconciles the last kill
         try:
             wait_for(
                 "recording after the last restart",

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.cells import cell_len
 
 from custodes.paths import DataDir
+from custodes.services.context import Context
 
 from .conftest import free_port
 from .recording import wait_for
@@ -92,3 +94,27 @@ def test_demo_records_serves_the_api_and_stops_every_child(
     assert "custodes status" in output
     wait_for("no child process left", lambda: not _descendants_alive(data_dir), 10)
     assert all(c["state"] == "stopped" for c in _status(data_dir))
+
+
+def test_the_demo_banner_keeps_each_password_beside_its_user_in_80_columns(
+    ctx: Context,
+) -> None:
+    """The cast used to be one long line: an 80-column terminal wrapped the password onto a
+    line of its own, away from every name."""
+    from custodes.entrypoints.cli_common import console
+    from custodes.entrypoints.demo_cast import CAST, ensure_demo_cast, login_line
+
+    lines = [login_line("admin", "系统管理员 Administrator", "Abc-123_xyz456")]
+    lines += ensure_demo_cast(ctx, ctx.data, [])
+    password = (ctx.data.keys / "demo-password").read_text().strip()
+    shown_on = console(width=80, record=True, color_system=None)
+    for line in lines:
+        shown_on.print(line, soft_wrap=True, highlight=False)
+    shown = shown_on.export_text().splitlines()
+    assert len(shown) == 1 + len(CAST)
+    assert max(cell_len(s) for s in shown) <= 80
+    for (username, *_), text in zip(CAST, shown[1:], strict=True):
+        assert text.split()[0] == username and text.endswith(f"password {password}")
+    assert shown[0].endswith("password Abc-123_xyz456")
+    # the names' column lines up although Chinese characters take two cells
+    assert len({cell_len(s.split("password")[0]) for s in shown}) == 1

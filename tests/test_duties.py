@@ -34,7 +34,7 @@ from custodes.domain.duties import (
     lineage,
     sole_holder,
 )
-from custodes.domain.roles import Role, empowers
+from custodes.domain.roles import CONFIRMING_ROLES, Role, empowers
 from custodes.entrypoints.cli_accounts import accounts_app
 from custodes.entrypoints.web.app import API, create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
@@ -55,6 +55,7 @@ class Client:
 
     def __init__(self, stack: ExitStack, app: Any, source: str = "testclient") -> None:
         self.c: TestClient = stack.enter_context(TestClient(app, client=(source, 50000)))
+        self.c.headers["Accept-Language"] = "en"  # the refusals below are read in English
 
     def login(self, username: str, password: str, **extra: str) -> httpx.Response:
         res: httpx.Response = self.c.post(
@@ -391,7 +392,12 @@ def test_who_may_confirm_and_what_waits() -> None:
         )
         is None
     )
-    assert confirm_refusal(proposer=admin, confirmer=other, confirmer_role="auditor", target=None)
+    not_confirming = confirm_refusal(
+        proposer=admin, confirmer=other, confirmer_role="auditor", target=None
+    )
+    assert not_confirming is not None  # and it names the confirming roles as they are
+    assert {Role.SYSTEM_ADMIN, Role.SECURITY_MANAGER} == CONFIRMING_ROLES
+    assert "(system administrator, security manager)" in str(not_confirming)
     assert confirm_refusal(
         proposer="account:root2", confirmer=other, confirmer_role="system_admin", target=None
     )
@@ -501,6 +507,7 @@ def test_a_proposal_lapses_and_is_checked_again_at_confirmation(
 # --- log-ins: counted before hashing, per source; a bounded pool -----------------------------
 
 
+@pytest.mark.real_argon2  # the checks take the product's time, the pool its real load
 def test_twenty_parallel_guesses_are_five_checks_and_the_owner_still_gets_in(
     ctx: Context,
 ) -> None:
@@ -577,6 +584,7 @@ def test_many_addresses_slow_a_name_for_a_minute_at_most(ctx: Context) -> None:
     assert auth.login(ctx, ADMIN_USERNAME, PASSWORD, source="203.0.113.9") is not None
 
 
+@pytest.mark.real_argon2
 def test_the_hashing_pool_is_bounded_and_excess_gets_503(
     ctx: Context, monkeypatch: pytest.MonkeyPatch, stack: ExitStack
 ) -> None:

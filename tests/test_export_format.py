@@ -582,7 +582,10 @@ def test_absurd_bundles_get_a_clear_error_never_a_traceback(genuine: Path, tmp_p
     cases.append((marked, 1, "[red]x.mp4: in the bundle but not named by the manifest"))
     bracketed = tmp_path / "[red]"
     bracketed.mkdir()
-    cases.append((bracketed / "none.zip", 2, "[red]/none.zip: no such file or directory"))
+    cases.append((bracketed / "none.zip", 2, f"{bracketed}/none.zip: no such file or directory"))
+    long = tmp_path / ("a-directory-whose-name-is-longer-than-a-terminal-is-wide-" * 3)
+    long.mkdir()  # the path is said whole, on one line: Rich wrapped it mid-name at 80
+    cases.append((long / "none.zip", 2, f"{long}/none.zip: no such file or directory"))
 
     for path, status, message in cases:
         code, output = verify_cli(path)

@@ -29,9 +29,9 @@ MINUTE = 60_000_000
 
 
 def test_footage_recorded_seconds_ago_exports_into_a_strictly_verifiable_bundle(
-    ctx: Context, tmp_path: Path
+    ctx: Context, tmp_path: Path, clip_dir: Path
 ) -> None:
-    clip = ensure_clip(tmp_path / "clips", "cam1", width=640, height=360)
+    clip = ensure_clip(clip_dir, "cam1", width=640, height=360)
     with Simulator([Mount("cam1", clip)], free_port()) as sim:
         (cam,) = add_cameras(ctx, sim, ["cam1"])
         with recording(ctx, segment_seconds=SEG):

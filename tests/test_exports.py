@@ -35,7 +35,6 @@ from custodes.domain.roles import Role
 from custodes.domain.timing import RunClock
 from custodes.entrypoints.cli import app
 from custodes.entrypoints.web.app import create_app
-from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import checkpoints, exports, grants, keys, ledger, signing
 from custodes.services.context import Context
 from custodes.services.exports import files as export_files
@@ -53,6 +52,7 @@ from .bundles import (
 from .grant_setup import GrantSetup, Person, approved_grant, person
 from .media import ffprobe_duration, make_segments
 from .sealed import CADENCE, T0, Archive, seal_archive
+from .web_client import log_in as _login
 
 SEC = 1_000_000
 # seal_archive: 12 one-second segments from T0 on, checkpoints at seq 0, 4, 8 and 11
@@ -212,6 +212,19 @@ def test_a_fresh_export_verifies_plays_and_is_on_record(world: World, tmp_path: 
     assert details["manifest_sha256"] == r.manifest_sha256 and details["destination"]
     assert details["originals_included"] is False
     assert (details["closing_checkpoint"], details["checkpoint_signed"]) == (8, False)
+
+
+def test_exports_are_listed_by_grant_and_by_maker_and_the_list_is_bounded(world: World) -> None:
+    """The grant page lists the grant's exports from here, so a link outlives the page."""
+    made = {world.export().id, world.export().id}
+    grant = world.setup.grant.id
+    assert {e.id for e in exports.list_exports(world.ctx, grant_id=grant)} == made
+    mine = exports.list_exports(world.ctx, account_id=world.officer.account_id, grant_id=grant)
+    assert {e.id for e in mine} == made
+    other = world.setup.holders[1].account_id
+    assert exports.list_exports(world.ctx, account_id=other, grant_id=grant) == []
+    assert exports.list_exports(world.ctx, grant_id=grant + 1) == []
+    assert len(exports.list_exports(world.ctx, grant_id=grant, limit=1)) == 1
 
 
 def test_the_watermarked_copy_is_reencoded_and_marked_not_evidence(world: World) -> None:
@@ -1085,16 +1098,6 @@ def test_verify_export_needs_no_database(ctx: Context, bundle: Path, tmp_path: P
 # HTTP -----------------------------------------------------------------------------------------
 
 
-def _login(client: TestClient, who: Person) -> TestClient:
-    client.cookies.clear()
-    res = client.post(
-        "/api/v1/auth/login", json={"username": who.username, "password": who.password}
-    )
-    assert res.status_code == 200, res.text
-    client.headers[CSRF_HEADER] = res.json()["csrf_token"]
-    return client
-
-
 @pytest.fixture
 def client(world: World) -> Iterator[TestClient]:
     with TestClient(create_app(world.ctx)) as c:
@@ -1169,18 +1172,19 @@ def test_http_export_download_and_clip(world: World, client: TestClient, tmp_pat
     assert client.get(f"/api/v1/exports/{eid}").status_code == 200
     assert [e["id"] for e in client.get("/api/v1/exports").json()] == [eid]
     denied = client.get(f"/api/v1/exports/{eid}/download")
-    assert denied.status_code == 403 and "no live grant" in denied.json()["detail"]
+    assert denied.status_code == 403 and "请提交调取申请" in denied.json()["detail"]  # zh: default
 
 
 def test_http_refusals(world: World, client: TestClient, ctx: Context) -> None:
     _login(client, world.officer)
     outside = client.post("/api/v1/exports", json=_body(world, end=iso(T0 + 120 * SEC)))
-    assert outside.status_code == 403 and "no live grant" in outside.json()["detail"]
+    assert outside.status_code == 403 and "请提交调取申请" in outside.json()["detail"]
     empty = client.post(
         "/api/v1/exports",
         json=_body(world, start=iso(T0 + 30 * SEC), end=iso(T0 + 40 * SEC)),
     )
-    assert empty.status_code == 404 and "nothing recorded" in empty.json()["detail"]
+    said = empty.json()["detail"]
+    assert empty.status_code == 404 and "没有录像" in said and "Z" not in said, said  # site time
     backwards = client.post("/api/v1/exports", json=_body(world, start=iso(END), end=iso(START)))
     assert backwards.status_code == 422
     view = approved_grant(

@@ -29,6 +29,7 @@ from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
+from custodes.domain.transport import LOOPBACK_PLAIN
 from custodes.entrypoints.web import hardening
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER, SESSION_COOKIE
@@ -67,7 +68,7 @@ def served(ctx: Context) -> Iterator[tuple[Context, int]]:
     """The web server of `custodes serve`, on a port of its own."""
     _set_password(ctx, PASSWORD)
     port = free_port()
-    server = WebServer(ctx, "127.0.0.1", port)
+    server = WebServer(ctx, "127.0.0.1", port, LOOPBACK_PLAIN)
     server.start()
 
     def up() -> bool:
@@ -686,7 +687,18 @@ def test_the_pages_and_the_api_docs_work_under_the_csp(
     page.fill("#password", PASSWORD)
     page.click("#login-submit")
     page.wait_for_url(lambda u: urlsplit(u).path == "/cameras", timeout=15000)
-    for path in ("/live", "/cameras/1", "/cameras/new", "/requests", "/accounts", "/me"):
+    for path in (
+        "/live",
+        "/cameras/1",
+        "/cameras/new",
+        "/requests",
+        "/accounts",
+        "/changes",
+        "/health",
+        "/alarms",
+        "/retention",
+        "/me",
+    ):
         page.goto(f"{base}{path}")
         page.wait_for_load_state("load")
         page.wait_for_timeout(500)

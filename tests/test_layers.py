@@ -63,3 +63,19 @@ def test_the_check_sees_a_violation() -> None:
     sample = ROOT / "services" / "sealing.py"
     assert any(_layer(t) == "adapters" for t in _imports(sample))
     assert RANK["recorder"] > RANK["services"]
+
+
+def test_the_command_line_starts_without_the_web_framework() -> None:
+    """`custodes ledger verify` and the other commands load no FastAPI (half a second of a
+    command's start); only `serve` imports the web server, when it starts it."""
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys, custodes.entrypoints.cli; "
+        "print(sorted(m for m in ('fastapi', 'starlette', 'uvicorn') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr

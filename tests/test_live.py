@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import os
 import subprocess
 import time
@@ -11,22 +13,29 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from starlette.websockets import WebSocketDisconnect
 
+from custodes.adapters.db import schema
 from custodes.adapters.ffmpeg.fmp4 import (
     FragmentSplitter,
     decode_time,
     first_sample_is_sync,
     video_timescale,
 )
+from custodes.adapters.live.hub import GOP_FRAGMENTS, LiveStream, Viewer
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
 from custodes.domain.camera import CameraSpec
+from custodes.domain.roles import Role
 from custodes.entrypoints.web.app import create_app
 from custodes.services import cameras as svc
+from custodes.services import ledger
 from custodes.services.context import Context
 
 from .conftest import free_port
+from .grant_setup import organisation, person
+from .recording import wait_for
 from .test_api import PASSWORD, _set_password
 
 pytestmark = pytest.mark.slow
@@ -65,7 +74,10 @@ def _probe(path: Path) -> str:
 
 
 def _ffmpeg_live_pids() -> list[str]:
-    out = subprocess.run(["pgrep", "-f", "frag_every_frame"], capture_output=True, text=True)
+    """This test process's live ffmpegs: another run on the machine has its own."""
+    out = subprocess.run(
+        ["pgrep", "-P", str(os.getpid()), "-f", "frag_every_frame"], capture_output=True, text=True
+    )
     return out.stdout.split()
 
 
@@ -110,8 +122,8 @@ def test_live_socket_sends_codec_init_and_keyframe_first_fragments(
         ):
             ws.receive_json()
         assert unknown.value.code == 4404
-        time.sleep(2)  # past the linger: the shared ffmpeg is gone
-        assert _ffmpeg_live_pids() == []
+        # past the linger (0.5 s): the shared ffmpeg is gone
+        wait_for("the shared ffmpeg to stop", lambda: _ffmpeg_live_pids() == [], 2)
 
 
 def test_hls_fallback_shares_the_stream_and_plays(
@@ -149,9 +161,12 @@ def test_hls_fallback_shares_the_stream_and_plays(
         live = client.app.state.live  # type: ignore[attr-defined]
         (stream,) = live.streams().values()
         assert stream.hls_dir.is_dir()
-        time.sleep(4.5)  # no HLS request and no viewer past the linger: stopped, cleaned up
-        assert _ffmpeg_live_pids() == []
-        assert not stream.hls_dir.exists()
+        # no HLS request and no viewer past the linger (3 s): stopped, cleaned up
+        wait_for(
+            "the stream to stop and its HLS directory to go",
+            lambda: _ffmpeg_live_pids() == [] and not stream.hls_dir.exists(),
+            4.5,
+        )
         # a segment of a stream that is not running does not start one
         assert client.get(f"{base}/{segments[-1]}").status_code == 404
         assert _ffmpeg_live_pids() == [] and live.streams() == {}
@@ -231,3 +246,72 @@ def test_hls_directories_of_dead_servers_are_removed(tmp_path: Path) -> None:
     other.mkdir()
     LiveHub(hls_root=tmp_path)
     assert not orphan.exists() and mine.exists() and other.exists()
+
+
+def test_a_snapshot_is_a_whole_picture_in_the_ledger_and_only_for_those_who_may_watch(
+    ctx: Context, sim: Simulator, tmp_path: Path
+) -> None:
+    cam = svc.add_camera(ctx, CameraSpec(name="c", url=sim.url("cam1"), place="p")).id
+    gone = svc.add_camera(
+        ctx,
+        CameraSpec(name="gone", url=f"rtsp://u:Snap-Secret-1@127.0.0.1:{free_port()}/x", place="p"),
+    ).id
+    officer = person(ctx, Role.EXTERNAL_OFFICER, organisation(ctx, "PSB", "public-security"))
+    with _client(ctx) as client:
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        res = client.get(f"/api/v1/cameras/{cam}/snapshot")
+        assert res.status_code == 200, res.text
+        assert res.headers["content-type"] == "image/jpeg"
+        assert res.headers["cache-control"] == "no-store"
+        assert res.headers["content-disposition"].startswith(f'attachment; filename="camera-{cam}-')
+        picture = tmp_path / "snap.jpg"
+        picture.write_bytes(res.content)
+        assert _probe(picture).startswith("mjpeg,"), _probe(picture)  # decodes as a JPEG
+        failed = client.get(f"/api/v1/cameras/{gone}/snapshot")
+        assert failed.status_code == 503 and "refused" in failed.text.lower(), failed.text
+        assert "Snap-Secret-1" not in failed.text
+    with _client(ctx) as client:
+        res = client.post(
+            "/api/v1/auth/login", json={"username": officer.username, "password": officer.password}
+        )
+        assert res.status_code == 200, res.text
+        assert client.get(f"/api/v1/cameras/{cam}/snapshot").status_code == 403
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(schema.ledger).where(schema.ledger.c.action == ledger.SNAPSHOT_TAKEN)
+        ).all()
+    assert len(rows) == 1  # the refused and the failed ones took no picture
+    details = json.loads(rows[0].details)
+    assert details["sha256"] == hashlib.sha256(picture.read_bytes()).hexdigest()
+    assert rows[0].object == f"camera:{cam}" and rows[0].actor.endswith("admin")
+
+
+def test_a_viewer_joining_a_running_stream_starts_at_once_from_the_current_keyframe(
+    tmp_path: Path,
+) -> None:
+    """The hub keeps the GOP since the newest keyframe: a joiner gets it at once (no wait of up
+    to a GOP for the next keyframe), in order, nothing missed or twice; a GOP too long to keep
+    leaves the joiner waiting for the next keyframe, as before."""
+    stream = LiveStream("1:main", "rtsp://u:p@h/x", tmp_path)
+    stream._fan_out(b"p-before", False)  # before any keyframe: nothing to start from
+    early = Viewer()
+    stream.join(early)
+    assert not early.synced and early.queue.empty()
+    stream._fan_out(b"key-1", True)
+    stream._fan_out(b"p-1", False)
+    stream._fan_out(b"p-2", False)
+    viewer = Viewer()
+    stream.viewers.add(viewer)
+    stream.join(viewer)
+    stream._fan_out(b"p-3", False)
+    got = [viewer.queue.get_nowait() for _ in range(viewer.queue.qsize())]
+    assert got == [b"key-1", b"p-1", b"p-2", b"p-3"]
+    stream._fan_out(b"key-2", True)  # a new GOP replaces the old one
+    for i in range(GOP_FRAGMENTS + 1):
+        stream._fan_out(f"p-{i}".encode(), False)
+    late = Viewer()
+    stream.join(late)
+    assert not late.synced and late.queue.empty()  # too long a GOP is not replayed
+    stream.viewers.add(late)
+    stream._fan_out(b"key-3", True)
+    assert late.queue.get_nowait() == b"key-3"

@@ -42,10 +42,8 @@ def cpu_hogs(per_core: int = 4) -> Iterator[None]:
             p.wait()
 
 
-def test_untouched_footage_recorded_under_load_verifies(ctx: Context, tmp_path: Path) -> None:
-    clips = tmp_path / "clips"
-    clips.mkdir()
-    mounts = [Mount(n, ensure_clip(clips, n)) for n in ("cam1", "cam2")]
+def test_untouched_footage_recorded_under_load_verifies(ctx: Context, clip_dir: Path) -> None:
+    mounts = [Mount(n, ensure_clip(clip_dir, n)) for n in ("cam1", "cam2")]
     with Simulator(mounts, free_port()) as sim:
         ids = add_cameras(ctx, sim, ["cam1", "cam2"])
         with cpu_hogs(), recording(ctx, segment_seconds=SEG):

@@ -9,6 +9,8 @@ import pytest
 
 from custodes.adapters.simulator.clips import ensure_clip
 from custodes.adapters.simulator.process import Mount, Simulator
+from custodes.recorder.events import StateChanged
+from custodes.recorder.worker import StreamWorker, WorkerConfig
 from custodes.services import cameras as svc
 from custodes.services.context import Context
 from custodes.services.status import camera_status
@@ -31,11 +33,10 @@ SEG = 2.0
 
 
 @pytest.fixture(scope="session")
-def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("clips")
+def clips(clip_dir: Path) -> Path:
     for name in ("cam1", "cam2"):
-        ensure_clip(d, name)
-    return d
+        ensure_clip(clip_dir, name)
+    return clip_dir
 
 
 def _mounts(clips: Path, names: list[str]) -> list[Mount]:
@@ -47,7 +48,7 @@ def test_two_cameras_record_contiguous_indexed_segments(ctx: Context, clips: Pat
         ids = add_cameras(ctx, sim, ["cam1", "cam2"])
         with recording(ctx, segment_seconds=SEG):
             wait_for(
-                "6 segments per camera", lambda: min(count_segments(ctx, i) for i in ids) >= 6, 40
+                "4 segments per camera", lambda: min(count_segments(ctx, i) for i in ids) >= 4, 40
             )
             status = {s.id: s for s in camera_status(ctx)}
             for i in ids:
@@ -56,7 +57,7 @@ def test_two_cameras_record_contiguous_indexed_segments(ctx: Context, clips: Pat
                 assert age is not None and age < 3 * SEG
     for i in ids:
         rows = segment_rows(ctx, i)
-        assert len(rows) >= 6
+        assert len(rows) >= 4
         assert_contiguous(rows)
         for r in rows[1:-1]:  # whole segments: one segment length of media each
             assert abs(r.duration_us / 1e6 - SEG) < 0.1
@@ -124,3 +125,35 @@ def test_a_changed_address_is_the_gaps_reason(ctx: Context, clips: Path) -> None
     reasons = [g.reason for g in gap_rows(ctx, cam)]
     assert "the camera's address was changed: reconnecting to it" in reasons, reasons
     assert reasons.count("recorder was not running") == 0  # a new camera: no gap before it
+
+
+def test_a_camera_that_stays_down_stays_reconnecting(tmp_path: Path) -> None:
+    """Each retry of a camera that is down is still "reconnecting": status said "starting"
+    during every attempt, so a down camera flickered between the two (and a test sampling it
+    under load read the wrong one)."""
+    events: list[object] = []
+    cfg = WorkerConfig(
+        camera_id=1,
+        name="down",
+        url=f"rtsp://127.0.0.1:{free_port()}/x",  # refused at once
+        spool_dir=tmp_path / "spool",
+        log_path=tmp_path / "cam.log",
+        segment_seconds=1,
+        backoff_cap_s=0.2,
+    )
+    worker = StreamWorker(cfg, events.append, recorded_until_us=None)
+    worker.start()
+    try:
+        wait_for(
+            "three failed runs",
+            lambda: (
+                sum(isinstance(e, StateChanged) and e.state == "reconnecting" for e in events) >= 3
+            ),
+            30,
+        )
+    finally:
+        worker.stop()
+        worker.join(10)
+    states = [e.state for e in events if isinstance(e, StateChanged)]
+    assert states[0] == "starting" and states[-1] == "stopped", states
+    assert set(states[1:-1]) == {"reconnecting"}, states

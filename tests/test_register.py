@@ -594,8 +594,10 @@ def test_too_big_an_export_is_refused_unrecorded(
 
     monkeypatch.setattr(route, "MAX_PDF_ROWS", 2)
     _login(client, world.auditor)
-    res = client.get("/api/v1/register.pdf")
+    res = client.get("/api/v1/register.pdf", headers={"Accept-Language": "en"})
     assert res.status_code == 422 and "narrow the filters" in res.text
+    res = client.get("/api/v1/register.pdf", headers={"Accept-Language": "zh"})
+    assert res.status_code == 422 and "请缩小筛选范围" in res.text, res.text
     assert _exports(ctx) == []
     narrow = client.get("/api/v1/register.pdf", params=[("kind", "grant-revoked")])
     assert narrow.status_code == 200

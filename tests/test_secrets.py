@@ -190,6 +190,41 @@ def test_query_string_credentials_are_stored_as_secrets_and_shown_to_nobody(
         assert _leaks(out.output, QSECRET) == []
 
 
+def test_only_those_who_configure_cameras_see_where_a_camera_is_on_the_network(
+    ctx: Context, admin: TestClient
+) -> None:
+    host = "10.20.30.40"
+    res = admin.post(
+        f"{API}/cameras",
+        json={
+            "name": "Vault",
+            "url": f"rtsp://{host}:554/main",
+            "sub_url": f"rtsp://{host}:554/sub",
+            "place": "vault",
+        },
+    )
+    assert res.status_code == 201, res.text
+    cam_id = res.json()["id"]
+    assert admin.get(f"{API}/cameras/{cam_id}").json()["url"] == f"rtsp://{host}:554/main"
+    psb = organisation(ctx, "市公安局 City PSB", "public-security")
+    readers = (
+        person(ctx, Role.EXTERNAL_OFFICER, psb),
+        person(ctx, Role.AUDITOR),
+        person(ctx, Role.DUTY_OPERATOR),
+        person(ctx, Role.SECURITY_MANAGER),
+    )
+    for who in readers:
+        with _logged_in(ctx, who.username, who.password) as client:
+            listed = client.get(f"{API}/cameras").json()
+            one = client.get(f"{API}/cameras/{cam_id}").json()
+            for view in (*listed, one):
+                assert view["url"] is None and view["sub_url"] is None, (who.username, view)
+                assert view["has_sub_stream"] is True  # the live grid still asks for the sub
+            for path in ("/cameras", f"/cameras/{cam_id}", "/live"):
+                page = client.get(path)
+                assert host not in page.text, (who.username, path)
+
+
 def test_rows_stored_before_query_credentials_were_recognised_read_redacted(
     ctx: Context, admin: TestClient
 ) -> None:
@@ -288,9 +323,12 @@ def test_a_new_host_does_not_get_the_stored_credentials(ctx: Context, admin: Tes
     )
     masked = admin.get(f"{API}/cameras/{cam}").json()["url"]
     assert masked == "rtsp://198.51.100.7/live?user=***&pwd=***"
-    refused = admin.patch(f"{API}/cameras/{cam}", json={"url": masked.replace("198.51", "10.9")})
+    moved = {"url": masked.replace("198.51", "10.9")}
+    refused = admin.patch(f"{API}/cameras/{cam}", json=moved, headers={"Accept-Language": "en"})
     assert refused.status_code == 422, refused.text
     assert "a new host needs them again" in refused.text
+    refused = admin.patch(f"{API}/cameras/{cam}", json=moved, headers={"Accept-Language": "zh"})
+    assert "新主机需要重新提供" in refused.text, refused.text
     kept = admin.patch(f"{API}/cameras/{cam}", json={"url": masked + "&channel=2"})
     assert kept.status_code == 200 and not kept.json()["credentials_dropped"], kept.text
     assert _target_url(ctx, cam) == "rtsp://198.51.100.7/live?user=u&pwd=q&channel=2"

@@ -70,11 +70,10 @@ def _record_cmd(url: str, seconds: float, out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def sim(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
-    clips = tmp_path_factory.mktemp("clips")
-    h264 = ensure_clip(clips, "cam1")
-    h265 = ensure_clip(clips, "cam2 hevc", codec="h265")
-    audio = ensure_audio(clips)
+def sim(clip_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Simulator]:
+    h264 = ensure_clip(clip_dir, "cam1")
+    h265 = ensure_clip(clip_dir, "hevc", codec="h265")  # test_bad_input's: encoded once
+    audio = ensure_audio(clip_dir)
     mounts = [
         Mount("cam1", h264),
         Mount("cam2", h265, codec="h265"),
@@ -107,8 +106,8 @@ def test_clip_is_raw_h264_with_fixed_gop_and_no_b_frames(tmp_path: Path) -> None
     assert not list(tmp_path.glob(".*.tmp"))
 
 
-def test_resolution_change_clip_switches_to_720p_at_a_keyframe(tmp_path: Path) -> None:
-    clip = ensure_clip(tmp_path, "rc", resolution_change=True)
+def test_resolution_change_clip_switches_to_720p_at_a_keyframe(clip_dir: Path) -> None:
+    clip = ensure_clip(clip_dir, "resize", resolution_change=True)  # test_bad_input's
     frames = _ffprobe("-show_entries", "frame=width,height,key_frame", str(clip))["frames"]
     sizes = [(f["width"], f["height"]) for f in frames]
     assert sizes == [(1920, 1080)] * 50 + [(1280, 720)] * 50

@@ -5,8 +5,8 @@ acknowledges (CLI and API), each in the ledger."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
-from rich.console import Console
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -14,6 +14,7 @@ from custodes.adapters import recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import now_us
 from custodes.entrypoints.cli import app
+from custodes.entrypoints.cli_common import console
 from custodes.entrypoints.cli_status import render
 from custodes.services import alarms, index
 from custodes.services.context import Context
@@ -53,10 +54,10 @@ def test_the_table_fits_80_columns_and_nothing_is_lost() -> None:
         recorder_running=False,
         disk=DiskStatus(10**9, 10**12, 512 * 2**20, False, None),
     )
-    console = Console(width=80, record=True, color_system=None)
+    shown_on = console(width=80, record=True, color_system=None)
     for line in render([_camera(1), _camera(22)], system):
-        console.print(line)
-    text = console.export_text()
+        shown_on.print(line)
+    text = shown_on.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80, text
     rows = [line for line in text.splitlines() if "reconnecting" in line]
     assert len(rows) == 2, text  # one line per camera: no cell wrapped onto a second line
@@ -64,6 +65,19 @@ def test_the_table_fits_80_columns_and_nothing_is_lost() -> None:
     assert rows[1].lstrip().startswith("22 ")
     # the long texts are not cut away: they have lines of their own under the table
     assert "connection refused" in text and "sealed short" in text and "not running" in text
+
+
+def test_stored_text_is_printed_as_it_is_never_as_emoji_or_markup() -> None:
+    # A TLS fingerprint "…:CD:EF…" once printed as "…💿EF…": Rich reads ":cd:" as an emoji
+    camera = replace(
+        _camera(3), name="gate :cd: [bold]x[/bold]", last_error="stream :warning: lost"
+    )
+    shown_on = console(width=200, record=True, color_system=None)
+    for line in render([camera], SystemStatus("read-only", [], recorder_running=True)):
+        shown_on.print(line)
+    text = shown_on.export_text()
+    assert "gate :cd: [bold]x[/bold]" in text and "stream :warning: lost" in text, text
+    assert "\N{OPTICAL DISC}" not in text and "\N{WARNING SIGN}" not in text
 
 
 def test_what_the_database_cannot_say_is_asked_of_the_host(ctx: Context) -> None:
@@ -147,7 +161,12 @@ def test_stored_text_is_never_read_as_markup(ctx: Context) -> None:
     with ctx.engine.begin() as conn:
         conn.execute(
             schema.cameras.insert().values(
-                name="gate [/red]", url="rtsp://h/x", place="p", created_us=1, updated_us=1
+                name="gate [/red] :cd:", url="rtsp://h/x", place="p", created_us=1, updated_us=1
+            )
+        )
+        conn.execute(
+            schema.organisations.insert().values(
+                name="[b]Bureau[/b] :cd:", kind="police", created_us=1
             )
         )
         index.set_state(conn, 1, "reconnecting", error="[rtsp @ 0x1] method DESCRIBE failed")
@@ -157,3 +176,8 @@ def test_stored_text_is_never_read_as_markup(ctx: Context) -> None:
         res = CliRunner().invoke(app, [*args, *data], terminal_width=200)
         assert res.exit_code == 0, (args, res.output)
         assert "[/red]" in res.output or "[/bold]" in res.output or "[rtsp @" in res.output
+    for args in (["camera", "list"], ["retention", "show"], ["retention", "plan"]):
+        res = CliRunner().invoke(app, [*args, *data], terminal_width=200)
+        assert "gate [/red] :cd:" in res.output, (args, res.output)  # no markup, no emoji
+    res = CliRunner().invoke(app, ["account", "org-list", *data], terminal_width=200)
+    assert "[b]Bureau[/b] :cd:" in res.output, res.output

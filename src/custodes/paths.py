@@ -21,7 +21,7 @@ PRIVATE_UMASK = 0o077
 # a home directory, is not combed through), the archive (millions of sealed files, some
 # immutable) only down to its camera directories: the data directory's own 0700 already
 # keeps others out of everything under it.
-_TREES = ("keys", "logs", "spool", "quarantine", "exports", "documents", "sim")
+_TREES = ("keys", "tls", "logs", "spool", "quarantine", "exports", "documents", "sim")
 _SHALLOW = ("archive",)
 _FILES = ("custodes.db", "recorder.lock")
 
@@ -61,6 +61,11 @@ class DataDir:
     def secret_key(self) -> Path:
         """Symmetric key that encrypts stored camera credentials."""
         return self.keys / "credentials.key"
+
+    @property
+    def tls(self) -> Path:
+        """The web server's certificate and key (adapters/tls.py)."""
+        return self.root / "tls"
 
     @property
     def logs(self) -> Path:

@@ -32,6 +32,7 @@ disagree the text wins):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -129,18 +130,70 @@ class Draft:
 
 @dataclass(frozen=True)
 class Refusal:
+    """One reason the rules refuse. `msgid` is the reason in English with `%(name)s` for each
+    of `params`: the web layer translates it by the request's language (locale/*.po), the
+    command line, the ledger and logs say it in English (`reason`). The article is a citation
+    and stays as it is in every language."""
+
     item: str  # the field or requirement at fault
-    reason: str
+    msgid: str  # one of REASONS
     article: str
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def reason(self) -> str:
+        """The reason in English, its parameters filled in."""
+        return fill(self.msgid, self.params)
+
+
+def fill(msgid: str, params: Mapping[str, str]) -> str:
+    """`msgid` with its parameters filled in; total: a template and parameters that do not
+    fit (a stored or translated text gone wrong) give the template as it is."""
+    if not params:
+        return msgid
+    try:
+        return msgid % dict(params)
+    except (KeyError, ValueError, TypeError):
+        return msgid
+
+
+# The reasons the rules give: msgids (English; locale/*.po translates them). Every Refusal
+# made here, and in services/access, carries one of REASONS.
+PURPOSE_MISSING = "the purpose must be stated"
+BASIS_NOT_OPEN = "a requester of the kind “%(kind)s” cannot ask on the basis “%(basis)s”"
+DESTINATION_MISSING = "a copy needs its destination registered"
+TWO_STAFF = "at least two staff, each signing with their own account"
+WORK_ID_SHOWN = "every member of staff shows a work ID"
+WORK_ID_REGISTERED = (
+    "every work ID shown is the one registered for its account (an account with none "
+    "registered has none to show)"
+)
+APPROVAL_DOCUMENT = "an approval document"
+JUDICIAL_COPY = "a judicial organ may consult; copying needs county-level judicial approval"
+PSB_CONFIRMATION = "organisations and individuals need public security confirmation"
+JILIN_NO_ROUTE = (
+    "Jilin's rules give this requester no access of its own; public security "
+    "confirmation (Art. 27) is the way"
+)
+MANAGER_APPROVAL = "an interested party views with the manager's approval"
+INTERESTED_PARTY_COPY = "an interested party may only view; copying needs public security approval"
+STATE_ORGAN_OUTSIDE = (
+    "a state organ outside its own industry or region needs the manager's "
+    "consent or public security permission"
+)
+# said by services/access: at approval (nobody signed), and for a stored request whose
+# values these rules do not know
+NOBODY_SIGNED = "nobody has signed: a grant needs a holder"
+UNKNOWN_VALUE = "the request holds a value these rules do not know"
 
 
 @dataclass
 class _Check:
     out: list[Refusal] = field(default_factory=list)
 
-    def need(self, ok: bool, item: str, reason: str, article: str) -> None:
+    def need(self, ok: bool, item: str, msgid: str, article: str, **params: str) -> None:
         if not ok:
-            self.out.append(Refusal(item, reason, article))
+            self.out.append(Refusal(item, msgid, article, params))
 
 
 REGISTER_ARTICLE = {
@@ -169,6 +222,24 @@ PROVISION_REASON = {
     "shenzhen": "footage is not used, reproduced or provided without authorisation: record the "
     "public security authorisation",
 }
+REASONS: tuple[str, ...] = (
+    PURPOSE_MISSING,
+    BASIS_NOT_OPEN,
+    DESTINATION_MISSING,
+    TWO_STAFF,
+    WORK_ID_SHOWN,
+    WORK_ID_REGISTERED,
+    APPROVAL_DOCUMENT,
+    JUDICIAL_COPY,
+    PSB_CONFIRMATION,
+    JILIN_NO_ROUTE,
+    MANAGER_APPROVAL,
+    INTERESTED_PARTY_COPY,
+    STATE_ORGAN_OUTSIDE,
+    *PROVISION_REASON.values(),
+    NOBODY_SIGNED,
+    UNKNOWN_VALUE,
+)
 STAFF_ARTICLE = {"jilin": "Jilin Art. 28", "shenzhen": "Shenzhen Art. 34"}
 
 
@@ -187,18 +258,20 @@ def refusals(d: Draft) -> list[Refusal]:
     c = _Check()
     takes_file = d.action in (Action.COPY, Action.RETRIEVE_ORIGINAL)
     register = REGISTER_ARTICLE[d.jurisdiction]
-    c.need(bool(d.purpose.strip()), "purpose", "the purpose must be stated", register)
+    c.need(bool(d.purpose.strip()), "purpose", PURPOSE_MISSING, register)
     c.need(
         d.org_kind in BASIS_ORGS[d.basis],
         "basis",
-        f"a {d.org_kind.value} cannot request on the basis {d.basis.value}",
+        BASIS_NOT_OPEN,
         register,
+        kind=d.org_kind.value,
+        basis=d.basis.value,
     )
     if takes_file:
         c.need(
             bool(d.destination.strip()),
             "destination",
-            "a copy needs its destination registered",
+            DESTINATION_MISSING,
             register,
         )
     _staff_rules(d, c)
@@ -226,20 +299,19 @@ def _staff_rules(d: Draft, c: _Check) -> None:
     c.need(
         len(accounts) >= 2,
         "staff",
-        "at least two staff, each signing with their own account",
+        TWO_STAFF,
         article,
     )
     c.need(
         all(s.work_id.strip() for s in d.staff),
         "staff.work_id",
-        "every member of staff shows a work ID",
+        WORK_ID_SHOWN,
         article,
     )
     c.need(
         all(s.registered_work_id and s.work_id == s.registered_work_id for s in d.staff),
         "staff.work_id",
-        "every work ID shown is the one registered for its account (an account with none "
-        "registered has none to show)",
+        WORK_ID_REGISTERED,
         article,
     )
 
@@ -257,27 +329,26 @@ _ENTITLED = frozenset(
 
 
 def _jilin(d: Draft, c: _Check, takes_file: bool) -> None:
-    c.need(d.approval_document, "approval_document", "an approval document", "Jilin Art. 28")
+    c.need(d.approval_document, "approval_document", APPROVAL_DOCUMENT, "Jilin Art. 28")
     if d.basis is Basis.JUDICIAL and takes_file:
         c.need(
             d.judicial_approval_county,
             "judicial_approval",
-            "a judicial organ may consult; copying needs county-level judicial approval",
+            JUDICIAL_COPY,
             "Jilin Art. 25",
         )
     if d.basis is Basis.CONFIRMED_BY_PSB:
         c.need(
             d.psb_approval,
             "psb_approval",
-            "organisations and individuals need public security confirmation",
+            PSB_CONFIRMATION,
             "Jilin Art. 27",
         )
     if d.basis in (Basis.INTERESTED_PARTY_EMERGENCY, Basis.OWN_FIELD):
         c.need(
             False,
             "basis",
-            "Jilin's rules give this requester no access of its own; public security "
-            "confirmation (Art. 27) is the way",
+            JILIN_NO_ROUTE,
             "Jilin Art. 24–27",
         )
     # the unit's own staff (Art. 21(4), 23) view without public security: no article asks
@@ -289,14 +360,14 @@ def _shenzhen(d: Draft, c: _Check, takes_file: bool) -> None:
         c.need(
             d.manager_consent,
             "manager_consent",
-            "an interested party views with the manager's approval",
+            MANAGER_APPROVAL,
             "Shenzhen Art. 35",
         )
         if takes_file:
             c.need(
                 d.psb_approval,
                 "psb_approval",
-                "an interested party may only view; copying needs public security approval",
+                INTERESTED_PARTY_COPY,
                 "Shenzhen Art. 35",
             )
         return
@@ -309,8 +380,7 @@ def _shenzhen(d: Draft, c: _Check, takes_file: bool) -> None:
             c.need(
                 d.psb_approval or d.manager_consent,
                 "psb_approval",
-                "a state organ outside its own industry or region needs the manager's "
-                "consent or public security permission",
+                STATE_ORGAN_OUTSIDE,
                 "Shenzhen Art. 33",
             )
             entitled = d.psb_approval or d.manager_consent

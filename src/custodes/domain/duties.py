@@ -22,10 +22,10 @@ manager could hold the manager's credential too.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
-from custodes.domain.access_rules import Refusal
+from custodes.domain.access_rules import Refusal, fill
 from custodes.domain.roles import CONFIRMING_ROLES, Role
 
 
@@ -38,6 +38,46 @@ class ChangeKind(StrEnum):
     ENABLE = "enable"  # a disabled, empowered account
     TOTP_REMOVE = "totp-remove"  # another empowered account's second factor
 
+
+@dataclass(frozen=True)
+class Why:
+    """A reason a person may not do something: `msgid` in English with `%(name)s` for each of
+    `params`, translated by the web layer (locale/*.po); `str()` is the English."""
+
+    msgid: str
+    params: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    def __str__(self) -> str:
+        return fill(self.msgid, self.params)
+
+
+# What these rules say (msgids: English; locale/*.po translates them).
+ONE_PERSON_MADE_ALL = (
+    "the signers and the approver were all made or reset by one person (%(person)s): "
+    "another person must make or reset one of them, or another manager decide"
+)
+NOT_A_CONFIRMING_ROLE = (
+    "only a second person of a confirming role (system administrator, security manager) "
+    "confirms an account change"
+)
+NOT_THE_PROPOSER = "a change is confirmed by a second person, not by the one who proposed it"
+NOT_ONES_OWN = "nobody confirms a change of their own account"
+MADE_BY_THE_PROPOSER = (
+    "your account was made or last reset by %(proposer)s, who proposed this change: "
+    "another person confirms it"
+)
+MADE_THE_PROPOSER = (
+    "the account of %(proposer)s, who proposed this change, was made or last reset by "
+    "you (or by someone you made): another person confirms it"
+)
+REASONS: tuple[str, ...] = (
+    ONE_PERSON_MADE_ALL,
+    NOT_A_CONFIRMING_ROLE,
+    NOT_THE_PROPOSER,
+    NOT_ONES_OWN,
+    MADE_BY_THE_PROPOSER,
+    MADE_THE_PROPOSER,
+)
 
 PENDING_TTL_US = 7 * 86_400_000_000  # a proposal not confirmed within a week lapses
 # The articles that want several people where this rule makes sure they are several.
@@ -96,9 +136,9 @@ def approval_refusal(
         return None
     return Refusal(
         "separation_of_duties",
-        f"the signers and the approver were all made or reset by one person ({one}): "
-        "another person must make or reset one of them, or another manager decide",
+        ONE_PERSON_MADE_ALL,
         TWO_PEOPLE_ARTICLE.get(jurisdiction, "Jilin Art. 28"),
+        {"person": one},
     )
 
 
@@ -109,7 +149,7 @@ def confirm_refusal(
     confirmer_role: str,
     target: str | None,
     proposer_credential: Credential | None = None,
-) -> str | None:
+) -> Why | None:
     """Why the confirmer may not confirm the proposer's change of `target` (an account's
     actor; None for an account still to be made), or None when it may. Either way round:
     the proposer made the confirmer, or the confirmer made the proposer (`proposer_credential`,
@@ -119,20 +159,13 @@ def confirm_refusal(
     except ValueError:
         role = None
     if role not in CONFIRMING_ROLES:
-        names = ", ".join(sorted(r.value for r in CONFIRMING_ROLES))
-        return f"only a second person of the roles {names} confirms an account change"
+        return Why(NOT_A_CONFIRMING_ROLE)
     if confirmer.actor == proposer:
-        return "a change is confirmed by a second person, not by the one who proposed it"
+        return Why(NOT_THE_PROPOSER)
     if target is not None and confirmer.actor == target:
-        return "nobody confirms a change of their own account"
+        return Why(NOT_ONES_OWN)
     if proposer in confirmer.holders:
-        return (
-            f"your account was made or last reset by {proposer}, who proposed this change: "
-            "another person confirms it"
-        )
+        return Why(MADE_BY_THE_PROPOSER, {"proposer": proposer})
     if proposer_credential is not None and confirmer.actor in proposer_credential.holders:
-        return (
-            f"the account of {proposer}, who proposed this change, was made or last reset by "
-            "you (or by someone you made): another person confirms it"
-        )
+        return Why(MADE_THE_PROPOSER, {"proposer": proposer})
     return None

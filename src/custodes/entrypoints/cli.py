@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 
 from custodes.domain.camera import CameraSpec
+from custodes.domain.transport import LOOPBACK_PLAIN, Transport
 from custodes.entrypoints import (
     cli_accounts,
     cli_alarms,
@@ -19,11 +20,12 @@ from custodes.entrypoints import (
     cli_integrity,
     cli_retention,
     cli_status,
+    cli_tls,
 )
 from custodes.entrypoints.cli_cameras import camera_app
 from custodes.entrypoints.cli_common import DataOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import db_app, ledger_app
-from custodes.entrypoints.demo_cast import ensure_demo_cast
+from custodes.entrypoints.demo_cast import ensure_demo_cast, login_line
 from custodes.paths import DataDir, resolve_data_dir, tighten
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
@@ -41,11 +43,14 @@ app.add_typer(cli_retention.retention_app, name="retention")
 app.add_typer(cli_retention.hold_app, name="hold")
 app.add_typer(cli_retention.recordings_app, name="recordings")
 app.add_typer(cli_accounts.accounts_app, name="account")
+app.add_typer(cli_tls.tls_app, name="tls")
 app.command("export")(cli_export.export)
 app.command("verify-export")(cli_export.verify_export)
 _fail = fail
 _context = context
 DEMO_JURISDICTION = "jilin"  # a new demo installation's, named in its banner
+# The demo listens on loopback only, where plain HTTP is allowed; `serve` speaks TLS.
+DEMO_TRANSPORT = LOOPBACK_PLAIN
 
 
 def _setup_logging(data: DataDir | None, verbose: bool = False) -> None:
@@ -71,21 +76,29 @@ def init(
             "retention floors and the articles cited depend on it."
         ),
     ] = None,
+    tls_names: cli_tls.NamesOpt = None,
 ) -> None:
-    """Create the data directory, database, signing key and admin account (idempotent)."""
+    """Create the data directory, database, keys, TLS certificate and admin account
+    (idempotent)."""
     dd = resolve_data_dir(data)
     try:
-        result = initialise(dd, jurisdiction)
-    except ValueError as exc:
+        result = initialise(dd, jurisdiction, tls_names=tls_names or ())
+    except ValueError as exc:  # CertificateProblem (a bad --name) is one
         raise _fail(str(exc)) from None
     out.print(f"data directory: {dd.root}  (jurisdiction: {result.jurisdiction})")
     _say_tightened(list(result.tightened))
+    if result.certificate is not None:
+        out.print(
+            f"TLS certificate made for {', '.join(result.certificate.names)}; "
+            f"SHA-256 {result.certificate.fingerprint} (`custodes tls show`)",
+            highlight=False,
+        )
     if result.admin_password:
         out.print(
             "admin account created — user [bold]admin[/], "
             f"password [bold]{result.admin_password}[/]"
         )
-        out.print("This password is shown once. Store it now.")
+        out.print("This password is shown once and works once: the first log-in sets your own.")
     else:
         out.print("already initialised; nothing changed")
 
@@ -110,12 +123,40 @@ def serve(
     http_port: HttpPortOpt = 8080,
     http_host: HttpHostOpt = "127.0.0.1",
     segment_seconds: Annotated[float, typer.Option("--segment-seconds", min=1, max=60)] = 6.0,
+    no_tls: Annotated[
+        bool,
+        typer.Option(
+            "--no-tls",
+            help="Plain HTTP: accepted on a loopback address only, unless "
+            "--plain-http-on-network or --behind-proxy says otherwise.",
+        ),
+    ] = False,
+    plain_http_on_network: Annotated[
+        bool,
+        typer.Option(
+            "--plain-http-on-network",
+            help="With --no-tls on a network address: accept plain HTTP from anyone, "
+            "passwords and footage in clear.",
+        ),
+    ] = False,
+    behind_proxy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--behind-proxy",
+            help="Address or network of the TLS-terminating proxy in front (repeatable): "
+            "plain HTTP from it (with X-Forwarded-Proto: https) and loopback only; its "
+            "X-Forwarded-For is believed.",
+        ),
+    ] = None,
 ) -> None:
     """Record every active camera and serve the API until SIGINT or SIGTERM."""
     ctx = _context(data)
     _say_tightened(tighten(ctx.data))
+    transport = cli_tls.serve_transport(
+        ctx, http_host, no_tls, plain_http_on_network, behind_proxy or []
+    )
     _setup_logging(ctx.data)
-    _serve(ctx, segment_seconds, http_host, http_port)
+    _serve(ctx, segment_seconds, http_host, http_port, transport)
 
 
 def _serve(
@@ -123,6 +164,7 @@ def _serve(
     segment_seconds: float,
     http_host: str,
     http_port: int,
+    transport: Transport,
     banner: list[str] | None = None,
 ) -> None:
     from custodes.adapters.diskspace import ReserveTooSmall
@@ -150,16 +192,21 @@ def _serve(
         )
     housekeeper = Housekeeper(ctx)
     housekeeper.start()
-    web = WebServer(ctx, http_host, http_port) if http_port else None
+    web = WebServer(ctx, http_host, http_port, transport) if http_port else None
     if web is not None:
         web.start()
     out.print(f"recording {len(supervisor.workers)} camera(s) into {ctx.data.archive}")
     if web is not None:
-        out.print(
-            f"web: http://{http_host}:{http_port}/   API: http://{http_host}:{http_port}/api/v1/docs"
-        )
+        base = f"{transport.scheme}://{_url_host(http_host)}:{http_port}"
+        out.print(f"web: {base}/   API: {base}/api/v1/docs", highlight=False)
+        if transport.tls:
+            out.print(
+                "TLS: `custodes tls show` gives the certificate's fingerprint and the "
+                "authority file clients can trust",
+                highlight=False,
+            )
     for line in banner or []:
-        out.print(line)
+        out.print(line, soft_wrap=True, highlight=False)  # never a break inside a password
     out.print(f"status: custodes status --data {ctx.data.root}    stop: Ctrl-C")
     try:
         supervisor.run(stop)
@@ -217,9 +264,9 @@ def demo(
     dd = resolve_data_dir(data)
     try:
         try:
-            result = initialise(dd, jurisdiction)
+            result = initialise(dd, jurisdiction, admin_one_time=False)
         except JurisdictionRequired:
-            result = initialise(dd, DEMO_JURISDICTION)
+            result = initialise(dd, DEMO_JURISDICTION, admin_one_time=False)
     except ValueError as exc:
         raise _fail(str(exc)) from None
     _setup_logging(dd)
@@ -232,11 +279,16 @@ def demo(
         cams = _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
         cast = ensure_demo_cast(ctx, dd, cams)
         banner = [
-            f"log in as {login}",
+            f"log in at http://127.0.0.1:{http_port}/ as one of:",
+            login,
             *cast,
             f"jurisdiction: {result.jurisdiction}   data: {dd.root}   logs: {dd.logs}",
         ]
-        _serve(ctx, 6.0, "127.0.0.1", http_port, banner)
+        _serve(ctx, 6.0, "127.0.0.1", http_port, DEMO_TRANSPORT, banner)
+
+
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
 def _demo_login(dd: DataDir, password: str | None) -> str:
@@ -247,7 +299,7 @@ def _demo_login(dd: DataDir, password: str | None) -> str:
         path.chmod(0o600)
     elif path.exists():
         password = path.read_text(encoding="utf-8").strip()
-    return f"user admin, password {password}" if password else "admin (password shown at init)"
+    return login_line("admin", "系统管理员 Administrator", password)
 
 
 def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> list[int]:

@@ -25,7 +25,7 @@ from rich.table import Table
 from custodes.clock import iso
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import Role
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import accounts as svc
 from custodes.services import cameras as camera_service
@@ -129,7 +129,8 @@ def list_accounts(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     table = Table("id", "user", "role", "organisation", "name", "work ID", "TOTP", "state")
     for v in views:
         state = "disabled" if v.disabled_us else ("locked" if v.locked_until_us else "")
-        table.add_row(
+        add_text_row(
+            table,
             str(v.id),
             v.username,
             v.role,
@@ -270,7 +271,7 @@ def org_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("id", "name", "kind", "since")
     for o in orgs:
-        table.add_row(str(o.id), o.name, o.kind, iso(o.created_us))
+        add_text_row(table, str(o.id), o.name, o.kind, iso(o.created_us))
     out.print(table)
 
 
@@ -289,7 +290,8 @@ def changes(
         return
     table = Table("id", "kind", "account", "proposed by", "proposed", "state", "decided by")
     for c in found:
-        table.add_row(
+        add_text_row(
+            table,
             str(c.id),
             c.kind,
             c.username,

@@ -3,41 +3,87 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 
+from custodes.clock import iso
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import alarms
 from custodes.services.status import system_status
 
+DAY_US = 86_400_000_000
 alarm_app = typer.Typer(help="Alarms: what needs a person.", no_args_is_help=True)
 
 
 @alarm_app.command("list")
-def alarm_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
-    """Open alarms (and conditions seen now, such as a full disk)."""
-    found = system_status(context(data)).alarms
+def alarm_list(
+    data: DataOpt = None,
+    as_json: JsonOpt = False,
+    days: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=3650,
+            help="also those that ended in the last DAYS days, with how each ended",
+        ),
+    ] = 0,
+) -> None:
+    """Open alarms (and conditions seen now, such as a full disk); with --days, also those
+    that ended since, each with who acknowledged it and their note, or when it cleared."""
+    ctx = context(data)
+    found = system_status(ctx).alarms
+    ended = (
+        [a for a in alarms.recent_alarms(ctx, since_us=ctx.clock() - days * DAY_US) if a.cleared_us]
+        if days
+        else []
+    )
     if as_json:
-        out.print_json(json.dumps([a.__dict__ for a in found], ensure_ascii=False))
+        shown = [a.__dict__ for a in found] + [
+            {**a.__dict__, "raised": iso(a.raised_us), "ended": iso(a.cleared_us or 0)}
+            for a in ended
+        ]
+        out.print_json(json.dumps(shown, ensure_ascii=False))
         return
     if not found:
         out.print("no open alarms")
     for a in found:
         ident = "—" if a.id is None else str(a.id)
-        ack = " [acknowledge with: custodes alarm ack ID]" if a.acknowledgeable else ""
+        ack = " [acknowledge with: custodes alarm ack ID --note TEXT]" if a.acknowledgeable else ""
         out.print(
             escape(f"{ident:>4}  {a.kind}  since {a.raised}: {a.message}{ack}"), highlight=False
+        )
+    if days:
+        out.print(f"ended in the last {days} day(s): {len(ended) or 'none'}")
+    for r in ended:
+        how = (
+            f"acknowledged by {r.acknowledged_by}: {r.note or '(no note)'}"
+            if r.acknowledged_by
+            else "cleared"
+        )
+        out.print(
+            escape(
+                f"{r.id:>4}  {r.kind}  {iso(r.raised_us)} – {iso(r.cleared_us or 0)}: "
+                f"{r.message} ({how})"
+            ),
+            highlight=False,
         )
 
 
 @alarm_app.command("ack")
-def alarm_ack(alarm_id: int, data: DataOpt = None) -> None:
+def alarm_ack(
+    alarm_id: int,
+    note: Annotated[
+        str | None, typer.Option(help="what you found or did; kept in the ledger entry")
+    ] = None,
+    data: DataOpt = None,
+) -> None:
     """Acknowledge an alarm that no condition clears (footage cut short): recorded in the
-    ledger with who and when."""
+    ledger with who, when and the note."""
     try:
-        alarm = alarms.acknowledge_alarm(context(data), alarm_id, actor=cli_actor())
-    except alarms.NotAcknowledgeable as exc:
+        alarm = alarms.acknowledge_alarm(context(data), alarm_id, actor=cli_actor(), note=note)
+    except (alarms.NotAcknowledgeable, ValueError) as exc:
         raise fail(str(exc)) from None
     out.print(f"alarm {alarm_id} ({alarm.kind}) acknowledged")

@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import cameras as camera_service
 
@@ -81,12 +81,13 @@ def camera_list(
         return
     table = Table("id", "name", "place", "site", "url", "credentials", "retired")
     for v in views:
-        table.add_row(  # stored text is text, never markup
+        add_text_row(
+            table,
             str(v.id),
-            escape(v.name),
-            escape(v.place),
-            escape(v.site or ""),
-            escape(v.url),
+            v.name,
+            v.place,
+            v.site or "",
+            v.url or "",
             "set" if v.has_credentials else "",
             v.retired or "",
         )

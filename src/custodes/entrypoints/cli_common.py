@@ -8,12 +8,29 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
 
 from custodes.paths import DATA_ENV, resolve_data_dir
 from custodes.services.context import Context, NotInitialised, open_context
 
-out = Console()
-err = Console(stderr=True)
+
+def console(**options: object) -> Console:
+    """A console for our output: markup is ours, but `:cd:` in stored text stays `:cd:`.
+
+    Rich turns `:name:` into an emoji by default, so a TLS fingerprint `…:CD:EF…` or a
+    camera named `:warning:` would print altered; every console we make has it off.
+    """
+    return Console(emoji=False, **options)  # type: ignore[arg-type]
+
+
+def add_text_row(table: Table, *cells: str) -> None:
+    """A table row of stored text as it is: "[red]" in a name is not markup, ":cd:" no emoji."""
+    table.add_row(*(Text(cell) for cell in cells))
+
+
+out = console()
+err = console(stderr=True)
 
 DataOpt = Annotated[
     Path | None,
@@ -23,8 +40,11 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output."
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:
-    """Print the error (its text as text: a camera named "[/red]" is not markup) and exit."""
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False)
+    """Print the error (its text as text: a camera named "[/red]" is not markup) and exit.
+    On one line however long: Rich wrapped it at the terminal's width (80 columns when it is no
+    terminal), which cut a path in two, mid-name, for whoever copies it or a script that
+    reads it; the terminal wraps what it shows by itself."""
+    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -149,7 +149,7 @@ def verify_export(
         pinned = None if key is None else verifier.load_pinned_keys(key)
         verdict = verifier.verify_bundle(bundle, pinned=pinned)
     except (verifier.KeyFileError, verifier.BundleUnreadable) as exc:
-        raise fail(escape(str(exc)), EXIT_UNREADABLE) from None
+        raise fail(str(exc), EXIT_UNREADABLE) from None
     outcome = verdict.outcome(strict=strict)
     if as_json:
         report = verifier.to_json(verdict, strict=strict, bundle=str(bundle))

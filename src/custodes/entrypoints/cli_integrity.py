@@ -15,7 +15,7 @@ from custodes.clock import iso
 from custodes.domain import instants
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import times
+from custodes.entrypoints.web import i18n
 from custodes.services import cameras as camera_service
 from custodes.services import keys
 from custodes.services.verify import VerifyReport, raise_or_clear_alarm
@@ -28,7 +28,7 @@ def parse_time(value: str, name: str) -> int:
     try:
         return instants.parse(value, name)
     except instants.BadInstant as exc:
-        raise fail(f"--{name}: {times.message(exc, times.cli_lang())}: {value!r}") from None
+        raise fail(f"--{name}: {i18n.bad_instant(exc, i18n.cli_lang())}: {value!r}") from None
 
 
 def verify(

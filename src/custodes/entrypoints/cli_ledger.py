@@ -16,8 +16,8 @@ from rich.table import Table
 from custodes.adapters.db.grants import GrantError, grant_application_role
 from custodes.domain import instants
 from custodes.domain.ledger import Finding
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
-from custodes.entrypoints.web import times
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, err, fail, out
+from custodes.entrypoints.web import i18n
 from custodes.services import ledger
 
 ledger_app = typer.Typer(
@@ -43,7 +43,7 @@ def _instant(option: str, value: str | None) -> int | None:
     try:
         return instants.parse(value, option, zone_required=False)
     except instants.BadInstant as exc:
-        raise fail(f"{option}: {times.message(exc, times.cli_lang())}: {value!r}") from None
+        raise fail(f"{option}: {i18n.bad_instant(exc, i18n.cli_lang())}: {value!r}") from None
 
 
 @ledger_app.command("verify")
@@ -85,7 +85,7 @@ def _print_report(report: ledger.VerifyReport) -> None:
     if report.findings:
         table = Table("seq", "finding", "what")
         for f in report.findings:
-            table.add_row(_seq(f), f.kind if f.failure else f"{f.kind} (note)", f.message)
+            add_text_row(table, _seq(f), f.kind if f.failure else f"{f.kind} (note)", f.message)
         out.print(table)
     if report.dropped:
         out.print(f"… and {report.dropped:,} more finding(s) not listed", highlight=False)

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from custodes.domain.retention import when_text
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import auth, retention
@@ -81,7 +81,7 @@ def show(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         return
     table = Table("camera", "days", "reason", "article")
     for c, p in rows:
-        table.add_row(c.name, str(p.days), p.reason, p.article or "")
+        add_text_row(table, c.name, str(p.days), p.reason, p.article or "")
     out.print(table)
 
 
@@ -171,7 +171,8 @@ def hold_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
             if h.released_by
             else ("until released" if h.until_us is None else when_text(h.until_us))
         )
-        table.add_row(
+        add_text_row(
+            table,
             str(h.id),
             h.kind if h.request_id is None else f"{h.kind} (request {h.request_id})",
             str(h.camera_id),
@@ -215,7 +216,8 @@ def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         raise typer.Exit(0 if result.volume.ok else 1)
     table = Table("camera", "days", "Mbit/s", "stored GB", "needed GB")
     for c in result.cameras:
-        table.add_row(
+        add_text_row(
+            table,
             c.name,
             str(c.retention_days),
             f"{c.bitrate_bps / 1e6:.2f}",

@@ -14,7 +14,13 @@ from rich.table import Table
 
 from custodes.adapters.process import NO_ARGV_PROTECTION
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
-from custodes.services.status import CameraStatus, SystemStatus, camera_status, system_status
+from custodes.services.status import (
+    CameraStatus,
+    SystemStatus,
+    TlsStatus,
+    camera_status,
+    system_status,
+)
 
 _context = context
 ARGV_WARNING = (
@@ -77,6 +83,8 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
         lines.append(f"[yellow]warning:[/] {ARGV_WARNING}")
     else:
         lines.append(f"process arguments: hidden from other users ({system.process_arguments})")
+    if system.tls is not None:
+        lines.append(_tls_line(system.tls))
     if system.disk is not None and system.disk.warning:
         lines.append(f"[yellow]warning:[/] {escape(system.disk.warning)}")
     for alarm in system.alarms:
@@ -84,6 +92,22 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
         text = escape(f"{alarm.kind} since {alarm.raised}: {alarm.message}{ack}")
         lines.append(f"[red]ALARM[/red] {text}")
     return lines
+
+
+def _tls_line(t: TlsStatus) -> str:
+    fix = "`custodes tls renew` or `custodes tls install`"
+    if t.state == "missing":
+        return f"[yellow]TLS certificate: none[/] (`serve` makes one; {fix})"
+    if t.state == "damaged":
+        return f"[red]TLS certificate damaged:[/] {escape(t.problem or '')} ({fix})"
+    until = (t.not_after or "")[:10]
+    origin = "made here" if t.made_here else "the operator's"
+    text = f"TLS certificate ({origin}) until {until}, SHA-256 {(t.fingerprint or '')[:17]}…"
+    if t.state == "expired":
+        return f"[red]TLS certificate expired on {until}[/] ({fix})"
+    if t.state == "expiring":
+        return f"[yellow]{text}[/] — expires soon ({fix})"
+    return text
 
 
 def _notes(r: CameraStatus) -> list[str]:

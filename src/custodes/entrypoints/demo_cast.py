@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import secrets
 
+from rich.cells import cell_len
+
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import Role
 from custodes.paths import DataDir
@@ -31,7 +33,9 @@ CAST = (
 
 
 def ensure_demo_cast(ctx: Context, dd: DataDir, camera_ids: list[int]) -> list[str]:
-    """Create what is missing; the lines to print (who is who, and the shared password)."""
+    """Create what is missing; the lines to print: one per person, the user name, who they
+    are and the shared password on one line short enough for an 80-column terminal (a long
+    line wrapped the password onto a line of its own, away from any name)."""
     path = dd.keys / "demo-password"
     if path.exists():
         password = path.read_text(encoding="utf-8").strip()
@@ -58,5 +62,11 @@ def ensure_demo_cast(ctx: Context, dd: DataDir, camera_ids: list[int]) -> list[s
         )
         if role is Role.DUTY_OPERATOR:
             accounts.set_cameras(ctx, view.id, camera_ids, actor=ACTOR)
-    names = ", ".join(u for u, *_ in CAST)
-    return [f"demo accounts {names}: password {password}"]
+    return [login_line(u, name, password) for u, _, _, name, _ in CAST]
+
+
+def login_line(username: str, who: str, password: str | None) -> str:
+    """One person's line: user name, who they are (padded by terminal cells: a Chinese
+    character takes two), password. At most 72 cells."""
+    shown = password or "(shown at init)"
+    return f"  {username:<9} {who}{' ' * max(1, 27 - cell_len(who))}password {shown}"

@@ -8,9 +8,12 @@ from typing import IO
 
 from custodes.adapters import recorder_lock
 from custodes.adapters.diskspace import DiskGuard, reserve_warning
+from custodes.adapters.log_limit import LogLimiter
+from custodes.clock import now_us
 from custodes.recorder.sealer_pool import SealerPool
 from custodes.recorder.worker import NOT_RUNNING, StreamWorker, WorkerConfig
 from custodes.services import index
+from custodes.services.camera_health import check_offline
 from custodes.services.cameras import active_targets, registry_mark
 from custodes.services.context import Context
 from custodes.services.reconcile import ReconcileReport, reconcile
@@ -33,6 +36,8 @@ class Supervisor:
         backoff_cap_s: float = 30.0,
     ) -> None:
         self.ctx = ctx
+        # a fault that repeats every rescan (a database on a full disk) is one line a minute
+        self._quiet = LogLimiter(log)
         self.segment_seconds = segment_seconds
         self.backoff_cap_s = backoff_cap_s
         self.sealer = SealerPool(ctx.engine, ctx.data, cadence=checkpoint_cadence(ctx))
@@ -42,6 +47,8 @@ class Supervisor:
         self._lock_file: IO[str] | None = None
         self._registry_mark: tuple[int, int] | None = None
         self.reconciled: ReconcileReport | None = None
+        # when this recorder began to record each camera: the offline check counts from it
+        self.watching: dict[int, int] = {}
 
     def start(self) -> ReconcileReport:
         self._take_lock()
@@ -71,6 +78,8 @@ class Supervisor:
                 worker.stop()
                 worker.join(15)
                 del self.workers[camera_id]
+                if target is None:
+                    self.watching.pop(camera_id, None)
                 if target is not None and target.url != worker.cfg.url:
                     why[camera_id] = "the camera's address was changed: reconnecting to it"
                 elif target is not None:
@@ -96,6 +105,9 @@ class Supervisor:
             )
             worker = StreamWorker(cfg, self.sealer.submit, recorded_until_us=until, disk=self.disk)
             self.workers[camera_id] = worker
+            # a restarted worker (a new address, a thread that ended) keeps the time its
+            # camera began to be watched: a thread that keeps ending is not forever "too soon"
+            self.watching.setdefault(camera_id, now_us())
             worker.start()
 
     def run(self, stop: threading.Event, rescan_s: float = 5.0) -> None:
@@ -106,8 +118,30 @@ class Supervisor:
                 if mark != self._registry_mark or dead:
                     self._registry_mark = mark
                     self.sync_cameras()
-            except Exception:
-                log.exception("camera rescan failed; recording continues")
+            except Exception as exc:
+                self._quiet.log(
+                    logging.ERROR,
+                    "rescan",
+                    "camera rescan failed (%s); recording continues",
+                    _first_line(exc),
+                )
+            self.check_health()
+
+    def check_health(self) -> None:
+        """Raise a camera's offline alarm when it has recorded nothing for two segment
+        lengths, clear it once it records again (services/camera_health.py)."""
+        try:
+            for camera_id, change in check_offline(
+                self.ctx, segment_s=self.segment_seconds, watching=dict(self.watching)
+            ):
+                log.warning("camera %s: offline alarm %s", camera_id, change)
+        except Exception as exc:
+            self._quiet.log(
+                logging.ERROR,
+                "offline-check",
+                "camera offline check failed (%s); recording continues",
+                _first_line(exc),
+            )
 
     def stop(self) -> None:
         """Each ffmpeg closes its open segment, which is sealed before we return."""
@@ -128,3 +162,10 @@ class Supervisor:
         if self._lock_file is not None:
             recorder_lock.release(self._lock_file)
             self._lock_file = None
+
+
+def _first_line(exc: BaseException) -> str:
+    """An exception as one short line: its kind and the first line of its text (a database
+    error's text goes on with the statement and its values, which a log does not need)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__

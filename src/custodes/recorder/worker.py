@@ -111,6 +111,9 @@ class StreamWorker(threading.Thread):
         self._wake = threading.Event()
         self._stdout_closed = threading.Event()
         self._port_was_down = False  # the camera's port refused us at the last look
+        # since a run failed and until a run closes a segment: a retry is still reconnecting
+        # (status does not flicker "starting" / "reconnecting" for a camera that is down)
+        self._reconnecting = False
         self._quiet = LogLimiter(log)
         # every line of ffmpeg's and every reason this worker gives goes through it
         self._redact = Redactor(cfg.url)
@@ -145,6 +148,7 @@ class StreamWorker(threading.Thread):
             self._emit(
                 StateChanged(self.cfg.camera_id, "reconnecting", self._audio_note, error=reason)
             )
+            self._reconnecting = True
             self._open_gap(self._recorded_until_us or self._started_us, reason)
             if self._wait_to_reconnect(delay):
                 self._backoff.reset()  # back: a camera still starting up is retried soon
@@ -222,7 +226,8 @@ class StreamWorker(threading.Thread):
             segment_seconds=self.cfg.segment_seconds,
             keep_audio=self._keep_audio,
         )
-        self._emit(StateChanged(self.cfg.camera_id, "starting", self._audio_note))
+        if not self._reconnecting:
+            self._emit(StateChanged(self.cfg.camera_id, "starting", self._audio_note))
         try:
             proc = spawn(argv)
         except OSError as exc:
@@ -402,6 +407,7 @@ class StreamWorker(threading.Thread):
             self._gap_open = False
             self._recorded_until_us = timing.end_us
             self._emit(SegmentClosed(self.cfg.camera_id, run_id, run_dir / name, timing, info))
+            self._reconnecting = False  # recording again: its seal says "recording"
         self._stdout_closed.set()  # ffmpeg's stdout closed: it has ended
         self._wake.set()
         if journal is not None:

@@ -9,6 +9,7 @@ happened, and stays until a person acknowledges it (a ledger entry).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from sqlalchemy import (
@@ -33,6 +34,7 @@ A = schema.alarms
 INTEGRITY = "integrity"
 DISK_LOW = "disk-low"
 DISK_FULL = "disk-full"
+CAMERA_OFFLINE = "camera-offline"  # nothing recorded for two segment lengths (camera_health)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,12 @@ def raise_alarm(
         literal(message, Text),
         literal(now_us, BigInteger),
     ).where(~already)
-    result = conn.execute(insert(A).from_select(["kind", "camera_id", "message", "raised_us"], row))
-    return bool(result.rowcount)
+    stmt = insert(A).from_select(["kind", "camera_id", "message", "raised_us"], row)
+    if conn.dialect.name == "postgresql":
+        # psycopg reports rowcount -1 for INSERT … SELECT, which read as "raised" every time
+        # (a ledger entry per check): the returned row says whether one was inserted
+        return conn.execute(stmt.returning(A.c.id)).first() is not None
+    return bool(conn.execute(stmt).rowcount)
 
 
 def clear_alarm(conn: Connection, kind: str, now_us: int, camera_id: int | None = None) -> bool:
@@ -119,6 +125,18 @@ class NotAcknowledgeable(ValueError):
     """No such open alarm, or one that its condition clears by itself."""
 
 
+NOTE_MAX = 2000  # characters of an acknowledgement's note
+
+
+def clean_note(note: str | None) -> str | None:
+    """The note as it is kept: stripped, None when empty; ValueError past NOTE_MAX."""
+    if note is None or not note.strip():
+        return None
+    if len(note) > NOTE_MAX:
+        raise ValueError(f"the note has {len(note)} characters; at most {NOTE_MAX}")
+    return note.strip()
+
+
 def acknowledge(conn: Connection, alarm_id: int, actor: str, now_us: int) -> Alarm:
     """A person has seen an alarm that no condition clears: it is closed, with who and when."""
     row = conn.execute(select(A).where(A.c.id == alarm_id)).first()
@@ -136,18 +154,91 @@ def acknowledge(conn: Connection, alarm_id: int, actor: str, now_us: int) -> Ala
     return Alarm(row.id, row.kind, row.camera_id, row.message, row.raised_us)
 
 
-def acknowledge_alarm(ctx: Context, alarm_id: int, *, actor: str) -> Alarm:
-    """The use case: acknowledge, with a ledger entry in the same transaction."""
+def acknowledge_alarm(ctx: Context, alarm_id: int, *, actor: str, note: str | None = None) -> Alarm:
+    """The use case: acknowledge, with a ledger entry in the same transaction: who, when, and
+    the person's note (what was found, what was done), when there is one."""
+    kept = clean_note(note)
     now = ctx.clock()
     with ctx.engine.begin() as conn:
         write_first(conn)
         alarm = acknowledge(conn, alarm_id, actor, now)
+        details: dict[str, object] = {
+            "kind": alarm.kind,
+            "camera_id": alarm.camera_id,
+            "message": alarm.message,
+        }
+        if kept is not None:
+            details["note"] = kept
         ledger.record(
             conn,
             actor=actor,
             action=ledger.ALARM_ACKNOWLEDGED,
             object=f"alarm:{alarm_id}",
-            details={"kind": alarm.kind, "camera_id": alarm.camera_id, "message": alarm.message},
+            details=details,
             time_us=now,
         )
     return alarm
+
+
+@dataclass(frozen=True)
+class AlarmRecord:
+    """An alarm as the alarm list shows it: open or closed, and how it ended."""
+
+    id: int
+    kind: str
+    camera_id: int | None
+    camera: str | None  # the camera's name
+    message: str
+    raised_us: int
+    cleared_us: int | None
+    acknowledged_by: str | None
+    acknowledged_us: int | None
+    note: str | None  # from the acknowledgement's ledger entry
+
+    @property
+    def acknowledgeable(self) -> bool:
+        return self.cleared_us is None and self.kind in ACKNOWLEDGED_KINDS
+
+
+def recent_alarms(ctx: Context, *, since_us: int, limit: int = 200) -> list[AlarmRecord]:
+    """The open alarms and those closed since `since_us`, newest first (at most `limit`),
+    each acknowledged one with its note as the ledger records it."""
+    C = schema.cameras
+    L = schema.ledger
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(A, C.c.name.label("camera"))
+            .select_from(A.outerjoin(C, C.c.id == A.c.camera_id))
+            .where(A.c.cleared_us.is_(None) | (A.c.cleared_us >= since_us))
+            .order_by(A.c.raised_us.desc(), A.c.id.desc())
+            .limit(limit)
+        ).all()
+        acked = [f"alarm:{r.id}" for r in rows if r.acknowledged_us is not None]
+        notes: dict[str, str] = {}
+        if acked:
+            for obj, details in conn.execute(
+                select(L.c.object, L.c.details).where(
+                    L.c.action == ledger.ALARM_ACKNOWLEDGED, L.c.object.in_(acked)
+                )
+            ):
+                try:
+                    note = json.loads(details).get("note")
+                except (ValueError, AttributeError):
+                    note = None
+                if isinstance(note, str):
+                    notes[str(obj)] = note
+    return [
+        AlarmRecord(
+            int(r.id),
+            str(r.kind),
+            r.camera_id,
+            r.camera,
+            str(r.message),
+            int(r.raised_us),
+            r.cleared_us,
+            r.acknowledged_by,
+            r.acknowledged_us,
+            notes.get(f"alarm:{r.id}"),
+        )
+        for r in rows
+    ]

@@ -162,7 +162,8 @@ def login(
     try:
         throttle.admit(ctx, source, username, now)
     except Throttled as exc:
-        _failure(ctx, username, now, {"reason": "throttled", "key": exc.kind, "source": source})
+        if exc.noted:  # the 1st, 10th, 100th … refusal: not one entry per request
+            _failure(ctx, username, now, _throttled(exc, source=source))
         raise
     with ctx.engine.connect() as conn:
         row = conn.execute(select(A).where(A.c.username == username)).first()
@@ -205,7 +206,7 @@ def login(
             A.c.disabled_us.is_(None),
             A.c.password_hash == row.password_hash,
         ]
-        values: dict[str, Any] = {"failed_logins": 0, "locked_until_us": None}
+        values: dict[str, Any] = {"password_hash": row.password_hash}  # the write, at least
         if step is not None:
             conditions.append(or_(A.c.totp_last_step.is_(None), A.c.totp_last_step < step))
             values["totp_last_step"] = step
@@ -267,6 +268,10 @@ def _record_failure(
     )
 
 
+def _throttled(exc: Throttled, **where: str) -> dict[str, Any]:
+    return {"reason": "throttled", "key": exc.kind, "refused": exc.refused, **where}
+
+
 def _object(username: str) -> str:
     return f"account:{username[: ledger.OBJECT_MAX - 8]}"
 
@@ -288,7 +293,8 @@ def check_password(ctx: Context, account_id: int, password: str, *, now: int | N
     try:
         throttle.admit(ctx, source, row.username, now)
     except Throttled as exc:
-        _failure(ctx, row.username, now, {"reason": "throttled", "key": exc.kind, "during": REAUTH})
+        if exc.noted:
+            _failure(ctx, row.username, now, _throttled(exc, during=REAUTH))
         raise
     ok = password_matches(row.password_hash, password)
     if row.disabled_us is not None:

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, Row, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from custodes.adapters.db import schema
+from custodes.adapters.db.limits import is_id
 from custodes.clock import iso, now_us
 from custodes.domain.camera import (
     CameraFieldError,
@@ -33,7 +34,6 @@ from custodes.domain.camera import (
     with_credentials,
 )
 from custodes.services import ledger
-from custodes.services.access import is_id
 from custodes.services.context import Context
 
 T = schema.cameras
@@ -46,11 +46,16 @@ class CameraNotFound(LookupError):
 
 @dataclass(frozen=True)
 class CameraView:
-    """What may be shown about a camera: never its credentials, only whether they are set."""
+    """What may be shown about a camera: never its credentials, only whether they are set.
+
+    The addresses (`url`, `sub_url`, redacted) are for those who configure cameras; everyone
+    else gets the view `without_addresses`: None there, `has_sub_stream` still telling the
+    live grid which stream to ask for.
+    """
 
     id: int
     name: str
-    url: str
+    url: str | None
     sub_url: str | None
     has_credentials: bool
     site: str | None
@@ -67,6 +72,12 @@ class CameraView:
     # set on the answer to a change that moved the camera to another host without giving
     # its credentials again: the stored ones were dropped, not sent there
     credentials_dropped: bool = False
+    has_sub_stream: bool = False
+
+    def without_addresses(self) -> CameraView:
+        """The view for a reader who does not configure cameras: where a camera is on the
+        network (host, port, path) is an attack surface, not something to watch footage by."""
+        return replace(self, url=None, sub_url=None, has_credentials=False)
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
@@ -113,6 +124,7 @@ def _view(row: Row[Any]) -> CameraView:
         name=row.name,
         url=url,
         sub_url=sub_url,
+        has_sub_stream=sub_url is not None,
         # a row stored before query credentials were recognised holds them in its URL
         has_credentials=row.credentials is not None or url != row.url or sub_url != row.sub_url,
         site=row.site,

@@ -24,9 +24,10 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.db.limits import is_id
 from custodes.domain.roles import Permission, allows
 from custodes.services import ledger
-from custodes.services.access import AccessError, Actor, NotAllowed, NotFound, is_id
+from custodes.services.access import AccessError, Actor, NotAllowed, NotFound
 from custodes.services.context import Context
 
 D = schema.documents

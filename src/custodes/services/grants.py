@@ -14,11 +14,11 @@ from typing import Any
 from sqlalchemy import Connection, Select, bindparam, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.db.limits import is_bigint, is_id
 from custodes.clock import iso
 from custodes.domain.access_rules import Action
 from custodes.domain.roles import Permission, Role, allows
 from custodes.services import ledger
-from custodes.services.access import is_bigint, is_id
 from custodes.services.context import Context
 
 G = schema.grants
@@ -83,7 +83,27 @@ _NEED_WORDS = {
 
 
 class NoGrant(PermissionError):
-    """No live grant of this account covers the camera, the range and the action."""
+    """No live grant of this account covers the camera, the range and the action. Its text is
+    the ledger's English reason; `msgid` and `params` (need, camera, start_us, end_us, and
+    grant, other) let the web say it in the user's language and the site's time zone."""
+
+    def __init__(self, reason: str, msgid: str = "", params: dict[str, str] | None = None):
+        super().__init__(reason)
+        self.msgid = msgid
+        self.params = params or {}
+
+
+# msgids (entrypoints/web/locale/*.po)
+NO_GRANT = (
+    "no live grant of yours allows %(need)s of camera %(camera)s from %(start)s to %(end)s: "
+    "file an access request"
+)
+NOT_COVERED = "grant %(grant)s does not cover %(start)s to %(end)s"
+NOT_A_COPY = "grant %(grant)s allows %(need)s, not a copy"
+OTHER_GRANT = (
+    "grant %(grant)s does not allow you %(need)s of camera %(camera)s from %(start)s to "
+    "%(end)s (grant %(other)s does)"
+)
 
 
 def find(
@@ -134,7 +154,11 @@ def require(
     the ledger). A camera id or a time no database integer holds names no footage: NoGrant,
     and no ledger entry naming it (the register reads the cameras its entries name)."""
     if not (is_id(camera_id) and is_bigint(start_us, end_us)):
-        raise NoGrant(f"no camera {camera_id} from {start_us} to {end_us}")
+        raise NoGrant(
+            f"no camera {camera_id} from {start_us} to {end_us}",
+            "no camera %(n)s",
+            {"n": str(camera_id)},
+        )
     now = ctx.clock()
     with ctx.engine.connect() as conn:
 
@@ -154,16 +178,20 @@ def require(
         other = lookup(None) if grant is None and grant_id is not None else None
     if grant is not None:
         return grant
+    shown = {"need": need.value, "camera": str(camera_id), "start_us": str(start_us)}
+    shown["end_us"] = str(end_us)
     if other is None:
-        reason = (
-            f"no live grant of yours allows {need.value} of camera {camera_id} "
-            f"from {iso(start_us)} to {iso(end_us)}: file an access request"
-        )
+        msgid = NO_GRANT
     else:
-        reason = (
-            f"grant {grant_id} does not allow you {_NEED_WORDS[need]} of camera {camera_id} "
-            f"from {iso(start_us)} to {iso(end_us)} (grant {other.id} does)"
-        )
+        msgid = OTHER_GRANT
+        shown |= {"grant": str(grant_id), "other": str(other.id)}
+    # the ledger's reason in English, its times in UTC; the web words it (NoGrant)
+    reason = msgid % {
+        **shown,
+        "need": need.value if other is None else _NEED_WORDS[need],
+        "start": iso(start_us),
+        "end": iso(end_us),
+    }
     details: dict[str, Any] = {"need": need.value, "start_us": start_us, "end_us": end_us}
     if grant_id is not None:
         details["grant"] = grant_id
@@ -175,4 +203,4 @@ def require(
         details={**details, "reason": reason},
         time_us=now,
     )
-    raise NoGrant(reason)
+    raise NoGrant(reason, msgid, shown)

@@ -86,6 +86,7 @@ CAMERA_RETIRED = "camera-retired"
 SETTING_CHANGED = "setting-changed"
 MEDIA_VIEWED = "media-viewed"
 LIVE_VIEWED = "live-viewed"
+SNAPSHOT_TAKEN = "snapshot-taken"  # details: stream, bytes, sha256 of the JPEG
 HOLD_PLACED = "hold-placed"
 HOLD_RELEASE_REQUESTED = "hold-release-requested"
 HOLD_RELEASED = "hold-released"
@@ -121,12 +122,34 @@ EXPORT_DOWNLOADED = "export-downloaded"
 # the recorder's own evidence of what it could not keep whole (issue 10)
 SEGMENT_SALVAGED = "segment-salvaged"  # sealed shorter than ffmpeg made it; the cut part kept
 FILE_QUARANTINED = "file-quarantined"  # a spool file with no playable fragment, kept aside
-ALARM_ACKNOWLEDGED = "alarm-acknowledged"
+ALARM_ACKNOWLEDGED = "alarm-acknowledged"  # details also: note (what the person found, did)
+ALARM_CLEARED = "alarm-cleared"  # its condition is gone (a camera records again)
+# bookmarks on a camera's timeline (issue 12): details camera, at_us, note, bookmark
+BOOKMARK_ADDED = "bookmark-added"
+BOOKMARK_DELETED = "bookmark-deleted"
+# sites and camera groups (services/sites.py): details name what each change moved
+SITE_ADDED = "site-added"
+SITE_RENAMED = "site-renamed"
+SITE_DELETED = "site-deleted"  # details also: cameras_unassigned, groups_unsited
+GROUP_ADDED = "group-added"
+GROUP_CHANGED = "group-changed"
+GROUP_DELETED = "group-deleted"  # details also: cameras_removed
+CAMERA_PLACED = "camera-placed"  # a camera's site and groups, [before, after]
 ACTIONS = frozenset(
     {
+        BOOKMARK_ADDED,
+        BOOKMARK_DELETED,
+        SITE_ADDED,
+        SITE_RENAMED,
+        SITE_DELETED,
+        GROUP_ADDED,
+        GROUP_CHANGED,
+        GROUP_DELETED,
+        CAMERA_PLACED,
         SEGMENT_SALVAGED,
         FILE_QUARANTINED,
         ALARM_ACKNOWLEDGED,
+        ALARM_CLEARED,
         ACCOUNT_LOCKED,
         ACCOUNT_CREATED,
         ACCOUNT_CHANGED,
@@ -156,6 +179,7 @@ ACTIONS = frozenset(
         SETTING_CHANGED,
         MEDIA_VIEWED,
         LIVE_VIEWED,
+        SNAPSHOT_TAKEN,
         HOLD_PLACED,
         HOLD_RELEASE_REQUESTED,
         HOLD_RELEASED,
@@ -628,3 +652,48 @@ def current_head(ctx: Context) -> tuple[int, str]:
 def count_entries(ctx: Context) -> int:
     with ctx.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(L)).scalar_one())
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One stored entry as it is, for reading (the ledger page)."""
+
+    seq: int
+    time_us: int
+    actor: str
+    action: str
+    object: str
+    details: str
+
+
+def entries(
+    ctx: Context,
+    *,
+    action: str | None = None,
+    actor: str | None = None,
+    since_us: int | None = None,
+    until_us: int | None = None,
+    before_seq: int | None = None,
+    limit: int = 50,
+) -> tuple[list[Entry], bool]:
+    """Entries newest first (by seq), at most `limit`, and whether older ones match too.
+
+    Filters: `action` exactly; `actor` as stored or as an account's name ("alice" finds
+    "account:alice"); since_us <= time_us < until_us; seq < before_seq (the next page)."""
+    query = select(L).order_by(L.c.seq.desc()).limit(limit + 1)
+    if action is not None:
+        query = query.where(L.c.action == action)
+    if actor is not None:
+        query = query.where(L.c.actor.in_({actor, account_actor(actor)}))
+    if since_us is not None:
+        query = query.where(L.c.time_us >= since_us)
+    if until_us is not None:
+        query = query.where(L.c.time_us < until_us)
+    if before_seq is not None:
+        query = query.where(L.c.seq < before_seq)
+    with ctx.engine.connect() as conn:
+        rows = [
+            Entry(int(r.seq), int(r.time_us), r.actor, r.action, r.object, r.details)
+            for r in conn.execute(query)
+        ]
+    return rows[:limit], len(rows) > limit

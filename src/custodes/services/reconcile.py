@@ -145,13 +145,15 @@ def _open_at_stop(
         closed_at = clock.prev_close_us + done.duration_us
     else:
         closed_at = mtime_us
-    duration_s = done.duration_us / 1e6
+    # Its media times went with ffmpeg: it follows the last closed segment's end
+    start_s = clock.prev_media_end_s or 0.0
+    end_s = start_s + done.duration_us / 1e6
     journal = Journal(path.parent)
     try:
-        journal.append(path.name, 0.0, duration_s, closed_at, found_open=True)
+        journal.append(path.name, start_s, end_s, closed_at, found_open=True)
     finally:
         journal.close()
-    timing = clock.place(0.0, duration_s, closed_at)
+    timing = clock.place(start_s, end_s, closed_at)
     return SegmentClosed(
         camera_id, path.parent.name, path, timing, done.info, cause=salvage.OPEN, salvage=done
     )

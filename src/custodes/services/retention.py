@@ -182,6 +182,59 @@ class HoldView:
     release_requested_by: str | None
     released_by: str | None
     request_id: int | None = None
+    created_us: int | None = None  # when it was placed (the holds page shows it)
+
+
+@dataclass(frozen=True)
+class CameraRetention:
+    """One camera's retention as the holds page shows it: the law's minimum beside what the
+    operator configured, and what is kept (the longer), or why it cannot be counted."""
+
+    camera_id: int
+    name: str
+    legal_days: int | None  # the jurisdiction's floor for this camera (a key target's, if so)
+    legal_article: str | None
+    configured_days: int | None  # the operator's own setting, None where none
+    kept_days: int | None
+    reason: str | None  # Policy.reason: which of the two sets the period
+    problem: str | None = None  # RetentionConfigError's message, where none can be counted
+
+
+def camera_retentions(ctx: Context) -> list[CameraRetention]:
+    """Every camera in service, by name: its legal minimum, its configured period and what is
+    kept. A setting that makes periods uncountable is shown on each row, never guessed."""
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(
+            select(CAM.c.id, CAM.c.name, CAM.c.retention_days, CAM.c.key_target)
+            .where(CAM.c.retired_us.is_(None))
+            .order_by(CAM.c.name)
+        ).all()
+        try:
+            j: Jurisdiction | None = jurisdiction(conn)
+            problem = None
+        except RetentionConfigError as exc:
+            j, problem = None, str(exc)
+    out = []
+    for r in rows:
+        if j is None:
+            out.append(
+                CameraRetention(r.id, r.name, None, None, r.retention_days, None, None, problem)
+            )
+            continue
+        floor = camera_policy(j, key_target=bool(r.key_target), operator_days=None)
+        kept = camera_policy(j, key_target=bool(r.key_target), operator_days=r.retention_days)
+        out.append(
+            CameraRetention(
+                r.id,
+                r.name,
+                floor.days,
+                floor.article,
+                r.retention_days,
+                kept.days,
+                kept.reason,
+            )
+        )
+    return out
 
 
 def place_hold(
@@ -275,8 +328,9 @@ def release_hold(ctx: Context, hold_id: int, *, actor: str) -> str:
             )
             action, outcome = ledger.HOLD_RELEASE_REQUESTED, "requested"
         elif row.release_requested_by == actor:
+            who = actor.removeprefix("account:")  # a person by their user name, on any page
             raise HoldError(
-                f"hold {hold_id}: the release asked by {actor} needs a second, different "
+                f"hold {hold_id}: the release asked by {who} needs a second, different "
                 "account to confirm it"
             )
         else:
@@ -322,6 +376,7 @@ def list_holds(ctx: Context, camera_id: int | None = None) -> list[HoldView]:
                 r.release_requested_by,
                 r.released_by,
                 r.request_id,
+                r.created_us,
             )
             for r in conn.execute(query)
         ]

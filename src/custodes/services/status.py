@@ -13,11 +13,12 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
-from custodes.adapters import archive, diskspace, process, recorder_lock
+from custodes.adapters import archive, diskspace, process, recorder_lock, tls
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
 from custodes.domain.camera import redact_text
 from custodes.services import ledger
+from custodes.services import tls as tls_service
 from custodes.services.alarms import ACKNOWLEDGED_KINDS, DISK_FULL, open_alarms
 from custodes.services.context import Context
 
@@ -198,6 +199,45 @@ class DiskStatus:
 
 
 @dataclass(frozen=True)
+class TlsStatus:
+    """The web server's certificate as `serve` would load it (docs/SECURITY.md)."""
+
+    state: str  # "ok", "expiring" (within 30 days), "expired", "missing", "damaged"
+    subject: str | None = None
+    names: tuple[str, ...] = ()
+    not_after: str | None = None
+    fingerprint: str | None = None
+    made_here: bool | None = None
+    problem: str | None = None
+
+
+def tls_status(ctx: Context, now: int | None = None) -> TlsStatus:
+    try:
+        cert = tls_service.current(ctx.data)
+    except tls.CertificateProblem as exc:
+        return TlsStatus("damaged", problem=str(exc))
+    if cert is None:
+        return TlsStatus("missing")
+    seen = (now_us() if now is None else now) / 1e6
+    left = cert.not_after.timestamp() - seen
+    state = (
+        "expired"
+        if left <= 0
+        else "expiring"
+        if left <= tls.EXPIRY_WARNING.total_seconds()
+        else "ok"
+    )
+    return TlsStatus(
+        state,
+        cert.subject,
+        cert.names,
+        cert.not_after.isoformat(),
+        cert.fingerprint,
+        cert.made_here,
+    )
+
+
+@dataclass(frozen=True)
 class SystemStatus:
     protection: str
     alarms: list[AlarmStatus]
@@ -206,6 +246,7 @@ class SystemStatus:
     # what keeps ffmpeg's command line (the camera URL, its credentials inside) from other
     # local users: "hidepid=…" (/proc mounted so), or "none" (`ps` shows it to them)
     process_arguments: str = process.NO_ARGV_PROTECTION
+    tls: TlsStatus | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -249,4 +290,6 @@ def system_status(ctx: Context) -> SystemStatus:
             )
         )
     running = recorder_lock.recorder_running(ctx.data.root)
-    return SystemStatus(protection(ctx), alarms, running, disk, process.argv_protection())
+    return SystemStatus(
+        protection(ctx), alarms, running, disk, process.argv_protection(), tls_status(ctx)
+    )

@@ -15,6 +15,11 @@ than `WINDOW_US` are forgotten.
 
 Nobody is locked out for long by a stranger: the pair and the source only slow the
 stranger's own address; the name key, the one every address shares, is capped at a minute.
+
+A refused attempt costs one small UPDATE (`refused` + 1 on the key that refused it) and no
+ledger entry, except the 1st, 10th, 100th … refusal of a key since it was last admitted
+(`Throttled.noted`), which the caller records with the count: a stranger sending thousands
+of log-ins a second grows the ledger by a few entries, not by thousands.
 """
 
 from __future__ import annotations
@@ -49,21 +54,35 @@ LIMITS = (PAIR, SOURCE, NAME)
 
 
 class Throttled(Exception):
-    """A key is waiting out its delay: nothing was counted or checked."""
+    """A key is waiting out its delay: nothing was counted or checked. `refused`: how many
+    attempts this key has refused since it last admitted one (this one included)."""
 
-    def __init__(self, kind: str, retry_after_us: int) -> None:
+    def __init__(self, kind: str, retry_after_us: int, refused: int = 1) -> None:
         super().__init__(f"{kind} throttled")
         self.kind = kind
         self.retry_after_us = retry_after_us
+        self.refused = refused
+
+    @property
+    def noted(self) -> bool:
+        """Whether this refusal goes into the ledger: the 1st, 10th, 100th … of its key."""
+        return is_power_of_ten(self.refused)
 
     @property
     def retry_after_s(self) -> int:
         return max(1, -(-self.retry_after_us // SECOND_US))
 
 
+def is_power_of_ten(n: int) -> bool:
+    while n >= 10 and n % 10 == 0:
+        n //= 10
+    return n == 1
+
+
 class _Blocked(Exception):
-    def __init__(self, kind: str) -> None:
+    def __init__(self, kind: str, key: str) -> None:
         self.kind = kind
+        self.key = key
 
 
 def keys(source: str, username: str) -> list[tuple[str, Limit]]:
@@ -109,19 +128,25 @@ def admit(ctx: Context, source: str, username: str, now: int) -> None:
                         T.c.key == key,
                         or_(T.c.blocked_until_us.is_(None), T.c.blocked_until_us <= now),
                     )
-                    .values(failures=count, blocked_until_us=until, updated_us=now)
+                    .values(failures=count, blocked_until_us=until, updated_us=now, refused=0)
                 ).rowcount
                 if done != 1:
-                    raise _Blocked(limit.kind)
+                    raise _Blocked(limit.kind, key)
     except _Blocked as blocked:
-        with ctx.engine.connect() as conn:
+        with ctx.engine.begin() as conn:
+            refused = conn.execute(
+                update(T)
+                .where(T.c.key == blocked.key)
+                .values(refused=T.c.refused + 1)
+                .returning(T.c.refused)
+            ).scalar_one_or_none()
             waits = conn.execute(
                 select(T.c.blocked_until_us).where(
                     T.c.key.in_([k for k, _ in keys(source, username)])
                 )
             ).scalars()
             longest = max((w for w in waits if w is not None), default=now + SECOND_US)
-        raise Throttled(blocked.kind, max(longest - now, SECOND_US)) from None
+        raise Throttled(blocked.kind, max(longest - now, SECOND_US), refused or 1) from None
 
 
 def succeeded(conn: Connection, source: str, username: str, now: int) -> None:

@@ -64,8 +64,6 @@ accounts = Table(
     Column("totp_secret", LargeBinary),
     # the RFC 6238 time step of the last code accepted: a code is never accepted twice
     Column("totp_last_step", BigInteger),
-    Column("failed_logins", Integer, nullable=False, default=0, server_default="0"),
-    Column("locked_until_us", BigInteger),
     Column("disabled_us", BigInteger),
     # issue 11 (services/accounts, docs/DUTIES.md): who created the account or last reset its
     # password (a ledger actor; NULL: the installation), never cleared by the owner's own
@@ -105,6 +103,8 @@ login_throttle = Table(
     Column("failures", Integer, nullable=False),
     Column("blocked_until_us", BigInteger),
     Column("updated_us", BigInteger, nullable=False),
+    # refused while waiting (0008): the ledger records the 1st, 10th, 100th … of a delay
+    Column("refused", Integer, nullable=False, default=0, server_default="0"),
     Index("ix_login_throttle_updated", "updated_us"),
 )
 
@@ -140,6 +140,56 @@ cameras = Table(
     Column("retired_us", BigInteger),
     Column("created_us", BigInteger, nullable=False),
     Column("updated_us", BigInteger, nullable=False),
+)
+
+# Sites and camera groups (0010): managed data the live page's camera tree is built from
+# (services/sites.py). A camera is at one site at most (camera_sites' key is the camera) and
+# in any number of groups; a group may lie within a site. cameras.site keeps the assigned
+# site's name as the label an export records (it is set from here, renamed and cleared with
+# the site).
+sites = Table(
+    "sites",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+camera_groups = Table(
+    "camera_groups",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("site_id", Integer, ForeignKey("sites.id")),  # NULL: a group of no one site
+    Column("created_us", BigInteger, nullable=False),
+)
+
+camera_sites = Table(
+    "camera_sites",
+    metadata,
+    Column("camera_id", Integer, ForeignKey("cameras.id"), primary_key=True),
+    Column("site_id", Integer, ForeignKey("sites.id"), nullable=False),
+)
+
+camera_group_members = Table(
+    "camera_group_members",
+    metadata,
+    Column("group_id", Integer, ForeignKey("camera_groups.id"), primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), primary_key=True),
+)
+
+# A live grid saved under a name by one account, for that account alone (services/views.py):
+# the layout and, per slot, a camera id or null, as JSON.
+saved_views = Table(
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("name", String(64), nullable=False),
+    Column("layout", Integer, nullable=False),
+    Column("slots", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    UniqueConstraint("account_id", "name"),
 )
 
 segments = Table(
@@ -480,4 +530,20 @@ exports = Table(
     Column("watermarked", Boolean, nullable=False, default=False),
     Column("created_by", Integer, ForeignKey("accounts.id"), nullable=False),
     Column("created_us", BigInteger, nullable=False),
+)
+
+# Bookmarks on a camera's timeline (0009, domain/bookmarks.py): a note at an instant, by an
+# account. Made and deleted with a ledger entry each; a bookmark grants no footage.
+bookmarks = Table(
+    "bookmarks",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("author_account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("author", String(64), nullable=False),  # the author's user name when made
+    Column("created_us", BigInteger, nullable=False),
+    Index("ix_bookmarks_camera_at", "camera_id", "at_us"),
+    Index("ix_bookmarks_at", "at_us"),
 )

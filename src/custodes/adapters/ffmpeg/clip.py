@@ -3,16 +3,19 @@
 The concat demuxer reads the segments in order; `inpoint` on the first makes ffmpeg start at
 the keyframe at or before the requested start (stream copy cannot start between keyframes),
 `outpoint` on the last ends it. The output is fragmented MP4 written to stdout, so a browser
-can play it while it downloads.
+can play it while it downloads. `init_segment` reads the output's ftyp+moov first, so that
+the codec string can go in the response's headers.
 """
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from custodes.adapters.ffmpeg.command import FFMPEG
+from custodes.adapters.ffmpeg.fmp4 import FragmentSplitter, codec_string
 
 
 @dataclass(frozen=True)
@@ -43,7 +46,9 @@ def write_concat_list(pieces: list[Piece], start_us: int, end_us: int) -> Path:
         return Path(f.name)
 
 
-def clip_command(list_file: Path) -> list[str]:
+def clip_command(list_file: Path, audio: bool = True) -> list[str]:
+    """Without `audio` the MP4 holds the video track alone: a player that appends it to one
+    Media Source Extensions buffer of the video codec (static/recorded-player.js) needs that."""
     return [
         FFMPEG,
         "-nostdin",
@@ -58,8 +63,7 @@ def clip_command(list_file: Path) -> list[str]:
         str(list_file),
         "-map",
         "0:v:0",
-        "-map",
-        "0:a?",
+        *(["-map", "0:a?"] if audio else []),
         "-c",
         "copy",
         "-avoid_negative_ts",
@@ -70,3 +74,21 @@ def clip_command(list_file: Path) -> list[str]:
         "mp4",
         "pipe:1",
     ]
+
+
+async def init_segment(read: Callable[[], Awaitable[bytes]]) -> tuple[bytes, str | None]:
+    """Reads the start of a fragmented MP4 up to its init segment (ftyp+moov): the bytes read
+    (to be sent on unchanged) and the video track's RFC 6381 codec string, or None when the
+    output ends, or is not MP4, before a whole moov."""
+    read_so_far = bytearray()
+    splitter = FragmentSplitter()
+    while splitter.init is None:
+        chunk = await read()
+        if not chunk:
+            return bytes(read_so_far), None
+        read_so_far += chunk
+        try:
+            splitter.feed(chunk)
+        except ValueError:
+            return bytes(read_so_far), None
+    return bytes(read_so_far), codec_string(splitter.init)

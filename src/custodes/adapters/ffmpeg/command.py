@@ -18,6 +18,12 @@ FRAGMENT_US = 1_000_000
 SEGMENT_FORMAT_OPTIONS = f"movflags={MOVFLAGS}:flush_packets=1:frag_duration={FRAGMENT_US}"
 
 
+def rtsp_input(io_timeout_s: float) -> list[str]:
+    """How every ffmpeg of ours reads a camera: RTSP over TCP, and a socket I/O timeout
+    (microseconds) so a silent camera ends the run instead of hanging it."""
+    return ["-rtsp_transport", "tcp", "-timeout", str(int(io_timeout_s * 1_000_000))]
+
+
 def record_command(
     url: str,
     run_dir: Path,
@@ -35,11 +41,7 @@ def record_command(
         "-nostats",
         "-loglevel",
         "info",
-        "-rtsp_transport",
-        "tcp",
-        # Socket I/O timeout (microseconds): a silent camera ends the run instead of hanging.
-        "-timeout",
-        str(int(io_timeout_s * 1_000_000)),
+        *rtsp_input(io_timeout_s),
         "-fflags",
         "+genpts",
         "-i",

@@ -58,3 +58,36 @@ def probe_file(path: Path, timeout_s: float = 30.0) -> FileProbe | None:
         video.get("height"),
         audio.get("codec_name") if audio else None,
     )
+
+
+def count_video_frames(path: Path, timeout_s: float = 5.0) -> int | None:
+    """The number of video frames (packets) in the file, read by ffprobe; None when it cannot
+    count them (no file, no video stream, a timeout)."""
+    try:
+        out = subprocess.run(
+            [
+                FFPROBE,
+                "-v",
+                "error",
+                "-select_streams",
+                "v:0",
+                "-count_packets",
+                "-show_entries",
+                "stream=nb_read_packets",
+                "-of",
+                "json",
+                str(path),
+            ],
+            capture_output=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except (subprocess.TimeoutExpired, OSError):
+        return None
+    if out.returncode != 0:
+        return None
+    try:
+        streams = json.loads(out.stdout or b"{}").get("streams", [])
+        return int(streams[0]["nb_read_packets"])
+    except (ValueError, LookupError, TypeError, AttributeError):
+        return None

@@ -5,9 +5,10 @@ stream-copy ffmpeg with two outputs from one camera connection (cameras allow fe
 sessions):
 
 * fragmented MP4 with one fragment per frame to a pipe, for Media Source Extensions. The hub
-  keeps the init segment, gives it to each new viewer, then forwards fragments from the next
-  keyframe on. A viewer that falls behind (its queue fills) is dropped rather than let it slow
-  the others.
+  keeps the init segment and the fragments since the newest keyframe (the current GOP), gives
+  both to each new viewer at once — a viewer joining a running stream starts from that
+  keyframe instead of waiting up to a GOP for the next — then forwards every fragment. A
+  viewer that falls behind (its queue fills) is dropped rather than let it slow the others.
 * HLS (fMP4 segments, one per GOP, a short rolling playlist) in a scratch directory, for
   clients without MSE, which play HLS natively (Safari on iOS, Chromium's own HLS player).
 
@@ -35,7 +36,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from custodes.adapters.ffmpeg.command import FFMPEG
+from custodes.adapters.ffmpeg.command import FFMPEG, rtsp_input
 from custodes.adapters.ffmpeg.fmp4 import (
     FragmentSplitter,
     codec_string,
@@ -47,6 +48,10 @@ from custodes.domain.camera import Redactor
 
 log = logging.getLogger(__name__)
 QUEUE_FRAGMENTS = 100  # ~4 s at 25 fps: more than that behind and the viewer is dropped
+# The current GOP kept for joining viewers, within bounds: a longer GOP is not kept (a viewer
+# then waits for the next keyframe, as before) so neither memory nor a join's burst grows.
+GOP_FRAGMENTS = QUEUE_FRAGMENTS // 2
+GOP_BYTES = 8 * 2**20
 READ_CHUNK = 256 * 1024
 HLS_PLAYLIST = "index.m3u8"
 HLS_INIT = "init.mp4"
@@ -68,10 +73,7 @@ def live_command(url: str, hls_dir: Path) -> list[str]:
         "-hide_banner",
         "-loglevel",
         "error",
-        "-rtsp_transport",
-        "tcp",
-        "-timeout",
-        "10000000",
+        *rtsp_input(10.0),
         "-fflags",
         "nobuffer",
         "-flags",
@@ -169,6 +171,9 @@ class LiveStream:
         # (media seconds, wall time the fragment arrived from ffmpeg): what live latency is
         # measured against — the time a viewer shows a frame minus the time it arrived here.
         self.arrivals: collections.deque[tuple[float, float]] = collections.deque(maxlen=3000)
+        # fragments from the newest keyframe on; None while the GOP is past the bounds
+        self._gop: list[bytes] | None = None
+        self._gop_bytes = 0
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"live-{self.key}")
@@ -240,7 +245,28 @@ class LiveStream:
         if ticks is not None and self.timescale:
             self.arrivals.append((ticks / self.timescale, arrived))
 
+    def join(self, viewer: Viewer) -> None:
+        """Start `viewer` from the current GOP's keyframe, if one is kept: its fragments go
+        on its queue now, and it is synced. Nothing awaits in between, so no fragment is
+        missed or sent twice (fan-out runs on the same event loop)."""
+        if viewer.synced or not self._gop:
+            return
+        for data in self._gop:
+            viewer.queue.put_nowait(data)
+        viewer.synced = True
+
+    def _keep(self, data: bytes, keyframe: bool) -> None:
+        if keyframe:
+            self._gop, self._gop_bytes = [], 0
+        if self._gop is None:
+            return
+        self._gop.append(data)
+        self._gop_bytes += len(data)
+        if len(self._gop) > GOP_FRAGMENTS or self._gop_bytes > GOP_BYTES:
+            self._gop = None  # too long a GOP to replay: joiners wait for the next keyframe
+
     def _fan_out(self, data: bytes, keyframe: bool) -> None:
+        self._keep(data, keyframe)
         for viewer in list(self.viewers):
             if not viewer.synced:
                 if not keyframe:
@@ -315,6 +341,7 @@ class LiveHub:
         stream.viewers.add(viewer)
         try:
             await stream.wait_ready(self._ready_timeout_s)
+            stream.join(viewer)
             yield stream, viewer
         finally:
             stream.viewers.discard(viewer)

@@ -6,10 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query, Request, status
 from pydantic import Field
+from starlette.requests import HTTPConnection
 
+from custodes.adapters.db.limits import ID_MAX as ID_MAX  # re-exported for the routes
 from custodes.entrypoints.web import i18n
 from custodes.services import auth
-from custodes.services.access import ID_MAX as ID_MAX  # re-exported for the routes
 from custodes.services.context import Context
 
 SESSION_COOKIE = "custodes_session"
@@ -47,7 +48,9 @@ def check_session(
     return session
 
 
-def request_language(request: Request) -> str:
+def request_language(request: HTTPConnection) -> str:
+    """The request's language (a page, an API call, a WebSocket, the transport guard's own
+    answers): the language switch's cookie, else Accept-Language. The one place it is chosen."""
     return i18n.choose(
         request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
     )

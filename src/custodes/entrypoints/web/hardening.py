@@ -15,6 +15,10 @@ One ASGI middleware, `TransportGuard`, in front of every route, page, static fil
 - **Security headers on every answer** (`security_headers`): a CSP without 'unsafe-inline'
   for scripts or styles, frame-ancestors 'none', nosniff, no referrer, same-origin resource
   and opener policies — on pages, the API, static files, 404s and 500s alike.
+- **The transport** (`domain/transport.py`): with TLS, HSTS where the certificate is the
+  operator's own; behind a named TLS proxy or bound to loopback, a plain-HTTP request from
+  anywhere but this machine is refused (403) before anything else is looked at — a session
+  cookie sent in clear is refused, not used.
 - **Origin**: a cross-site WebSocket handshake, or an unsafe request whose Origin names
   another site, is refused (`same_origin`). Cookies are not isolated by port, so a page on
   another local port is "same-site" for SameSite=strict and gets the operator's cookie.
@@ -36,6 +40,7 @@ from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from custodes.domain.transport import Transport
 from custodes.entrypoints.web import i18n
 from custodes.entrypoints.web.deps import (
     CSRF_HEADER,
@@ -43,6 +48,7 @@ from custodes.entrypoints.web.deps import (
     SESSION_SCOPE_KEY,
     UNSAFE_METHODS,
     check_session,
+    request_language,
 )
 from custodes.services import documents
 
@@ -96,6 +102,13 @@ SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
 TOO_LARGE = "The request is too large: at most {limit} may be sent here."
 CROSS_SITE = "Refused: the request comes from another site."
 SERVER_ERROR = "Internal server error."
+PLAIN_HTTP = (
+    "Refused: this service is reached over HTTPS, or through its TLS proxy (which must send "
+    "X-Forwarded-Proto: https); plain HTTP is answered on this machine only."
+)
+HSTS = (b"strict-transport-security", b"max-age=31536000")
+# Tests and tools that build the application without `serve` speak plain HTTP to it in-process.
+IN_PROCESS = Transport(tls=False, proxies=(), plain_from_anywhere=True, hsts=False)
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -165,13 +178,8 @@ def same_origin(origin: str | None, host: str | None) -> bool:
     return parts.hostname == asked.hostname and origin_port == host_port
 
 
-def language(scope: Scope) -> str:
-    conn = HTTPConnection(scope)
-    return i18n.choose(conn.cookies.get(i18n.LANG_COOKIE), conn.headers.get("accept-language"))
-
-
 def translate(scope: Scope, msgid: str, **values: Any) -> str:
-    text = i18n.translations(language(scope)).gettext(msgid)
+    text = i18n.translations(request_language(HTTPConnection(scope))).gettext(msgid)
     return text.format(**values) if values else text
 
 
@@ -193,16 +201,31 @@ class _TooLarge(HTTPException):
 class TransportGuard:
     """The ASGI middleware described in the module's docstring."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, transport: Transport = IN_PROCESS) -> None:
         self.app = app
+        self.transport = transport
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "websocket":
+        if scope["type"] in ("http", "websocket") and not self._transport_allows(scope):
+            await self._refuse_plain(scope, receive, send)
+        elif scope["type"] == "websocket":
             await self._websocket(scope, receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
         else:
             await self.app(scope, receive, send)
+
+    def _transport_allows(self, scope: Scope) -> bool:
+        client = scope.get("client")
+        return self.transport.accepts_plain(scope["scheme"], client[0] if client else None)
+
+    async def _refuse_plain(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            message = await receive()
+            if message["type"] == "websocket.connect":
+                await send({"type": "websocket.close", "code": 4403, "reason": "plain-http"})
+            return
+        await _answer(send, 403, translate(scope, PLAIN_HTTP), security_headers([]))
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
@@ -220,7 +243,10 @@ class TransportGuard:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message = {**message, "headers": security_headers(message.get("headers", []))}
+                headers = security_headers(message.get("headers", []))
+                if self.transport.hsts and scope["scheme"] == "https":
+                    headers.append(HSTS)
+                message = {**message, "headers": headers}
             await send(message)
 
         try:
@@ -277,7 +303,7 @@ def _check(scope: Scope, headers: Headers, method: str) -> HTTPException | None:
             conn.cookies.get(SESSION_COOKIE),
             method,
             headers.get(CSRF_HEADER),
-            lang=language(scope),
+            lang=request_language(conn),
         )
     except HTTPException as exc:
         return exc
@@ -285,7 +311,9 @@ def _check(scope: Scope, headers: Headers, method: str) -> HTTPException | None:
     return None
 
 
-async def _answer(send: Send, status: int, detail: str) -> None:
+async def _answer(
+    send: Send, status: int, detail: str, extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
     body = json.dumps({"detail": detail}, ensure_ascii=False).encode()
     await send(
         {
@@ -295,6 +323,7 @@ async def _answer(send: Send, status: int, detail: str) -> None:
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),
                 (b"cache-control", b"no-store"),
+                *extra,
             ],
         }
     )

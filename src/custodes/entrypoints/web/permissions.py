@@ -26,13 +26,14 @@ from fastapi import Depends, HTTPException, status
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web.deps import SessionDep
 from custodes.services import auth
+from custodes.services.cameras import CameraView
 
 
 def forbidden(session: auth.Session, *permissions: Permission) -> HTTPException:
-    names = " or ".join(repr(p.value) for p in permissions)
+    names = " or ".join(p.value for p in permissions)
     return HTTPException(
         status.HTTP_403_FORBIDDEN,
-        f"needs the permission {names}, which the role {session.role!r} does not hold",
+        f"needs the permission {names}, which the role {session.role} does not hold",
     )
 
 
@@ -53,6 +54,12 @@ def need(
         return session
 
     return holds_permission
+
+
+def camera_shown_to(session: auth.Session, view: CameraView) -> CameraView:
+    """A camera as this reader may see it, on a page or in the API: its network addresses
+    only for those who configure cameras (an officer or operator watches, never connects)."""
+    return view if allows(session.role, Permission.CAMERAS_CONFIGURE) else view.without_addresses()
 
 
 # Ready-made for the common cases.

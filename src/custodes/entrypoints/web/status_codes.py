@@ -62,6 +62,7 @@ EXTRA: tuple[tuple[str, frozenset[int]], ...] = (
     ("POST /api/v1/holds", frozenset({404})),  # no such camera
     ("POST /api/v1/holds/*", frozenset({409})),  # already released, or by the same account
     ("POST /api/v1/alarms/*", frozenset({409})),  # an alarm a condition clears
+    ("POST /api/v1/bookmarks", frozenset({404})),  # no such camera
 )
 
 

@@ -1,46 +1,23 @@
-"""Times from outside, at the entrypoints: the one range (domain/instants.py), refused in the
-user's language — a 422 naming the field for the web, an error line for the CLI."""
+"""Times from outside the web: the one range (domain/instants.py), refused in the user's
+language as a 422 naming the field (the CLI says it with `i18n.bad_instant`)."""
 
 from __future__ import annotations
 
-import os
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException
 
 from custodes.domain import instants
 from custodes.domain.instants import BadInstant
 from custodes.entrypoints.web import i18n
-from custodes.entrypoints.web.deps import field_error
+from custodes.entrypoints.web.deps import field_error, request_language
 
-
-def request_lang(request: Request) -> str:
-    """The request's language: the language switch's cookie, else Accept-Language."""
-    return i18n.choose(
-        request.cookies.get(i18n.LANG_COOKIE), request.headers.get("accept-language")
-    )
-
-
-LangDep = Annotated[str, Depends(request_lang)]
-
-
-def cli_lang() -> str:
-    """The command line's language: Chinese under a zh locale, English otherwise."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
-    return "en"
-
-
-def message(exc: BadInstant, lang: str) -> str:
-    """The refusal in `lang`."""
-    return i18n.translations(lang).gettext(exc.msgid) % exc.params
+LangDep = Annotated[str, Depends(request_language)]
 
 
 def refusal(exc: BadInstant, location: str, lang: str) -> HTTPException:
-    return field_error(location, exc.field, message(exc, lang))
+    return field_error(location, exc.field, i18n.bad_instant(exc, lang))
 
 
 def instant(value: datetime, *, location: str, name: str, lang: str) -> int:

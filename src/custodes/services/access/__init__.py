@@ -30,11 +30,8 @@ from __future__ import annotations
 from custodes.services.access.deciding import approve, reject, revoke
 from custodes.services.access.filing import create_request, sign, submit, withdraw
 from custodes.services.access.model import (
-    BIGINT_MAX,
-    BIGINT_MIN,
     DEFAULT_VALIDITY_US,
     FUTURE_SLACK_US,
-    ID_MAX,
     MAX_CAMERAS,
     MAX_RANGE_US,
     MAX_VALIDITY_US,
@@ -45,24 +42,22 @@ from custodes.services.access.model import (
     NotAllowed,
     NotFound,
     Refused,
-    is_bigint,
-    is_id,
 )
 from custodes.services.access.views import (
+    AWAITING,
     GrantView,
     RequestView,
     StaffView,
+    count_awaiting,
     get_request,
     list_requests,
     my_grants,
 )
 
 __all__ = [
-    "BIGINT_MAX",
-    "BIGINT_MIN",
+    "AWAITING",
     "DEFAULT_VALIDITY_US",
     "FUTURE_SLACK_US",
-    "ID_MAX",
     "MAX_CAMERAS",
     "MAX_RANGE_US",
     "MAX_VALIDITY_US",
@@ -77,10 +72,9 @@ __all__ = [
     "RequestView",
     "StaffView",
     "approve",
+    "count_awaiting",
     "create_request",
     "get_request",
-    "is_bigint",
-    "is_id",
     "list_requests",
     "my_grants",
     "reject",

@@ -6,8 +6,9 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 
 from custodes.adapters.db.engine import write_first
+from custodes.adapters.db.limits import is_id
 from custodes.clock import iso
-from custodes.domain.access_rules import Refusal, refusals
+from custodes.domain.access_rules import NOBODY_SIGNED, Refusal, refusals
 from custodes.domain.roles import Permission
 from custodes.services import duties, ledger
 from custodes.services.access.model import (
@@ -17,7 +18,6 @@ from custodes.services.access.model import (
     Actor,
     NotFound,
     Refused,
-    is_id,
 )
 from custodes.services.access.rows import (
     GS,
@@ -61,9 +61,7 @@ def approve(
             conn.execute(select(RS.c.account_id).where(RS.c.request_id == request_id)).scalars()
         )
         if not holders:
-            found.append(
-                Refusal("staff", "nobody has signed: a grant needs a holder", register_article(row))
-            )
+            found.append(Refusal("staff", NOBODY_SIGNED, register_article(row)))
         if found:
             record_refusal(conn, actor, request_id, "approve", found, now)
             grant_id = None

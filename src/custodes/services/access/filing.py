@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select, update
 
 from custodes.adapters.db.engine import write_first
+from custodes.adapters.db.limits import is_id
 from custodes.clock import iso
 from custodes.domain.access_rules import refusals, staff_article
 from custodes.domain.roles import Permission
@@ -19,7 +20,6 @@ from custodes.services.access.model import (
     NewRequest,
     NotAllowed,
     Refused,
-    is_id,
 )
 from custodes.services.access.rows import (
     CAM,

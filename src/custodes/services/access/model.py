@@ -14,21 +14,6 @@ DEFAULT_VALIDITY_US = 7 * 86_400_000_000
 MAX_VALIDITY_US = 90 * 86_400_000_000
 MAX_CAMERAS = 64
 FUTURE_SLACK_US = 60_000_000  # "until now" typed by hand may run a little past the clock
-# What the columns hold: ids are INTEGER (32 bits on PostgreSQL), times BIGINT. A number
-# outside names no row, and the database refuses to bind it (SQLite: OverflowError beyond 64
-# bits; PostgreSQL: "integer out of range" beyond 32), so it is answered before any query.
-ID_MAX = 2**31 - 1
-BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
-
-
-def is_id(*values: int) -> bool:
-    """Whether every value can be a row's id (1 … ID_MAX)."""
-    return all(1 <= v <= ID_MAX for v in values)
-
-
-def is_bigint(*values: int) -> bool:
-    """Whether every value fits a BIGINT column (times in µs)."""
-    return all(BIGINT_MIN <= v <= BIGINT_MAX for v in values)
 
 
 class AccessError(ValueError):

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.db.limits import is_id
 from custodes.domain.access_rules import (
     REGISTER_ARTICLE,
+    UNKNOWN_VALUE,
     Action,
     Basis,
     Draft,
@@ -25,7 +27,6 @@ from custodes.services.access.model import (
     Actor,
     NotAllowed,
     NotFound,
-    is_id,
 )
 
 R = schema.access_requests
@@ -120,7 +121,7 @@ def draft_of(conn: Connection, row: Any, *, manager_consent: bool) -> Draft:
         or row.action not in {a.value for a in Action}
         or row.basis not in {b.value for b in Basis}
     ):
-        raise AccessError("basis", "the request holds a value these rules do not know")
+        raise AccessError("basis", UNKNOWN_VALUE)
     staff = tuple(
         Staff(int(s.account_id), s.work_id, s.registered)
         for s in conn.execute(

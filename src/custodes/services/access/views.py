@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, and_, exists, false, func, select
 
 from custodes.domain.access_rules import Refusal, refusals
 from custodes.domain.roles import Permission, allows
-from custodes.services.access.model import AccessError, Actor
+from custodes.services.access.model import OPERATING_UNIT_ID, AccessError, Actor
 from custodes.services.access.rows import (
     GS,
     RS,
@@ -90,16 +90,72 @@ def get_request(ctx: Context, actor: Actor, request_id: int) -> RequestView:
         return _view(conn, visible_row(conn, actor, request_id))
 
 
+# What waits for the actor (`awaiting`): its signature, or its decision.
+AWAITING = ("sign", "decide")
+
+
+def _awaits(actor: Actor, awaiting: str) -> ColumnElement[bool]:
+    """The requests that wait for the actor's step, as the steps themselves would allow it:
+    - "sign": a draft of the actor's own organisation it has not signed (filing.py `sign`);
+    - "decide": a submitted request, for a deciding role of the operating unit, that the
+      actor neither filed nor signed (rows.py `decidable`: another manager decides those).
+    A role without the step's permission is awaited by nothing."""
+    mine = exists().where(RS.c.request_id == R.c.id, RS.c.account_id == actor.account_id)
+    if awaiting == "sign":
+        if not allows(actor.role, Permission.REQUEST_SIGN):
+            return false()
+        return and_(R.c.state == "draft", R.c.organisation_id == actor.organisation_id, ~mine)
+    if awaiting == "decide":
+        if (
+            not allows(actor.role, Permission.REQUEST_DECIDE)
+            or actor.organisation_id != OPERATING_UNIT_ID
+        ):
+            return false()
+        return and_(R.c.state == "submitted", R.c.created_by != actor.account_id, ~mine)
+    raise ValueError(f"awaiting: one of {', '.join(AWAITING)}, not {awaiting!r}")
+
+
+def _visible(actor: Actor) -> ColumnElement[bool] | None:
+    if allows(actor.role, Permission.REQUESTS_READ_ALL):
+        return None
+    return R.c.organisation_id == actor.organisation_id
+
+
 def list_requests(
-    ctx: Context, actor: Actor, *, state: str | None = None, limit: int = 200
+    ctx: Context,
+    actor: Actor,
+    *,
+    state: str | None = None,
+    awaiting: str | None = None,
+    limit: int = 200,
 ) -> list[RequestView]:
+    """The requests the actor may see, newest first; only those in `state`, and only those
+    waiting for the actor's step (`awaiting`, one of AWAITING), when given."""
     query = select(R).order_by(R.c.id.desc()).limit(limit)
-    if not allows(actor.role, Permission.REQUESTS_READ_ALL):
-        query = query.where(R.c.organisation_id == actor.organisation_id)
+    visible = _visible(actor)
+    if visible is not None:
+        query = query.where(visible)
     if state is not None:
         query = query.where(R.c.state == state)
+    if awaiting is not None:
+        query = query.where(_awaits(actor, awaiting))
     with ctx.engine.connect() as conn:
         return [_view(conn, row) for row in conn.execute(query)]
+
+
+def count_awaiting(ctx: Context, actor: Actor) -> dict[str, int]:
+    """How many visible requests wait for each of the actor's steps (the navigation's
+    badges): {"sign": n, "decide": m}, 0 for a step the role does not take."""
+    counts: dict[str, int] = {}
+    with ctx.engine.connect() as conn:
+        for awaiting in AWAITING:
+            where = _awaits(actor, awaiting)
+            visible = _visible(actor)
+            query = select(func.count()).select_from(R).where(where)
+            if visible is not None:
+                query = query.where(visible)
+            counts[awaiting] = int(conn.execute(query).scalar_one())
+    return counts
 
 
 def my_grants(ctx: Context, actor: Actor) -> list[GrantView]:

@@ -71,8 +71,10 @@ from custodes.services.accounts.pending import (
     PendingChange,
     cancel,
     confirm,
+    count_open,
     get_change,
     list_changes,
+    open_changes,
 )
 
 __all__ = [
@@ -107,6 +109,7 @@ __all__ = [
     "check_password_rules",
     "confirm",
     "confirm_totp",
+    "count_open",
     "create_account",
     "disable_account",
     "enable_account",
@@ -119,6 +122,7 @@ __all__ = [
     "list_accounts",
     "list_changes",
     "list_organisations",
+    "open_changes",
     "remove_totp",
     "reset_password",
     "set_cameras",

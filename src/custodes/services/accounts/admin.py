@@ -42,6 +42,7 @@ from custodes.services import auth, throttle
 from custodes.services.accounts import effects
 from custodes.services.accounts.base import (
     NAME_MAX,
+    NAME_TAKEN,
     OPERATING_UNIT_ID,
     WORK_ID_MAX,
     A,
@@ -103,7 +104,7 @@ def create_account(
             org = org_row(conn, organisation_id)
             fits(the_role, org)
             if conn.execute(A.select().where(A.c.username == username)).first():
-                raise Conflict(f"an account named {username!r} exists", "username")
+                raise Conflict(NAME_TAKEN, "username", params={"username": repr(username)})
             if _second_person(actor) and empowers(None, the_role):
                 change = propose(
                     conn,
@@ -138,7 +139,7 @@ def create_account(
                 )
                 return view(conn, account_id, now)
     except IntegrityError:  # a concurrent insert of the same name
-        raise Conflict(f"an account named {username!r} exists", "username") from None
+        raise Conflict(NAME_TAKEN, "username", params={"username": repr(username)}) from None
     raise pending
 
 

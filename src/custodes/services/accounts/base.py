@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,7 +11,7 @@ from sqlalchemy import Connection, Row, select
 
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
-from custodes.domain.access_rules import OrgKind
+from custodes.domain.access_rules import OrgKind, fill
 from custodes.domain.roles import OUTSIDE_ROLES, Role, parse_role, role_fits_organisation
 from custodes.services import auth, ledger, passwords, throttle
 
@@ -31,11 +32,17 @@ USERNAME_PATTERN = re.compile(r"\w[\w.@-]*")  # letters (any script), digits, . 
 
 
 class AccountError(Exception):
-    """Base of every refusal; `field` names the input at fault, where one is."""
+    """Base of every refusal; `field` names the input at fault, where one is. Given `params`,
+    `message` is a msgid (English, `%(name)s` for each parameter) that the web layer
+    translates (`msgid`, `params`); `message` is then the English, filled in."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(
+        self, message: str, field: str | None = None, *, params: Mapping[str, str] | None = None
+    ) -> None:
+        self.msgid = message
+        self.params: Mapping[str, str] = dict(params or {})
+        self.message = fill(message, self.params)
+        super().__init__(self.message)
         self.field = field
 
 
@@ -54,6 +61,10 @@ class Invalid(AccountError, ValueError):
 
 class WrongPassword(Invalid):
     """The password given to re-authenticate is wrong."""
+
+
+# msgid (entrypoints/web/locale/*.po): the name is shown quoted, as repr() quotes it
+NAME_TAKEN = "an account named %(username)s exists"
 
 
 class Conflict(AccountError):

@@ -11,7 +11,15 @@ from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from custodes.domain.roles import Role
 from custodes.services import auth, ledger, throttle
-from custodes.services.accounts.base import CA, A, Conflict, Organisation, changed, fits
+from custodes.services.accounts.base import (
+    CA,
+    NAME_TAKEN,
+    A,
+    Conflict,
+    Organisation,
+    changed,
+    fits,
+)
 
 
 def insert_account(
@@ -31,7 +39,7 @@ def insert_account(
 ) -> int:
     fits(role, org)
     if conn.execute(select(A.c.id).where(A.c.username == username)).first():
-        raise Conflict(f"an account named {username!r} exists", "username")
+        raise Conflict(NAME_TAKEN, "username", params={"username": repr(username)})
     new = conn.execute(
         insert(A).values(
             username=username,
@@ -108,8 +116,6 @@ def apply_password(
             password_hash=password_hash,
             password_one_time=one_time,
             credential_by=credential_by,
-            failed_logins=0,
-            locked_until_us=None,
         )
     )
     throttle.lift(conn, row.username)
@@ -121,11 +127,7 @@ def apply_enable(
     conn: Connection, row: Row[Any], *, by: str, now: int, extra: dict[str, Any]
 ) -> None:
     was_locked = throttle.lift(conn, row.username)
-    conn.execute(
-        update(A)
-        .where(A.c.id == row.id)
-        .values(disabled_us=None, locked_until_us=None, failed_logins=0)
-    )
+    conn.execute(update(A).where(A.c.id == row.id).values(disabled_us=None))
     changed(
         conn,
         by,

@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, Row, func, insert, select, update
 
 from custodes.adapters.db.engine import write_first
 from custodes.domain.duties import PENDING_TTL_US, ChangeKind, confirm_refusal
@@ -46,6 +46,32 @@ from custodes.services.accounts.base import (
 from custodes.services.context import Context
 
 PENDING, CONFIRMED, CANCELLED = "pending", "confirmed", "cancelled"
+# What confirming and cancelling answer (msgids: English, `%(name)s` for a parameter; the web
+# layer translates them, locale/*.po). domain/duties.py REASONS says who may not confirm.
+NO_CHANGE = "no account change %(id)s"
+ALREADY_CONFIRMED = "account change %(id)s is confirmed already"
+ALREADY_CANCELLED = "account change %(id)s was turned down or withdrawn already"
+ALREADY_DECIDED = "account change %(id)s is %(state)s already"  # a state stored by hand
+LAPSED = "account change %(id)s has lapsed: propose it again"
+BY_AN_ACCOUNT = "a change is confirmed by a second person logged in with their account"
+BY_AN_ENABLED_ACCOUNT = "a change is confirmed by an enabled account"
+ROLE_MOVED = "%(username)s is %(role_now)s now, not %(role_proposed)s as proposed: propose it again"
+ENABLED_ALREADY = "%(username)s is enabled already"
+NO_SECOND_FACTOR = "%(username)s has no second factor now"
+WHO_CANCELS = "only the proposer or a confirming account cancels a proposal"
+MESSAGES: tuple[str, ...] = (
+    NO_CHANGE,
+    ALREADY_CONFIRMED,
+    ALREADY_CANCELLED,
+    ALREADY_DECIDED,
+    LAPSED,
+    BY_AN_ACCOUNT,
+    BY_AN_ENABLED_ACCOUNT,
+    ROLE_MOVED,
+    ENABLED_ALREADY,
+    NO_SECOND_FACTOR,
+    WHO_CANCELS,
+)
 
 
 @dataclass(frozen=True)
@@ -76,7 +102,7 @@ class AwaitingConfirmation(Exception):
 def _pending(row: Row[Any]) -> PendingChange:
     try:
         details = json.loads(row.details)
-    except ValueError:
+    except (ValueError, TypeError):  # a row written by hand: shown without its details
         details = {}
     return PendingChange(
         id=int(row.id),
@@ -143,6 +169,25 @@ def list_changes(ctx: Context, *, state: str | None = PENDING) -> list[PendingCh
         return [_pending(r) for r in conn.execute(query)]
 
 
+def count_open(ctx: Context) -> int:
+    """How many changes wait for a second person now (pending, not lapsed)."""
+    now = ctx.clock()
+    query = select(func.count()).select_from(AC).where(AC.c.state == PENDING, AC.c.expires_us > now)
+    with ctx.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def open_changes(ctx: Context) -> list[PendingChange]:
+    """The changes that wait for a second person now, oldest first: pending, not lapsed (a
+    decided or lapsed one can be neither confirmed nor turned down)."""
+    now = ctx.clock()
+    query = (
+        select(AC).where(AC.c.state == PENDING, AC.c.expires_us > now).order_by(AC.c.id).limit(500)
+    )
+    with ctx.engine.connect() as conn:
+        return [_pending(r) for r in conn.execute(query)]
+
+
 def get_change(ctx: Context, change_id: int) -> PendingChange:
     with ctx.engine.connect() as conn:
         return _pending(_change_row(conn, change_id))
@@ -155,7 +200,7 @@ def _change_row(conn: Connection, change_id: int) -> Row[Any]:
         else None
     )
     if row is None:
-        raise NotFound(f"no account change {change_id}", "change_id")
+        raise NotFound(NO_CHANGE, "change_id", params={"id": str(change_id)})
     return row
 
 
@@ -166,12 +211,16 @@ def _open(conn: Connection, change_id: int, now: int) -> Row[Any]:
         if (1 <= change_id <= 2**31 - 1)
         else None
     )
+    number = {"id": str(change_id)}
     if row is None:
-        raise NotFound(f"no account change {change_id}", "change_id")
+        raise NotFound(NO_CHANGE, "change_id", params=number)
     if row.state != PENDING:
-        raise Conflict(f"account change {change_id} is {row.state} already")
+        decided = {CONFIRMED: ALREADY_CONFIRMED, CANCELLED: ALREADY_CANCELLED}
+        raise Conflict(
+            decided.get(row.state, ALREADY_DECIDED), params={**number, "state": str(row.state)}
+        )
     if row.expires_us <= now:
-        raise Conflict(f"account change {change_id} has lapsed: propose it again")
+        raise Conflict(LAPSED, params=number)
     return row
 
 
@@ -201,13 +250,13 @@ def confirm(ctx: Context, change_id: int, *, actor: Actor) -> AccountView:
     confirming role, other than the proposer, the account changed, or anyone whose own
     account the proposer made or reset."""
     if actor.account_id is None:
-        raise Refused("a change is confirmed by a second person logged in with their account")
+        raise Refused(BY_AN_ACCOUNT)
     now = ctx.clock()
     with ctx.engine.begin() as conn:
         row = _open(conn, change_id, now)
         me = conn.execute(select(A).where(A.c.id == actor.account_id)).first()
         if me is None or me.disabled_us is not None:
-            raise Refused("a change is confirmed by an enabled account")
+            raise Refused(BY_AN_ENABLED_ACCOUNT)
         target = ledger.account_actor(row.username) if row.kind != ChangeKind.CREATE.value else None
         people = [int(me.id)]
         if row.proposed_by_account is not None:
@@ -225,7 +274,7 @@ def confirm(ctx: Context, change_id: int, *, actor: Actor) -> AccountView:
             ),
         )
         if why is not None:
-            raise Refused(why)
+            raise Refused(why.msgid, params=why.params)
         details = _pending(row).details
         extra = {"proposed_by": row.proposed_by, "change_id": int(row.id)}
         if row.kind == ChangeKind.CREATE.value:
@@ -264,8 +313,12 @@ def _apply(
     if kind is ChangeKind.ROLE:
         if acc.role != details.get("from"):
             raise Conflict(
-                f"{acc.username} is {acc.role} now, not {details.get('from')} as proposed: "
-                "propose it again"
+                ROLE_MOVED,
+                params={
+                    "username": acc.username,
+                    "role_now": str(acc.role),
+                    "role_proposed": str(details.get("from")),
+                },
             )
         role = Role(details["to"])
         fits(role, org_row(conn, acc.organisation_id))
@@ -285,11 +338,11 @@ def _apply(
         )
     elif kind is ChangeKind.ENABLE:
         if acc.disabled_us is None:
-            raise Conflict(f"{acc.username} is enabled already")
+            raise Conflict(ENABLED_ALREADY, params={"username": acc.username})
         effects.apply_enable(conn, acc, by=actor.name, now=now, extra=extra)
     else:
         if acc.totp_secret is None:
-            raise Conflict(f"{acc.username} has no second factor now")
+            raise Conflict(NO_SECOND_FACTOR, params={"username": acc.username})
         effects.apply_totp_removal(conn, acc, by=actor.name, now=now, extra=extra)
 
 
@@ -303,6 +356,6 @@ def cancel(ctx: Context, change_id: int, *, actor: Actor, role: str) -> PendingC
         except ValueError:
             confirming = False
         if row.proposed_by != actor.name and not confirming:
-            raise Refused("only the proposer or a confirming account cancels a proposal")
+            raise Refused(WHO_CANCELS)
         _decided(conn, row, actor, CANCELLED, now)
         return _pending(conn.execute(select(AC).where(AC.c.id == row.id)).one())

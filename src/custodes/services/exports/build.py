@@ -106,9 +106,17 @@ def create_export(
     if end_us - start_us > MAX_EXPORT_US:
         raise ExportError("one export covers at most 24 hours: split the range")
     if grant.start_us > start_us or grant.end_us < end_us:
-        raise grants.NoGrant(f"grant {grant.id} does not cover {iso(start_us)} to {iso(end_us)}")
+        raise grants.NoGrant(
+            grants.NOT_COVERED % {"grant": grant.id, "start": iso(start_us), "end": iso(end_us)},
+            grants.NOT_COVERED,
+            {"grant": str(grant.id), "start_us": str(start_us), "end_us": str(end_us)},
+        )
     if grant.action not in grants.SATISFIES[Action.COPY]:
-        raise grants.NoGrant(f"grant {grant.id} allows {grant.action.value}, not a copy")
+        raise grants.NoGrant(
+            f"grant {grant.id} allows {grant.action.value}, not a copy",
+            grants.NOT_A_COPY,
+            {"grant": str(grant.id), "need": grant.action.value},
+        )
     now = ctx.clock()
     signer = signing.load_signer(ctx.data)
     with ctx.engine.connect() as conn:

@@ -8,7 +8,17 @@ class ExportError(RuntimeError):
 
 
 class NothingRecorded(ExportError):
-    pass
+    """Nothing recorded in the range. Its text is English with UTC times; `msgid` and
+    `params` (camera, start_us, end_us) let the web say it in the user's language and the
+    site's time zone."""
+
+    def __init__(self, reason: str, msgid: str = "", params: dict[str, str] | None = None):
+        super().__init__(reason)
+        self.msgid = msgid
+        self.params = params or {}
+
+
+NOTHING_RECORDED = "nothing recorded by camera %(camera)s from %(start)s to %(end)s"  # msgid
 
 
 class NotEnoughSpace(ExportError):

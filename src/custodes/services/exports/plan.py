@@ -23,7 +23,7 @@ from custodes.domain import export_format as fmt
 from custodes.domain.chain import GENESIS
 from custodes.services import checkpoints, grants, signing
 from custodes.services.context import Context
-from custodes.services.exports.errors import ExportError, NothingRecorded
+from custodes.services.exports.errors import NOTHING_RECORDED, ExportError, NothingRecorded
 from custodes.services.recordings import MAX_SEGMENT_US
 
 S = schema.segments
@@ -222,7 +222,9 @@ def _rows(
     )
     if not rows:
         raise NothingRecorded(
-            f"nothing recorded by camera {camera_id} from {iso(start_us)} to {iso(end_us)}"
+            NOTHING_RECORDED % {"camera": camera_id, "start": iso(start_us), "end": iso(end_us)},
+            NOTHING_RECORDED,
+            {"camera": str(camera_id), "start_us": str(start_us), "end_us": str(end_us)},
         )
     if [r.seq for r in rows] != sorted(r.seq for r in rows):
         raise ExportError(

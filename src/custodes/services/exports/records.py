@@ -125,10 +125,22 @@ def get_export(ctx: Context, export_id: str) -> ExportResult:
     return _result(ctx, row)
 
 
-def list_exports(ctx: Context, *, account_id: int | None = None) -> list[ExportResult]:
-    """Newest first; one account's (None: everyone's)."""
-    query = _select().order_by(E.c.created_us.desc(), E.c.id)
+LIST_LIMIT = 500
+
+
+def list_exports(
+    ctx: Context,
+    *,
+    account_id: int | None = None,
+    grant_id: int | None = None,
+    limit: int = LIST_LIMIT,
+) -> list[ExportResult]:
+    """Newest first, at most `limit`; one account's (None: everyone's), under one grant
+    (None: any)."""
+    query = _select().order_by(E.c.created_us.desc(), E.c.id).limit(limit)
     if account_id is not None:
         query = query.where(E.c.created_by == account_id)
+    if grant_id is not None:
+        query = query.where(E.c.grant_id == grant_id)
     with ctx.engine.connect() as conn:
         return [_result(ctx, r) for r in conn.execute(query)]

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from custodes.adapters.db import schema
+from custodes.adapters.db.limits import is_id
 from custodes.clock import iso
 from custodes.services import ledger
-from custodes.services.access import is_id
 from custodes.services.register.filters import MANAGER_KINDS
 from custodes.services.register.query import ACCOUNT_PREFIX
 

@@ -6,7 +6,10 @@ POST /requests/{id}/sign|submit|withdraw|approve|reject
 GET /grants (mine) · POST /grants/{id}/revoke
 
 A refusal by the rules is a 422 whose detail lists each missing item with its article, in
-the shape of FastAPI's own validation errors (loc, msg, type) plus "article".
+the shape of FastAPI's own validation errors (loc, msg, type) plus "article"; the reason
+("msg", and a request's "refusals") is in the request's language (wording.py), the article a
+citation, as the rules give it, and "citation" the same article as a page in the request's
+language cites it (a draft's marked as one in either language).
 """
 
 from __future__ import annotations
@@ -20,9 +23,11 @@ from fastapi import APIRouter, File, HTTPException, Query, UploadFile, status
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime, BaseModel, Field
 
+from custodes.adapters.db.limits import is_id
 from custodes.clock import iso
 from custodes.domain.access_rules import Action, Basis
 from custodes.domain.roles import Permission, allows
+from custodes.entrypoints.web import wording
 from custodes.entrypoints.web.deps import (
     ID_MAX,
     BodyId,
@@ -45,13 +50,19 @@ def actor_of(session: auth.Session) -> access.Actor:
 
 
 @contextmanager
-def _errors() -> Iterator[None]:
-    """The service's exceptions as HTTP answers."""
+def _errors(lang: str) -> Iterator[None]:
+    """The service's exceptions as HTTP answers; the rules' reasons in `lang`."""
     try:
         yield
     except access.Refused as exc:
         detail: list[dict[str, Any]] = [
-            {"loc": ["body", r.item], "msg": r.reason, "type": "refused", "article": r.article}
+            {
+                "loc": ["body", r.item],
+                "msg": wording.refusal(r, lang),
+                "type": "refused",
+                "article": r.article,
+                "citation": wording.article(r.article, lang),
+            }
             for r in exc.items
         ]
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail) from None
@@ -63,8 +74,8 @@ def _errors() -> Iterator[None]:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
 
 
-def _run(fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    with _errors():
+def _run(lang: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    with _errors(lang):
         return fn(*args, **kwargs)
 
 
@@ -93,12 +104,13 @@ def _document_out(doc: documents.Document) -> DocumentOut:
 async def upload_document(
     session: SessionDep,
     ctx: CtxDep,
+    lang: LangDep,
     file: Annotated[UploadFile, File(description="The approval document: PDF, PNG or JPEG.")],
 ) -> DocumentOut:
     """Keep an approval document; its type is read from its bytes (PDF, PNG or JPEG, else
     422), its name is only recorded."""
     data = await file.read(documents.MAX_BYTES + 1)
-    doc = _run(documents.upload, ctx, actor_of(session), file.filename or "document", data)
+    doc = _run(lang, documents.upload, ctx, actor_of(session), file.filename or "document", data)
     return _document_out(doc)
 
 
@@ -112,12 +124,14 @@ async def upload_document(
         }
     },
 )
-def get_document(document_id: PathId, session: SessionDep, ctx: CtxDep) -> FileResponse:
+def get_document(
+    document_id: PathId, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> FileResponse:
     """The document's bytes, as a download: its Content-Type and name are the type found in
     the bytes (never the uploader's name), the browser told not to guess another
     (nosniff) and not to run anything in it (a sandbox)."""
     read_all = allows(session.role, Permission.REQUESTS_READ_ALL)
-    doc = _run(documents.get, ctx, actor_of(session), document_id, read_all=read_all)
+    doc = _run(lang, documents.get, ctx, actor_of(session), document_id, read_all=read_all)
     return FileResponse(
         doc.path,
         media_type=doc.media_type,
@@ -235,7 +249,7 @@ def grant_out(g: access.GrantView, now_us: int) -> GrantOut:
     )
 
 
-def _out(r: access.RequestView, now_us: int) -> RequestOut:
+def _out(r: access.RequestView, now_us: int, lang: str) -> RequestOut:
     return RequestOut(
         id=r.id,
         state=r.state,
@@ -271,7 +285,10 @@ def _out(r: access.RequestView, now_us: int) -> RequestOut:
         decided=iso(r.decided_us) if r.decided_us is not None else None,
         decision_note=r.decision_note,
         grant=grant_out(r.grant, now_us) if r.grant else None,
-        refusals=[RefusalOut(item=f.item, reason=f.reason, article=f.article) for f in r.refusals],
+        refusals=[
+            RefusalOut(item=f.item, reason=wording.refusal(f, lang), article=f.article)
+            for f in r.refusals
+        ],
     )
 
 
@@ -293,22 +310,33 @@ def create_request(body: RequestIn, session: SessionDep, ctx: CtxDep, lang: Lang
         psb_approval_ref=body.psb_approval_ref,
         judicial_approval_ref=body.judicial_approval_ref,
     )
-    return Created(id=_run(access.create_request, ctx, actor_of(session), new))
+    return Created(id=_run(lang, access.create_request, ctx, actor_of(session), new))
 
 
 @router.get("/requests", response_model=list[RequestOut])
 def list_requests(
     session: SessionDep,
     ctx: CtxDep,
+    lang: LangDep,
     state: Annotated[str | None, Query(pattern="^(" + "|".join(STATES) + ")$")] = None,
+    awaiting: Annotated[
+        str | None,
+        Query(
+            pattern="^(" + "|".join(access.AWAITING) + ")$",
+            description="only the requests waiting for the session's signature (sign) or "
+            "for its decision (decide)",
+        ),
+    ] = None,
 ) -> list[RequestOut]:
     now = ctx.clock()
-    return [_out(r, now) for r in access.list_requests(ctx, actor_of(session), state=state)]
+    rows = access.list_requests(ctx, actor_of(session), state=state, awaiting=awaiting)
+    return [_out(r, now, lang) for r in rows]
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut)
-def get_request(request_id: PathId, session: SessionDep, ctx: CtxDep) -> RequestOut:
-    return _out(_run(access.get_request, ctx, actor_of(session), request_id), ctx.clock())
+def get_request(request_id: PathId, session: SessionDep, ctx: CtxDep, lang: LangDep) -> RequestOut:
+    view = _run(lang, access.get_request, ctx, actor_of(session), request_id)
+    return _out(view, ctx.clock(), lang)
 
 
 class SignIn(BaseModel):
@@ -331,24 +359,27 @@ class RevokeIn(BaseModel):
 
 
 @router.post("/requests/{request_id}/sign", status_code=status.HTTP_204_NO_CONTENT)
-def sign(request_id: PathId, body: SignIn, session: SessionDep, ctx: CtxDep) -> None:
-    _run(access.sign, ctx, actor_of(session), request_id, body.work_id)
+def sign(request_id: PathId, body: SignIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> None:
+    _run(lang, access.sign, ctx, actor_of(session), request_id, body.work_id)
 
 
 @router.post("/requests/{request_id}/submit", status_code=status.HTTP_204_NO_CONTENT)
-def submit(request_id: PathId, session: SessionDep, ctx: CtxDep) -> None:
-    _run(access.submit, ctx, actor_of(session), request_id)
+def submit(request_id: PathId, session: SessionDep, ctx: CtxDep, lang: LangDep) -> None:
+    _run(lang, access.submit, ctx, actor_of(session), request_id)
 
 
 @router.post("/requests/{request_id}/withdraw", status_code=status.HTTP_204_NO_CONTENT)
-def withdraw(request_id: PathId, session: SessionDep, ctx: CtxDep) -> None:
-    _run(access.withdraw, ctx, actor_of(session), request_id)
+def withdraw(request_id: PathId, session: SessionDep, ctx: CtxDep, lang: LangDep) -> None:
+    _run(lang, access.withdraw, ctx, actor_of(session), request_id)
 
 
 @router.post("/requests/{request_id}/approve", response_model=GrantOut)
-def approve(request_id: PathId, body: DecisionIn, session: SessionDep, ctx: CtxDep) -> GrantOut:
+def approve(
+    request_id: PathId, body: DecisionIn, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> GrantOut:
     actor = actor_of(session)
     _run(
+        lang,
         access.approve,
         ctx,
         actor,
@@ -357,14 +388,16 @@ def approve(request_id: PathId, body: DecisionIn, session: SessionDep, ctx: CtxD
         validity_us=body.validity_days * 86_400_000_000,
         manager_consent=body.manager_consent,
     )
-    view = _run(access.get_request, ctx, actor, request_id)
+    view = _run(lang, access.get_request, ctx, actor, request_id)
     assert view.grant is not None
     return grant_out(view.grant, ctx.clock())
 
 
 @router.post("/requests/{request_id}/reject", status_code=status.HTTP_204_NO_CONTENT)
-def reject(request_id: PathId, body: RejectIn, session: SessionDep, ctx: CtxDep) -> None:
-    _run(access.reject, ctx, actor_of(session), request_id, note=body.note)
+def reject(
+    request_id: PathId, body: RejectIn, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> None:
+    _run(lang, access.reject, ctx, actor_of(session), request_id, note=body.note)
 
 
 # --- grants ------------------------------------------------------------------------------
@@ -397,7 +430,7 @@ def check_grant(
     (recorded in the ledger) when none does; 404 for a camera that does not exist."""
     a, b = window(start, end, location="query", names=("start", "end"), lang=lang)
     try:
-        if not access.is_id(camera_id):
+        if not is_id(camera_id):
             raise camera_service.CameraNotFound(camera_id)
         camera_service.find_camera(ctx, str(camera_id))
     except camera_service.CameraNotFound:
@@ -412,11 +445,13 @@ def check_grant(
             end_us=b,
             need=need,
         )
-    except grants.NoGrant as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except grants.NoGrant:
+        raise  # a 403 in the user's words, its times in the site's zone (app.py)
     return CoverOut(grant_id=g.id, action=g.action.value, expires=iso(g.expires_us))
 
 
 @router.post("/grants/{grant_id}/revoke", status_code=status.HTTP_204_NO_CONTENT)
-def revoke(grant_id: PathId, body: RevokeIn, session: SessionDep, ctx: CtxDep) -> None:
-    _run(access.revoke, ctx, actor_of(session), grant_id, reason=body.reason)
+def revoke(
+    grant_id: PathId, body: RevokeIn, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> None:
+    _run(lang, access.revoke, ctx, actor_of(session), grant_id, reason=body.reason)

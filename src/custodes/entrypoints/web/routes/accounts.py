@@ -19,16 +19,20 @@ field at fault.
 
 from __future__ import annotations
 
+import io
 from typing import Annotated, Any, Literal
 
+import segno
 from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import Permission, Role
+from custodes.entrypoints.web import wording
 from custodes.entrypoints.web.deps import BodyId, CtxDep, PathId, SessionDep, field_error
 from custodes.entrypoints.web.permissions import AccountsManager, CameraAssigner, need
+from custodes.entrypoints.web.times import LangDep
 from custodes.services import accounts as svc
 from custodes.services import auth
 
@@ -147,6 +151,7 @@ class Reauthentication(BaseModel):
 class TotpBegun(BaseModel):
     secret: str  # shown this once
     uri: str  # otpauth://, for a QR code
+    qr_svg: str  # the URI as a QR code: an SVG document (made here, no script, no link)
     enrolment: str  # give back to /me/totp/confirm with the first code
     expires_us: int
 
@@ -178,14 +183,16 @@ def _proposed(p: svc.AwaitingConfirmation) -> JSONResponse:
     return JSONResponse(body.model_dump(), status_code=status.HTTP_202_ACCEPTED)
 
 
-def _http(exc: svc.AccountError) -> HTTPException:
-    if isinstance(exc, svc.NotFound):
-        return HTTPException(status.HTTP_404_NOT_FOUND, exc.message)
+def _http(exc: svc.AccountError, lang: str | None = None) -> HTTPException:
+    """The refusal as an answer; given `lang`, its words in that language (wording.py)."""
     if isinstance(exc, svc.Invalid):
         return field_error("body", exc.field, exc.message.removeprefix(f"{exc.field}: "))
+    message = exc.message if lang is None else wording.say(exc.msgid, exc.params, lang)
+    if isinstance(exc, svc.NotFound):
+        return HTTPException(status.HTTP_404_NOT_FOUND, message)
     if isinstance(exc, svc.Conflict):
-        return HTTPException(status.HTTP_409_CONFLICT, exc.message)
-    return HTTPException(status.HTTP_403_FORBIDDEN, exc.message)
+        return HTTPException(status.HTTP_409_CONFLICT, message)
+    return HTTPException(status.HTTP_403_FORBIDDEN, message)
 
 
 def wait(exc: auth.Throttled | auth.Busy) -> HTTPException:
@@ -221,12 +228,12 @@ def list_organisations(_: AccountsManager, ctx: CtxDep) -> list[OrganisationOut]
 
 @router.post("/organisations", response_model=OrganisationOut, status_code=201)
 def add_organisation(
-    body: OrganisationIn, session: AccountsManager, ctx: CtxDep
+    body: OrganisationIn, session: AccountsManager, ctx: CtxDep, lang: LangDep
 ) -> OrganisationOut:
     try:
         return _org(svc.add_organisation(ctx, body.name, body.kind, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 # Accounts -------------------------------------------------------------------------------------
@@ -239,7 +246,7 @@ def list_accounts(_: AccountsReader, ctx: CtxDep) -> list[AccountOut]:
 
 @router.post("/accounts", response_model=AccountCreated, status_code=201, responses=PENDING)
 def create_account(
-    body: AccountIn, session: AccountsManager, ctx: CtxDep
+    body: AccountIn, session: AccountsManager, ctx: CtxDep, lang: LangDep
 ) -> AccountCreated | JSONResponse:
     generated = None if body.password is not None else svc.generate_password(body.username)
     try:
@@ -259,21 +266,21 @@ def create_account(
     except svc.NotFound as exc:  # the organisation named in the body
         raise field_error("body", "organisation_id", exc.message) from None
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
     return AccountCreated(**_account(view).model_dump(), password=generated)
 
 
 @router.get("/accounts/{account_id}", response_model=AccountOut)
-def get_account(account_id: PathId, _: AccountsReader, ctx: CtxDep) -> AccountOut:
+def get_account(account_id: PathId, _: AccountsReader, ctx: CtxDep, lang: LangDep) -> AccountOut:
     try:
         return _account(svc.get_account(ctx, account_id))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.patch("/accounts/{account_id}", response_model=AccountOut, responses=PENDING)
 def update_account(
-    account_id: PathId, body: AccountPatch, session: AccountsManager, ctx: CtxDep
+    account_id: PathId, body: AccountPatch, session: AccountsManager, ctx: CtxDep, lang: LangDep
 ) -> AccountOut | JSONResponse:
     changes = body.model_dump(exclude_unset=True)
     if "role" in changes and changes["role"] is None:
@@ -283,34 +290,40 @@ def update_account(
     except svc.AwaitingConfirmation as p:
         return _proposed(p)
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.post("/accounts/{account_id}/disable", response_model=AccountOut)
-def disable_account(account_id: PathId, session: AccountsManager, ctx: CtxDep) -> AccountOut:
+def disable_account(
+    account_id: PathId, session: AccountsManager, ctx: CtxDep, lang: LangDep
+) -> AccountOut:
     try:
         return _account(svc.disable_account(ctx, account_id, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.post("/accounts/{account_id}/enable", response_model=AccountOut, responses=PENDING)
 def enable_account(
-    account_id: PathId, session: AccountsManager, ctx: CtxDep
+    account_id: PathId, session: AccountsManager, ctx: CtxDep, lang: LangDep
 ) -> AccountOut | JSONResponse:
     try:
         return _account(svc.enable_account(ctx, account_id, actor=svc.Actor.of(session)))
     except svc.AwaitingConfirmation as p:
         return _proposed(p)
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.post(
     "/accounts/{account_id}/reset-password", response_model=NewPasswordOut, responses=PENDING
 )
 def reset_password(
-    account_id: PathId, session: AccountsManager, ctx: CtxDep, body: PasswordReset | None = None
+    account_id: PathId,
+    session: AccountsManager,
+    ctx: CtxDep,
+    lang: LangDep,
+    body: PasswordReset | None = None,
 ) -> NewPasswordOut | JSONResponse:
     given = body.password if body is not None else None
     try:
@@ -318,7 +331,7 @@ def reset_password(
     except svc.AwaitingConfirmation as p:
         return _proposed(p)
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
     return NewPasswordOut(password=None if given is not None else password)
 
 
@@ -330,12 +343,12 @@ def get_cameras(account_id: PathId, _: CameraAssigner, ctx: CtxDep) -> CameraLis
 
 @router.put("/accounts/{account_id}/cameras", response_model=CameraList)
 def set_cameras(
-    account_id: PathId, body: CameraList, session: CameraAssigner, ctx: CtxDep
+    account_id: PathId, body: CameraList, session: CameraAssigner, ctx: CtxDep, lang: LangDep
 ) -> CameraList:
     try:
         view = svc.set_cameras(ctx, account_id, body.cameras, actor=svc.Actor.of(session))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
     return CameraList(cameras=list(view.cameras))
 
 
@@ -350,55 +363,93 @@ def list_changes(
 
 
 @router.post("/account-changes/{change_id}/confirm", response_model=AccountOut)
-def confirm_change(change_id: PathId, session: ChangesReader, ctx: CtxDep) -> AccountOut:
-    """A second person confirms a proposed change: it takes effect now."""
+def confirm_change(
+    change_id: PathId, session: ChangesReader, ctx: CtxDep, lang: LangDep
+) -> AccountOut:
+    """A second person confirms a proposed change: it takes effect now. A refusal says why
+    in the request's language."""
     try:
         return _account(svc.confirm(ctx, change_id, actor=svc.Actor.of(session)))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.post("/account-changes/{change_id}/cancel", response_model=PendingChangeOut)
-def cancel_change(change_id: PathId, session: ChangesReader, ctx: CtxDep) -> PendingChangeOut:
+def cancel_change(
+    change_id: PathId, session: ChangesReader, ctx: CtxDep, lang: LangDep
+) -> PendingChangeOut:
     """The proposer withdraws it, or a confirming account turns it down."""
     try:
         return _pending(svc.cancel(ctx, change_id, actor=svc.Actor.of(session), role=session.role))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 # One's own credentials ------------------------------------------------------------------------
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-def change_own_password(body: OwnPassword, session: SessionDep, ctx: CtxDep) -> None:
+def change_own_password(body: OwnPassword, session: SessionDep, ctx: CtxDep, lang: LangDep) -> None:
     """Change one's password (the old one is needed); one's other sessions end."""
     try:
         svc.change_own_password(ctx, session, body.old_password, body.new_password)
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.post("/me/totp", response_model=TotpBegun)
-def begin_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> TotpBegun:
+def begin_totp(
+    body: Reauthentication, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> TotpBegun:
     """A new TOTP secret, shown once; it takes effect when confirmed with a first code."""
     try:
         e = svc.begin_totp(ctx, session, body.password)
     except svc.AccountError as exc:
-        raise _http(exc) from None
-    return TotpBegun(secret=e.secret, uri=e.uri, enrolment=e.enrolment, expires_us=e.expires_us)
+        raise _http(exc, lang) from None
+    return TotpBegun(
+        secret=e.secret,
+        uri=e.uri,
+        qr_svg=qr_svg(e.uri),
+        enrolment=e.enrolment,
+        expires_us=e.expires_us,
+    )
+
+
+def qr_svg(text: str) -> str:
+    """`text` as a QR code, an SVG document without an XML declaration, for /me to show:
+    an authenticator app scans it instead of the key being typed. Dark on a light quiet zone
+    (scanners want it so, whatever the page's colours); error correction M (15 %)."""
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(
+        out,
+        kind="svg",
+        xmldecl=False,
+        svgns=True,
+        nl=False,
+        scale=5,
+        border=4,
+        dark="#000",
+        light="#fff",
+        svgclass="qr",
+        lineclass=None,
+    )
+    return out.getvalue().decode("utf-8")
 
 
 @router.post("/me/totp/confirm", response_model=AccountOut)
-def confirm_totp(body: TotpConfirmation, session: SessionDep, ctx: CtxDep) -> AccountOut:
+def confirm_totp(
+    body: TotpConfirmation, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> AccountOut:
     try:
         return _account(svc.confirm_totp(ctx, session, body.enrolment, body.code))
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None
 
 
 @router.delete("/me/totp", response_model=AccountOut)
-def remove_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> AccountOut:
+def remove_totp(
+    body: Reauthentication, session: SessionDep, ctx: CtxDep, lang: LangDep
+) -> AccountOut:
     try:
         return _account(
             svc.remove_totp(
@@ -406,4 +457,4 @@ def remove_totp(body: Reauthentication, session: SessionDep, ctx: CtxDep) -> Acc
             )
         )
     except svc.AccountError as exc:
-        raise _http(exc) from None
+        raise _http(exc, lang) from None

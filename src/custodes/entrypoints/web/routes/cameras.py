@@ -9,10 +9,12 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
+from custodes.domain.sites import SiteFieldError
 from custodes.entrypoints.web.deps import CtxDep, PathId, field_error
-from custodes.entrypoints.web.permissions import CameraConfigurer, CameraReader
+from custodes.entrypoints.web.permissions import CameraConfigurer, CameraReader, camera_shown_to
 from custodes.services import cameras as svc
 from custodes.services import ledger
+from custodes.services import sites as site_service
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
 
@@ -54,13 +56,16 @@ def _invalid(exc: CameraFieldError) -> HTTPException:
 
 
 @router.get("", response_model=list[CameraOut])
-def list_cameras(_: CameraReader, ctx: CtxDep, include_retired: bool = False) -> list[CameraOut]:
-    return [_out(v) for v in svc.list_cameras(ctx, include_retired=include_retired)]
+def list_cameras(
+    session: CameraReader, ctx: CtxDep, include_retired: bool = False
+) -> list[CameraOut]:
+    views = svc.list_cameras(ctx, include_retired=include_retired)
+    return [camera_shown_to(session, v) for v in views]
 
 
 @router.get("/{camera_id}", response_model=CameraOut)
-def get_camera(camera_id: PathId, _: CameraReader, ctx: CtxDep) -> CameraOut:
-    return _out(_find(ctx, camera_id))
+def get_camera(camera_id: PathId, session: CameraReader, ctx: CtxDep) -> CameraOut:
+    return camera_shown_to(session, _find(ctx, camera_id))
 
 
 @router.post("", response_model=CameraOut, status_code=status.HTTP_201_CREATED)
@@ -99,6 +104,36 @@ def retire_camera(camera_id: PathId, session: CameraConfigurer, ctx: CtxDep) -> 
     return _out(
         svc.retire_camera(ctx, str(camera_id), actor=ledger.account_actor(session.username))
     )
+
+
+class PlacementIn(BaseModel):
+    """Where the camera is shown: at one site or none, in any number of groups."""
+
+    site_id: int | None = None
+    group_ids: list[int] = Field(default_factory=list, max_length=256)
+
+
+@router.get("/{camera_id}/placement", response_model=site_service.Placement)
+def get_placement(camera_id: PathId, session: CameraReader, ctx: CtxDep) -> site_service.Placement:
+    _find(ctx, camera_id)
+    return site_service.placement(ctx, camera_id)
+
+
+@router.put("/{camera_id}/placement", response_model=site_service.Placement)
+def place_camera(
+    camera_id: PathId, body: PlacementIn, session: CameraConfigurer, ctx: CtxDep
+) -> site_service.Placement:
+    _find(ctx, camera_id)
+    try:
+        return site_service.place_camera(
+            ctx,
+            camera_id,
+            body.site_id,
+            body.group_ids,
+            actor=ledger.account_actor(session.username),
+        )
+    except SiteFieldError as exc:
+        raise field_error("body", exc.field, exc.message) from None
 
 
 def _find(ctx: CtxDep, camera_id: int) -> svc.CameraView:

@@ -27,10 +27,12 @@ from custodes.adapters.bundle import zip_chunks
 from custodes.domain import export_format as fmt
 from custodes.domain.access_rules import Action
 from custodes.domain.roles import Permission, allows
-from custodes.entrypoints.web.deps import ID_MAX, CtxDep, SessionDep
+from custodes.entrypoints.web import wording
+from custodes.entrypoints.web.deps import ID_MAX, CtxDep, QueryId, SessionDep
 from custodes.entrypoints.web.times import LangDep, window
 from custodes.services import auth, exports, grants
 from custodes.services.context import Context
+from custodes.services.settings import site_timezone
 
 router = APIRouter(prefix="/exports", tags=["exports"])
 
@@ -107,8 +109,8 @@ def _footage(
             end_us=found.end_us,
             need=need,
         )
-    except grants.NoGrant as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except grants.NoGrant:
+        raise  # a 403 in the user's words, its times in the site's zone (app.py)
     if not found.path.is_dir():
         raise HTTPException(status.HTTP_410_GONE, f"export {export_id}: the bundle is gone")
     return found
@@ -160,10 +162,11 @@ def create(body: ExportIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> E
             end_us=end_us,
             watermark=body.watermark,
         )
-    except grants.NoGrant as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except grants.NoGrant:
+        raise  # a 403 in the user's words, its times in the site's zone (app.py)
     except exports.NothingRecorded as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        said = wording.no_grant(exc, lang, site_timezone(ctx))
+        raise HTTPException(status.HTTP_404_NOT_FOUND, said) from None
     except exports.NotEnoughSpace as exc:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(exc)) from None
     except exports.ExportError as exc:
@@ -172,10 +175,15 @@ def create(body: ExportIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> E
 
 
 @router.get("", response_model=list[ExportOut])
-def list_exports(session: SessionDep, ctx: CtxDep) -> list[ExportOut]:
-    """My exports, newest first; everyone's for the roles that read the access register."""
+def list_exports(
+    session: SessionDep, ctx: CtxDep, grant_id: QueryId | None = None
+) -> list[ExportOut]:
+    """My exports, newest first (the newest 500), under one grant if `grant_id` is given;
+    everyone's for the roles that read the access register."""
     everyone = allows(session.role, Permission.REGISTER_READ)
-    found = exports.list_exports(ctx, account_id=None if everyone else session.account_id)
+    found = exports.list_exports(
+        ctx, account_id=None if everyone else session.account_id, grant_id=grant_id
+    )
     return [_out(r) for r in found]
 
 

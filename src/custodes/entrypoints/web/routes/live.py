@@ -13,6 +13,9 @@ camera with 4404 — within seconds, not at the end of the stream. HLS asks at e
 GET /cameras/{id}/hls/{stream}/index.m3u8 and the files it names: HLS, for clients without
 MSE. The stream is in the path so that the playlist's relative segment names resolve to it.
 
+GET /cameras/{id}/snapshot: a JPEG of the camera's newest keyframe, for the same viewers; every
+snapshot is a ledger entry (`snapshot-taken`, with the picture's SHA-256).
+
 Watching is a ledger entry: once per socket when its stream starts, and once per HLS viewing
 (a session's first request for a stream, or the first after HLS_VIEW_GAP_S without one), not
 once per playlist or segment fetched.
@@ -21,12 +24,14 @@ once per playlist or segment fetched.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from typing import Literal
 
 from fastapi import APIRouter, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import Response
 
+from custodes.adapters.ffmpeg.snapshot import SnapshotFailed, take_snapshot
 from custodes.adapters.live.hub import HLS_FILE, HLS_PLAYLIST, LiveHub, LiveUnavailable
 from custodes.entrypoints.web.deps import SESSION_COOKIE, CtxDep, PathId, SessionDep
 from custodes.services import auth, ledger
@@ -178,4 +183,54 @@ async def hls_file(
         body,
         media_type=HLS_TYPES[name.rsplit(".", 1)[1]],
         headers={"Cache-Control": cache},
+    )
+
+
+@router.get(
+    "/snapshot",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}, "description": "the JPEG"}},
+)
+def snapshot(
+    ctx: CtxDep,
+    session: SessionDep,
+    camera_id: PathId,
+    stream: Literal["main", "sub"] = "main",
+) -> Response:
+    """A JPEG of what the camera sees now (its newest keyframe), for those who may watch it
+    live; each one is a ledger entry with the picture's SHA-256."""
+    if not may_watch(ctx, account_id=session.account_id, role=session.role, camera_id=camera_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "not allowed to watch this camera live")
+    try:
+        camera = camera_service.find_camera(ctx, str(camera_id))
+    except camera_service.CameraNotFound:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no camera {camera_id}") from None
+    if camera.retired:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"camera {camera_id} is retired")
+    url = camera_service.stream_url(ctx, camera_id, stream)
+    try:
+        picture = take_snapshot(url)
+    except SnapshotFailed as exc:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE, f"the camera gave no picture: {exc}"
+        ) from None
+    ledger.record_now(
+        ctx,
+        actor=ledger.account_actor(session.username),
+        action=ledger.SNAPSHOT_TAKEN,
+        object=f"camera:{camera_id}",
+        details={
+            "stream": stream,
+            "bytes": len(picture),
+            "sha256": hashlib.sha256(picture).hexdigest(),
+        },
+    )
+    taken = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return Response(
+        picture,
+        media_type="image/jpeg",
+        headers={
+            "Content-Disposition": f'attachment; filename="camera-{camera_id}-{taken}.jpg"',
+            "Cache-Control": "no-store",
+        },
     )

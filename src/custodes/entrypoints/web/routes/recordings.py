@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from custodes.adapters.ffmpeg.clip import Piece, clip_command, write_concat_list
+from custodes.adapters.ffmpeg.clip import Piece, clip_command, init_segment, write_concat_list
 from custodes.clock import iso
 from custodes.domain.access_rules import Action
 from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, field_error
@@ -131,8 +131,11 @@ async def media(
     lang: LangDep,
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
+    audio: Annotated[bool, Query(description="false: the video track alone")] = True,
 ) -> StreamingResponse:
-    """One MP4 of [start, end): stream copy, from the keyframe at or before `start`."""
+    """One MP4 of [start, end): stream copy, from the keyframe at or before `start`. The
+    `X-Custodes-Codecs` header gives the video track's RFC 6381 codec (e.g. avc1.640028), for
+    a Media Source Extensions buffer of the video alone (`audio=false`)."""
     a, b = _window(start, end, ("start", "end"), MAX_MEDIA_HOURS * 3_600_000_000, "2 hours", lang)
     _check_camera(ctx, camera_id)
     try:
@@ -146,8 +149,8 @@ async def media(
             end_us=b,
             need=Action.VIEW,
         )
-    except grants.NoGrant as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except grants.NoGrant:
+        raise  # a 403 in the user's words, its times in the site's zone (app.py)
     refs = segments_between(ctx, camera_id, a, b)
     if not refs:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
@@ -171,16 +174,28 @@ async def media(
     pieces = [Piece(ctx.data.archive / r.path, r.start_us, r.end_us) for r in refs]
     list_file = write_concat_list(pieces, a, b)
     proc = await asyncio.create_subprocess_exec(
-        *clip_command(list_file),
+        *clip_command(list_file, audio=audio),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
         stdin=asyncio.subprocess.DEVNULL,
     )
 
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    try:
+        head, codec = await init_segment(lambda: stdout.read(CHUNK))
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        list_file.unlink(missing_ok=True)
+        raise
+
     async def body() -> AsyncIterator[bytes]:
-        assert proc.stdout is not None
         try:
-            while chunk := await proc.stdout.read(CHUNK):
+            if head:
+                yield head
+            while chunk := await stdout.read(CHUNK):
                 yield chunk
         finally:
             if proc.returncode is None:
@@ -194,4 +209,6 @@ async def media(
         "X-Custodes-Segments": str(len(pieces)),
         "Cache-Control": "no-store",
     }
+    if codec is not None:
+        headers["X-Custodes-Codecs"] = codec
     return StreamingResponse(body(), media_type="video/mp4", headers=headers)

@@ -29,7 +29,14 @@ from custodes.clock import iso
 from custodes.domain.roles import Permission, Role, allows
 from custodes.entrypoints import register_files as register_pdf
 from custodes.entrypoints.web import times
-from custodes.entrypoints.web.deps import ID_MAX, CtxDep, QueryId, SessionDep, field_error
+from custodes.entrypoints.web.deps import (
+    ID_MAX,
+    CtxDep,
+    QueryId,
+    SessionDep,
+    field_error,
+    request_language,
+)
 from custodes.entrypoints.web.permissions import forbidden
 from custodes.services import auth, ledger, register
 from custodes.services.context import Context
@@ -187,7 +194,7 @@ def _filters(
     kind: list[str] | None,
 ) -> register.Filters:
     scope = _scope(session, organisation_id)
-    lang = times.request_lang(request)
+    lang = request_language(request)
     # one range for every time from outside (domain/instants.py): a 422 in the user's language
     start_us = (
         None if start is None else times.instant(start, location="query", name="from", lang=lang)

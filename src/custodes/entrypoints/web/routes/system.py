@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException
 from fastapi import status as http
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from custodes import __version__
 from custodes.domain.roles import Permission
@@ -18,6 +18,7 @@ from custodes.services.status import (
     AlarmStatus,
     CameraStatus,
     DiskStatus,
+    TlsStatus,
     camera_status,
     system_status,
 )
@@ -38,6 +39,15 @@ class StatusOut(BaseModel):
     recorder_running: bool
     disk: DiskStatus | None
     process_arguments: str  # "hidepid=…": ffmpeg's command line hidden from other users; "none"
+    tls: TlsStatus | None  # the web server's certificate: state, expiry, fingerprint
+
+
+class AcknowledgeIn(BaseModel):
+    note: str | None = Field(
+        default=None,
+        max_length=alarms.NOTE_MAX,
+        description="what the person found or did; kept in the ledger entry (the UI asks for it)",
+    )
 
 
 class AcknowledgedOut(BaseModel):
@@ -61,15 +71,22 @@ def status(_: SessionDep, ctx: CtxDep) -> StatusOut:
         recorder_running=system.recorder_running,
         disk=system.disk,
         process_arguments=system.process_arguments,
+        tls=system.tls,
     )
 
 
 @router.post("/alarms/{alarm_id}/acknowledge", response_model=AcknowledgedOut)
-def acknowledge(alarm_id: PathId, session: Acknowledger, ctx: CtxDep) -> AcknowledgedOut:
-    """Close an alarm that no condition clears (footage cut short); a ledger entry."""
+def acknowledge(
+    alarm_id: PathId, session: Acknowledger, ctx: CtxDep, body: AcknowledgeIn | None = None
+) -> AcknowledgedOut:
+    """Close an alarm that no condition clears (footage cut short); a ledger entry with who,
+    when and the note."""
     try:
         alarm = alarms.acknowledge_alarm(
-            ctx, alarm_id, actor=ledger.account_actor(session.username)
+            ctx,
+            alarm_id,
+            actor=ledger.account_actor(session.username),
+            note=body.note if body else None,
         )
     except alarms.NotAcknowledgeable as exc:
         raise HTTPException(http.HTTP_409_CONFLICT, str(exc)) from None

@@ -1,14 +1,27 @@
 // Access pages: the request form, a request's signatures and decisions, using a grant.
-import { api, csrfToken, formatTime, t } from "./app.js";
+import { api, csrfToken, formatTime, fromSiteLocal, t, toSiteLocal } from "./app.js";
+import { confirmed } from "./confirm.js";
 
 const errorBox = document.getElementById("form-error");
 
 function showError(detail) {
   if (!errorBox) return;
+  // Each item's message is in the page's language and names its field by label (invalid.py);
+  // a refusal by the rules cites its article as the page's language does ("citation").
   errorBox.textContent = Array.isArray(detail)
-    ? detail.map((d) => `${d.loc.at(-1)}: ${d.msg}${d.article ? ` (${d.article})` : ""}`).join("; ")
+    ? detail.map((d) => {
+      const cited = d.citation ?? d.article;
+      return cited ? `${d.msg} (${cited})` : d.msg;
+    }).join("; ")
     : String(detail);
   errorBox.hidden = false;
+}
+
+// A datetime-local input's value (the site's wall-clock time) as the instant it names, ISO
+// 8601 UTC; what it cannot read goes as typed, and the server says what is wrong with it.
+function instant(input) {
+  const ms = fromSiteLocal(input.value);
+  return Number.isFinite(ms) ? new Date(ms).toISOString() : input.value.trim();
 }
 
 async function call(path, body, method = "POST") {
@@ -41,8 +54,8 @@ if (form) {
     const f = form.elements;
     const body = {
       camera_ids: [...f.camera_ids.selectedOptions].map((o) => Number(o.value)),
-      start: f.start.value.trim(),
-      end: f.end.value.trim(),
+      start: instant(f.start),
+      end: instant(f.end),
       action: f.action.value,
       basis: f.basis.value,
       purpose: f.purpose.value,
@@ -67,14 +80,15 @@ if (request) {
   };
   on("sign", () => call(`/requests/${id}/sign`, { work_id: document.getElementById("work-id").value }));
   on("submit", () => call(`/requests/${id}/submit`));
-  on("withdraw", () => call(`/requests/${id}/withdraw`));
-  on("approve", () => call(`/requests/${id}/approve`, {
+  on("withdraw", async () => await confirmed("withdraw") && call(`/requests/${id}/withdraw`));
+  on("approve", async () => await confirmed("approve") && call(`/requests/${id}/approve`, {
     note: document.getElementById("note").value,
     validity_days: Number(document.getElementById("validity").value || 7),
     manager_consent: document.getElementById("manager-consent").checked,
   }));
-  on("reject", () => call(`/requests/${id}/reject`, { note: document.getElementById("note").value }));
-  on("revoke", (el) => call(`/grants/${el.dataset.grant}/revoke`, {
+  on("reject", async () => await confirmed("reject")
+    && call(`/requests/${id}/reject`, { note: document.getElementById("note").value }));
+  on("revoke", async (el) => await confirmed("revoke") && call(`/grants/${el.dataset.grant}/revoke`, {
     reason: document.getElementById("revoke-reason").value,
   }));
 }
@@ -86,13 +100,15 @@ if (use) {
   const end = Number(use.dataset.end) / 1e3;
   const from = document.getElementById("from");
   const to = document.getElementById("to");
-  from.value = new Date(start).toISOString();
-  to.value = new Date(Math.min(end, start + 2 * 3600e3)).toISOString(); // /media: ≤ 2 h
+  // Typed and shown in the site's time, to the second, inside the grant (its first whole
+  // second on, its last whole second back); sent as the instant they name.
+  from.value = toSiteLocal(Math.ceil(start / 1e3) * 1e3);
+  to.value = toSiteLocal(Math.min(end, start + 2 * 3600e3)); // /media: ≤ 2 h
   const video = document.getElementById("grant-video");
   const range = () => ({
     camera: document.getElementById("camera").value,
-    start: from.value.trim(),
-    end: to.value.trim(),
+    start: instant(from),
+    end: instant(to),
   });
   document.getElementById("play").addEventListener("click", async () => {
     errorBox.hidden = true;
@@ -120,15 +136,34 @@ if (use) {
         watermark: document.getElementById("watermark").checked,
       });
       exportButton.disabled = false;
-      if (!made) return;
-      const p = document.createElement("p");
-      p.className = "export";
-      const a = document.createElement("a");
-      a.href = `/api/v1/exports/${made.id}/download`;
-      a.id = `download-${made.id}`;
-      a.textContent = `${t("Download")} ${made.id}`;
-      p.append(a, ` ${formatTime(Date.now(), true)}`);
-      document.getElementById("exports").append(p);
+      if (made) loadExports();
     });
   }
+  loadExports();
+}
+
+// The grant's exports, from the server: they outlive the page (a reload, another day).
+async function loadExports() {
+  const box = document.getElementById("exports");
+  const res = await api(`/exports?grant_id=${Number(use.dataset.grant)}`);
+  if (!res.ok) return;
+  const rows = [];
+  for (const e of await res.json()) {
+    const p = document.createElement("p");
+    p.className = "export";
+    p.dataset.export = e.id;
+    const a = document.createElement("a");
+    a.href = `/api/v1/exports/${encodeURIComponent(e.id)}/download`;
+    a.id = `download-${e.id}`;
+    a.textContent = `${t("Download")} ${e.id}`;
+    const camera = document.querySelector(`#camera option[value="${e.camera_id}"]`);
+    const span = `${formatTime(e.covered_start_us / 1e3, true)} – ${formatTime(e.covered_end_us / 1e3, true)}`;
+    const size = `${(e.bytes / 1e6).toFixed(1)} MB`;
+    p.append(a, ` · ${camera ? camera.textContent : e.camera_id} · ${span} · ${size} · ${e.created_by} `);
+    const made = document.createElement("time");
+    made.textContent = formatTime(e.created_us / 1e3, true);
+    p.append(made);
+    rows.push(p);
+  }
+  box.replaceChildren(...rows);
 }

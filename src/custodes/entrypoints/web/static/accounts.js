@@ -5,7 +5,7 @@ const errorBox = document.getElementById("form-error");
 
 function showError(detail) {
   errorBox.textContent = Array.isArray(detail)
-    ? detail.map((d) => `${d.loc.at(-1)}: ${d.msg}`).join("; ")
+    ? detail.map((d) => d.msg).join("; ") // names the field by label (invalid.py)
     : String(detail);
   errorBox.hidden = false;
 }
@@ -24,37 +24,24 @@ async function call(path, body, method = "POST") {
   return res.status === 204 ? {} : res.json();
 }
 
+// Proposals are confirmed or turned down on /changes; here only how many wait.
 async function loadPending() {
-  const section = document.getElementById("pending-changes");
-  if (!section) return;
+  const notice = document.getElementById("pending-changes");
+  if (!notice) return;
   const res = await api("/account-changes");
   if (!res.ok) return;
-  const rows = document.getElementById("pending-rows");
-  const template = document.getElementById("pending-row");
-  rows.replaceChildren();
-  for (const c of await res.json()) {
-    const row = template.content.firstElementChild.cloneNode(true);
-    const detail = c.details.to || c.details.role || "";
-    row.querySelector(".what").textContent = `${c.kind} · ${c.username} ${detail}`;
-    const by = row.querySelector(".by");
-    by.textContent = `${by.dataset.label}: ${c.proposed_by}`;
-    row.querySelector(".confirm-change").addEventListener("click", async () => {
-      if (await call(`/account-changes/${c.id}/confirm`)) location.reload();
-    });
-    row.querySelector(".cancel-change").addEventListener("click", async () => {
-      if (await call(`/account-changes/${c.id}/cancel`)) loadPending();
-    });
-    rows.append(row);
-  }
-  section.hidden = rows.children.length === 0;
+  const now = Date.now() * 1000;
+  const open = (await res.json()).filter((c) => c.expires_us > now).length;
+  document.getElementById("pending-count").textContent = String(open);
+  notice.hidden = open === 0;
 }
-loadPending();
 
 function formBody(form) {
   const body = {};
   for (const el of form.elements) {
     if (!el.name || el.value.trim() === "") continue;
-    body[el.name] = el.name.endsWith("_id") ? Number(el.value) : el.value.trim();
+    // the organisation is chosen by its id; a work ID is text ("U-0042"), never a number
+    body[el.name] = el.name === "organisation_id" ? Number(el.value) : el.value.trim();
   }
   return body;
 }
@@ -98,6 +85,49 @@ if (accountForm) {
   }
 }
 
+// Editing an account (its role, name and work ID) in a dialog: only what changed is sent. A
+// role that empowers waits for a second person (202): the page says so, linking to /changes.
+const editDialog = document.getElementById("edit-dialog");
+if (editDialog) {
+  const form = document.getElementById("edit-form");
+  const editError = document.getElementById("edit-error");
+  let editing = null;
+  for (const b of document.querySelectorAll("button.edit")) {
+    b.addEventListener("click", () => {
+      editing = b.dataset;
+      editError.hidden = true;
+      document.getElementById("edit-username").textContent = editing.username;
+      const role = form.elements.role;
+      for (const o of role.options) o.disabled = o.dataset.outside !== editing.outside; // roles its organisation may hold
+      role.value = editing.role;
+      role.disabled = editing.own === "yes"; // one's own role: another administrator's change
+      document.getElementById("edit-own").hidden = editing.own !== "yes";
+      form.elements.display_name.value = editing.displayName;
+      form.elements.work_id.value = editing.workId;
+      editDialog.showModal();
+    });
+  }
+  document.getElementById("edit-cancel").addEventListener("click", () => editDialog.close());
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    editError.hidden = true;
+    const body = {};
+    if (!form.elements.role.disabled && form.elements.role.value !== editing.role) body.role = form.elements.role.value;
+    for (const [name, before] of [["display_name", editing.displayName], ["work_id", editing.workId]]) {
+      const value = form.elements[name].value.trim(); // text: a work ID "U-0002" stays "U-0002"
+      if (value !== before) body[name] = value === "" ? null : value;
+    }
+    if (Object.keys(body).length === 0) { editDialog.close(); return; }
+    const res = await api(`/accounts/${editing.account}`, { method: "PATCH", body });
+    if (res.status === 202) { location.href = "/accounts?proposed=role"; return; }
+    if (res.ok) { location.href = "/accounts"; return; }
+    let detail = res.statusText;
+    try { detail = (await res.json()).detail; } catch { /* not JSON: the status says it */ }
+    editError.textContent = Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : String(detail);
+    editError.hidden = false;
+  });
+}
+
 // --- /me ----------------------------------------------------------------------------------
 const passwordForm = document.getElementById("password-form");
 if (passwordForm) {
@@ -122,6 +152,9 @@ if (passwordForm) {
     enrolment = begun.enrolment;
     document.getElementById("totp-secret").textContent = begun.secret;
     document.getElementById("totp-uri").textContent = begun.uri;
+    // the server's QR code of the URI, parsed as SVG (never as HTML) and shown as it is
+    const svg = new DOMParser().parseFromString(begun.qr_svg, "image/svg+xml").documentElement;
+    if (svg.localName === "svg") document.getElementById("totp-qr").replaceChildren(document.importNode(svg, true));
     document.getElementById("totp-setup").hidden = false;
   });
   const confirm = document.getElementById("totp-confirm");

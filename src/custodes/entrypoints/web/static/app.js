@@ -32,6 +32,41 @@ export function formatTime(ms, withDate = false) {
   return new Intl.DateTimeFormat(document.documentElement.lang, opts).format(date);
 }
 
+// The site zone's offset from UTC (ms) at the instant `ms`.
+export function zoneOffset(ms) {
+  const opts = {
+    timeZone: timezone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  };
+  const p = Object.fromEntries(new Intl.DateTimeFormat("en-US", opts).formatToParts(new Date(ms))
+    .map((x) => [x.type, Number(x.value)]));
+  return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1e3) * 1e3;
+}
+
+// A datetime-local value ("2026-12-01T21:30" or with seconds), read in the site's zone: ms
+// since 1970 UTC, or NaN.
+export function fromSiteLocal(value) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2}))?/.exec(value);
+  if (!m) return NaN;
+  const wall = Date.UTC(+m[1], +m[2] - 1, +m[3], +m[4], +m[5], +(m[6] ?? 0));
+  const first = wall - zoneOffset(wall);
+  return wall - zoneOffset(first); // again at the instant itself: right across a DST change
+}
+
+// The instant `ms` as a datetime-local value in the site's zone (to the second).
+export function toSiteLocal(ms) {
+  return new Date(Math.floor(ms / 1e3) * 1e3 + zoneOffset(ms)).toISOString().slice(0, 19);
+}
+
+// The instant a wall-clock time in the site's zone names ("2026-12-01", "23:59:59.999"), as
+// ISO 8601 UTC: a date or time a person types is the site's, not the browser's zone's.
+export function siteInstant(date, time = "00:00:00") {
+  const wall = Date.parse(`${date}T${time}Z`); // the reading on the site's clocks, as if UTC
+  if (!Number.isFinite(wall)) return "";
+  const guess = wall - zoneOffset(wall);
+  return new Date(wall - zoneOffset(guess)).toISOString(); // again: across a change of offset
+}
+
 const logout = document.getElementById("logout");
 if (logout) {
   logout.addEventListener("click", async () => {
@@ -40,15 +75,7 @@ if (logout) {
   });
 }
 
-// An alarm no condition clears (footage cut short) ends when a person acknowledges it.
-for (const button of document.querySelectorAll("button.ack-alarm")) {
-  button.addEventListener("click", async () => {
-    button.disabled = true;
-    const res = await api(`/alarms/${button.dataset.alarm}/acknowledge`, { method: "POST" });
-    if (res.ok) location.reload();
-    else button.disabled = false;
-  });
-}
+// An alarm no condition clears is acknowledged on the alarm list (/alarms), with a note.
 
 // Times the server renders as <time data-us="…">: shown in the site's zone.
 for (const el of document.querySelectorAll("time[data-us]")) {

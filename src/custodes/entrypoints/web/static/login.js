@@ -34,6 +34,10 @@ form.addEventListener("submit", async (event) => {
     document.getElementById("new-password").focus();
   } else if (res.status === 429 || res.status === 503) {
     show("login-wait");
+    const seconds = Number(res.headers.get("Retry-After"));
+    const when = document.getElementById("login-wait-time");
+    when.hidden = !(seconds > 0);
+    when.querySelector("b").textContent = String(seconds);
   } else if (res.status === 422 && body.new_password) {
     show("login-rule");
   } else {

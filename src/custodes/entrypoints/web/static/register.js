@@ -1,9 +1,9 @@
 // The access register: rows from /api/v1/register, newest first; CSV and PDF with the filter.
-import { api, formatTime, t } from "./app.js";
+import { api, formatTime, siteInstant, t } from "./app.js";
 
 const KINDS = {
   "request-approved": "Request approved",
-  "media-viewed": "Playback",
+  "media-viewed": "Footage viewed",
   "export-created": "Copy made",
   "export-downloaded": "Copy taken",
   "request-rejected": "Request rejected",
@@ -14,6 +14,7 @@ const KINDS = {
 const body = document.querySelector("#register tbody");
 const from = document.getElementById("reg-from");
 const to = document.getElementById("reg-to");
+const error = document.getElementById("reg-error");
 
 const person = (p) => (p ? `${p.name || p.username}${p.work_id ? ` (${p.work_id})` : ""}` : "");
 // a stored time no calendar holds is shown as its number, never an exception that empties the table
@@ -25,8 +26,9 @@ const when = (us) => {
 
 function query() {
   const q = new URLSearchParams();
-  if (from.value) q.set("from", new Date(`${from.value}T00:00:00`).toISOString());
-  if (to.value) q.set("to", new Date(`${to.value}T23:59:59.999`).toISOString());
+  // the days typed are the site's days (its time zone), whatever the browser's zone
+  if (from.value) q.set("from", siteInstant(from.value));
+  if (to.value) q.set("to", siteInstant(to.value, "23:59:59.999"));
   return q;
 }
 
@@ -37,8 +39,15 @@ async function load() {
   q.set("order", "desc");
   q.set("limit", "500");
   const res = await api(`/register?${q}`);
-  if (!res.ok) return;
-  body.replaceChildren();
+  body.replaceChildren();  // never the old rows under a new filter
+  error.hidden = true;
+  if (!res.ok) {
+    // the server's refusal, in the page's language (e.g. "to" before "from")
+    const detail = await res.json().then((j) => j.detail, () => res.statusText);
+    error.textContent = Array.isArray(detail) ? detail.map((d) => d.msg).join("; ") : String(detail);
+    error.hidden = false;
+    return;
+  }
   for (const r of await res.json()) {
     const tr = document.createElement("tr");
     tr.dataset.kind = r.kind;
