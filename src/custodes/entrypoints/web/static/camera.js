@@ -1,9 +1,10 @@
 // One camera: live view, a zoomable timeline of recorded spans, gaps and bookmarks, and
 // playback; a bookmark at the play head or a clicked time; a range selected on the timeline
 // to ask for in an access request (/requests/new, filled in by the server).
-import { api, formatTime, fromSiteLocal, t, toSiteLocal, zoneOffset } from "./app.js";
+import { api, formatTime, fromSiteLocal, t, toSiteLocal } from "./app.js";
 import { LivePlayer } from "./live-player.js";
 import { RecordedPlayer } from "./recorded-player.js";
+import { SVG_NS as NS, ZOOMS, ticks } from "./timeline-axis.js";
 
 const live = document.querySelector("video.live");
 if (live) new LivePlayer(live, live.dataset.camera, live.dataset.stream);
@@ -14,11 +15,6 @@ const video = document.getElementById("playback");
 const position = document.getElementById("playback-position");
 const head = document.getElementById("playback-head");
 const player = new RecordedPlayer(video);
-const ZOOMS = [24, 12, 6, 2, 1, 0.5, 1 / 6, 1 / 12, 1 / 60].map((h) => h * 3600e3);
-// Timeline ticks: the smallest of these steps that puts at most MAX_TICKS in view.
-const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-  43200].map((s) => s * 1e3);
-const MAX_TICKS = 8;
 const CHUNK_MS = 30 * 60e3; // one media range at most (the server allows 2 h)
 const LOOKAHEAD_MS = 30 * 86400e3; // how far on "Next recording" looks (timelines: ≤ 31 days)
 let zoom = 0;
@@ -33,7 +29,6 @@ let selecting = false; // "Select range" pressed: a drag selects instead of pann
 
 const span = () => ZOOMS[zoom];
 const iso = (ms) => new Date(ms).toISOString();
-const NS = "http://www.w3.org/2000/svg";
 
 async function load() {
   const from = viewEnd - span();
@@ -74,20 +69,15 @@ function draw() {
     svg.appendChild(rect(x(g.start_us / 1e3), x(end), "gap",
       `${t("Gap")} ${formatTime(g.start_us / 1e3, true)}: ${g.reason}`));
   }
-  // On round times of the site's clock (whole hours there, not in UTC, for hour steps).
-  const stepMs = TICK_STEPS.find((s) => span() / s <= MAX_TICKS) ?? TICK_STEPS.at(-1);
-  const off = zoneOffset(from);
-  let first = true;
-  for (let ms = Math.ceil((from + off) / stepMs) * stepMs - off; ms <= viewEnd; ms += stepMs) {
+  ticks(from, viewEnd).forEach((ms, i) => {
     const px = x(ms);
     line(px, "tick", 40, 48);
     const label = document.createElementNS(NS, "text");
     label.setAttribute("x", Math.min(px + 2, w - 60));
     label.setAttribute("y", 60);
-    label.textContent = formatTime(ms, zoom === 0 && first);
+    label.textContent = formatTime(ms, zoom === 0 && i === 0);
     svg.appendChild(label);
-    first = false;
-  }
+  });
   line(x(Date.now()), "now");
   if (selection) {
     const r = rect(x(selection.start), x(selection.end), "selection", `${t("Selected")} ${rangeText()}`);

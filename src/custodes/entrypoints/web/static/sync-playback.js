@@ -4,17 +4,14 @@
 // TICK_MS each video is brought back to the clock when it has drifted more than DRIFT_S (× the
 // speed). While a tile waits for footage the clock waits with it, so that the others do not
 // run ahead of it; a tile that gets none within GIVE_UP_MS is let go, said in the tile.
-import { api, formatTime, fromSiteLocal, t, toSiteLocal, zoneOffset } from "./app.js";
+import { api, formatTime, fromSiteLocal, t, toSiteLocal } from "./app.js";
 import { RecordedPlayer } from "./recorded-player.js";
+import { SVG_NS as NS, ZOOMS, ticks } from "./timeline-axis.js";
 
 const grid = document.getElementById("sync-grid");
 const svg = document.getElementById("sync-timeline");
 const headEl = document.getElementById("sync-head");
 const speed = document.getElementById("sync-speed");
-const ZOOMS = [24, 12, 6, 2, 1, 0.5, 1 / 6, 1 / 12, 1 / 60].map((h) => h * 3600e3);
-const TICK_STEPS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-  43200].map((s) => s * 1e3);
-const MAX_TICKS = 8;
 const CHUNK_MS = 30 * 60e3; // one media range at most (the server allows 2 h)
 const LOOKAHEAD_MS = 86400e3; // how far a tile looks for its next recording
 const TICK_MS = 250;
@@ -23,7 +20,6 @@ const GIVE_UP_MS = 15000;
 const DRAG_PX = 4;
 const ROW = 18;
 const AXIS = 26;
-const NS = "http://www.w3.org/2000/svg";
 const iso = (ms) => new Date(ms).toISOString();
 const startOf = (x) => Math.ceil(x.start_us / 1e3);
 const endOf = (x) => Math.floor(x.end_us / 1e3);
@@ -259,15 +255,11 @@ function draw() {
     }
     out.push(el("text", { x: 4, y: y + ROW - 5, class: "row-label" }, tile.name));
   });
-  const stepMs = TICK_STEPS.find((s) => span() / s <= MAX_TICKS) ?? TICK_STEPS.at(-1);
-  const off = zoneOffset(from);
-  let first = true;
-  for (let ms = Math.ceil((from + off) / stepMs) * stepMs - off; ms <= viewEnd; ms += stepMs) {
+  ticks(from, viewEnd).forEach((ms, i) => {
     const px = x(ms);
     out.push(el("line", { x1: px, x2: px, y1: rows, y2: rows + 6, class: "tick" }));
-    out.push(el("text", { x: Math.min(px + 2, w - 60), y: rows + 18 }, formatTime(ms, zoom === 0 && first)));
-    first = false;
-  }
+    out.push(el("text", { x: Math.min(px + 2, w - 60), y: rows + 18 }, formatTime(ms, zoom === 0 && i === 0)));
+  });
   const nowX = x(Date.now());
   out.push(el("line", { x1: nowX, x2: nowX, y1: 0, y2: rows, class: "now" }));
   const head = now();
