@@ -15,7 +15,7 @@ from custodes.domain.access_rules import OrgKind
 from custodes.domain.duties import ChangeKind
 from custodes.domain.instants import BadInstant
 from custodes.domain.roles import OUTSIDE_ROLES, Permission, allows
-from custodes.entrypoints.web import wording
+from custodes.entrypoints.web import i18n, wording
 from custodes.entrypoints.web.changes_view import describe
 from custodes.entrypoints.web.deps import get_ctx, request_language
 from custodes.entrypoints.web.labels import (
@@ -176,7 +176,10 @@ def register_page(request: Request) -> Response:
     session = _session(request)
     if session is None:
         return _to_login(request)
-    return _render(request, "register.html", session)
+    # the grant column names what a grant allows in the page's language (static/register.js)
+    tr = i18n.translations(request_language(request))
+    names = {value: tr.gettext(label) for value, label in ACTION_LABELS.items()}
+    return _render(request, "register.html", session, action_names=names)
 
 
 @router.get("/grants/{grant_id}")

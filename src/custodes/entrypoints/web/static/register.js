@@ -11,7 +11,10 @@ const KINDS = {
   "access-denied": "Access refused",
 };
 
-const body = document.querySelector("#register tbody");
+const table = document.getElementById("register");
+const body = table.querySelector("tbody");
+// what each kind of grant allows, named in the page's language by the server
+const ACTIONS = JSON.parse(table.dataset.actions);
 const from = document.getElementById("reg-from");
 const to = document.getElementById("reg-to");
 const error = document.getElementById("reg-error");
@@ -64,7 +67,7 @@ async function load() {
       r.purpose || "",
       r.destination || "",
       r.document ? `${r.document.filename} ${r.document.sha256.slice(0, 12)}…` : "",
-      r.grant ? `#${r.grant.id} ${r.grant.action}` : "",
+      r.grant ? `#${r.grant.id} ${ACTIONS[r.grant.action] ?? r.grant.action}` : "",
     ];
     for (const text of cells) {
       const td = document.createElement("td");
