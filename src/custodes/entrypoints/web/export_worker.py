@@ -1,0 +1,61 @@
+"""The web server's export worker: one thread that makes the queued export jobs, oldest
+first (services/exports/jobs.py), started and stopped with the application (app.py's
+lifespan).
+
+At its start the jobs a previous process left running go back to the queue; it then takes a
+job whenever one is queued — woken by a submission, or finding it within POLL_S — and on
+stop asks the running job to stop at its next progress report (ffmpeg is killed, the partial
+bundle removed, the job queued again for the next start).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from custodes.services.context import Context
+from custodes.services.exports import jobs
+
+log = logging.getLogger(__name__)
+
+POLL_S = 2.0  # a job queued by another process (none today) is found within this
+
+
+class ExportWorker:
+    def __init__(self, ctx: Context, *, poll_s: float = POLL_S) -> None:
+        self.ctx = ctx
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="export-jobs", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def wake(self) -> None:
+        """A job was queued: look now."""
+        self._wake.set()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout_s)
+
+    def _run(self) -> None:
+        try:
+            again = jobs.recover(self.ctx)
+            if again:
+                log.warning("%s export job(s) left running by a stopped process: queued", again)
+        except Exception:
+            log.exception("export jobs: recovery at start failed")
+        while not self._stop.is_set():
+            try:
+                job = jobs.claim_next(self.ctx)
+                if job is not None:
+                    jobs.run(self.ctx, job, should_stop=self._stop.is_set)
+                    continue
+            except Exception:
+                log.exception("export jobs: the worker's round failed; trying again")
+            self._wake.wait(self.poll_s)
+            self._wake.clear()
