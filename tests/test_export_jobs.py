@@ -303,6 +303,17 @@ def test_a_process_killed_mid_job_leaves_no_half_bundle_and_the_restart_finishes
     _verifies(world.ctx, done.export_id)
 
 
+def test_recovery_leaves_the_jobs_this_process_still_runs(world: World) -> None:
+    """The web server restarts a failed application in the same process: its new worker
+    must not queue again the job an older worker of the process still runs."""
+    job = world.submit()
+    assert jobs.claim_next(world.ctx) is not None
+    assert jobs.recover(world.ctx, running_here={job.id}) == 0
+    assert jobs.get_job(world.ctx, job.id).state == jobs.RUNNING
+    assert jobs.recover(world.ctx) == 1
+    assert jobs.get_job(world.ctx, job.id).state == jobs.QUEUED
+
+
 def test_a_failure_is_recorded_by_its_msgid_and_parameters(world: World) -> None:
     world.submit(T0 + 30 * SEC, T0 + 40 * SEC)  # inside the grant, nothing recorded
     claimed = jobs.claim_next(world.ctx)

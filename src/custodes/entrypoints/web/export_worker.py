@@ -20,6 +20,17 @@ log = logging.getLogger(__name__)
 
 POLL_S = 2.0  # a job queued by another process (none today) is found within this
 
+# The jobs this process's workers are running: a worker of an application made anew (the
+# web server restarts a failed one) must not queue again what an older one still runs.
+_running: set[tuple[str, int]] = set()  # (the database, the job's id)
+_running_lock = threading.Lock()
+
+
+def _running_here(ctx: Context) -> frozenset[int]:
+    url = str(ctx.engine.url)
+    with _running_lock:
+        return frozenset(job_id for db, job_id in _running if db == url)
+
 
 class ExportWorker:
     def __init__(self, ctx: Context, *, poll_s: float = POLL_S) -> None:
@@ -44,7 +55,7 @@ class ExportWorker:
 
     def _run(self) -> None:
         try:
-            again = jobs.recover(self.ctx)
+            again = jobs.recover(self.ctx, _running_here(self.ctx))
             if again:
                 log.warning("%s export job(s) left running by a stopped process: queued", again)
         except Exception:
@@ -53,9 +64,19 @@ class ExportWorker:
             try:
                 job = jobs.claim_next(self.ctx)
                 if job is not None:
-                    jobs.run(self.ctx, job, should_stop=self._stop.is_set)
+                    self._run_one(job)
                     continue
             except Exception:
                 log.exception("export jobs: the worker's round failed; trying again")
             self._wake.wait(self.poll_s)
             self._wake.clear()
+
+    def _run_one(self, job: jobs.Job) -> None:
+        key = (str(self.ctx.engine.url), job.id)
+        with _running_lock:
+            _running.add(key)
+        try:
+            jobs.run(self.ctx, job, should_stop=self._stop.is_set)
+        finally:
+            with _running_lock:
+                _running.discard(key)

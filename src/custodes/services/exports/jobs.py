@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -192,18 +192,21 @@ def list_jobs(
         return [_job(r) for r in conn.execute(query)]
 
 
-def recover(ctx: Context) -> int:
+def recover(ctx: Context, running_here: Collection[int] = ()) -> int:
     """At start-up: the jobs a process left running (it died, or stopped mid-way) go back to
     the queue, to start over from nothing, and the partial bundles of processes that died are
     removed. Returns how many jobs. Only one process runs jobs (the `serve` that holds the
-    data directory), so a running job found at its start is nobody's."""
+    data directory), so a running job found at its start is nobody's — but for the jobs of
+    `running_here`: a worker of this process still runs them (the web server restarted its
+    application while a job ran)."""
     if ctx.data.exports.is_dir():
         bundle.remove_stale_partials(ctx.data.exports)
     with ctx.engine.begin() as conn:
+        query = update(J).where(J.c.state == RUNNING)
+        if running_here:
+            query = query.where(J.c.id.not_in(list(running_here)))
         res = conn.execute(
-            update(J)
-            .where(J.c.state == RUNNING)
-            .values(state=QUEUED, progress_done=0, progress_total=0, started_us=None)
+            query.values(state=QUEUED, progress_done=0, progress_total=0, started_us=None)
         )
     return int(res.rowcount or 0)
 
