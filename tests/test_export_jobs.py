@@ -415,6 +415,32 @@ def test_http_refusals_up_front_and_a_failure_in_the_readers_language(
     assert english["error_msgid"] == ended["error_msgid"]
 
 
+def test_http_an_altered_archive_fails_the_job_said_in_either_language(
+    world: World, client: TestClient
+) -> None:
+    """A failure the export states in English alone (services/exports/files.py) reaches the
+    Chinese page in Chinese, its numbers kept; nothing is left behind."""
+    target = world.archive.path(4)
+    target.chmod(0o644)
+    data = bytearray(target.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    target.write_bytes(bytes(data))
+    log_in(client, world.officer)
+    res = client.post("/api/v1/exports/jobs", json=_body(world))
+    assert res.status_code == 202, res.text
+    ended = _ended(client, res.json()["id"])
+    assert (
+        ended["state"] == "failed"
+        and "片段 4" in ended["error"]
+        and "归档已被改动" in ended["error"]
+    ), ended
+    english = client.get(
+        f"/api/v1/exports/jobs/{ended['id']}", headers={"Accept-Language": "en"}
+    ).json()
+    assert english["error"].startswith("segment 4 (") and "was altered" in english["error"]
+    assert _count(world.ctx, schema.exports) == 0 and _partials(world.ctx) == []
+
+
 def test_http_job_routes_need_a_session(client: TestClient) -> None:
     for method, path in [
         ("POST", "/api/v1/exports/jobs"),
