@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
@@ -69,7 +70,9 @@ class World:
     def officer(self) -> Person:
         return self.setup.holders[0]
 
-    def export(self, start: int = START, end: int = END, **kw: bool) -> exports.ExportResult:
+    def export(
+        self, start: int = START, end: int = END, watermark: bool = False
+    ) -> exports.ExportResult:
         o = self.officer
         grant = exports.require_grant(
             self.ctx,
@@ -88,7 +91,7 @@ class World:
             camera_id=self.archive.cam,
             start_us=start,
             end_us=end,
-            **kw,
+            watermark=watermark,
         )
 
 
@@ -985,14 +988,14 @@ def test_a_grant_revoked_meanwhile_leaves_nothing(
 ) -> None:
     real = export_files.make_clip
 
-    def and_revoke(files: list[tuple[Path, int]], work: Path) -> fmt.FileInfo:
+    def and_revoke(files: list[tuple[Path, int]], work: Path, *rest: Any) -> fmt.FileInfo:
         with world.ctx.engine.begin() as conn:
             conn.execute(
                 update(schema.grants)
                 .where(schema.grants.c.id == world.setup.grant.id)
                 .values(revoked_us=world.ctx.clock(), revoked_by=world.setup.manager.account_id)
             )
-        return real(files, work)
+        return real(files, work, *rest)
 
     monkeypatch.setattr(export_files, "make_clip", and_revoke)
     with pytest.raises(grants.NoGrant, match="revoked"):

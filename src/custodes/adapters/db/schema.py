@@ -532,6 +532,34 @@ exports = Table(
     Column("created_us", BigInteger, nullable=False),
 )
 
+# Export jobs (0011, services/exports/jobs.py): an export asked for over the web, made by the
+# web server's worker; the progress is measured (work units done of the total, build.py), the
+# failure a msgid and its parameters (JSON) so that each reader reads it in their language.
+export_jobs = Table(
+    "export_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("grant_id", Integer, ForeignKey("grants.id"), nullable=False),
+    Column("camera_id", Integer, ForeignKey("cameras.id"), nullable=False),
+    Column("start_us", BigInteger, nullable=False),
+    Column("end_us", BigInteger, nullable=False),
+    Column("watermark", Boolean, nullable=False),
+    Column("account_id", Integer, ForeignKey("accounts.id"), nullable=False),
+    Column("username", String(64), nullable=False),  # who asked, when they asked
+    Column("state", String(16), nullable=False),  # queued, running, done, failed
+    Column("progress_done", BigInteger, nullable=False),
+    Column("progress_total", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),  # runs begun (a restart begins another)
+    Column("created_us", BigInteger, nullable=False),
+    Column("started_us", BigInteger),
+    Column("finished_us", BigInteger),
+    Column("export_id", String(32), ForeignKey("exports.id")),
+    Column("error_msgid", Text),
+    Column("error_params", Text),
+    Index("ix_export_jobs_state", "state", "id"),
+    Index("ix_export_jobs_account", "account_id", "created_us"),
+)
+
 # Bookmarks on a camera's timeline (0009, domain/bookmarks.py): a note at an instant, by an
 # account. Made and deleted with a ledger entry each; a bookmark grants no footage.
 bookmarks = Table(

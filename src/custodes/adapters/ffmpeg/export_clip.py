@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import tempfile
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,9 @@ FONTS = (
     Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
     Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc"),  # for Chinese text
 )
+
+
+OnTime = Callable[[int], None]  # µs of output ffmpeg has written so far
 
 
 class ClipError(RuntimeError):
@@ -60,27 +64,49 @@ def clip_command(list_file: Path, out: Path) -> list[str]:
     # fmt: on
 
 
-def make_clip(files: list[tuple[Path, int]], out: Path) -> None:
-    """`out` from `files` (path, media duration in µs), in order, by stream copy."""
+def make_clip(files: list[tuple[Path, int]], out: Path, on_time: OnTime | None = None) -> None:
+    """`out` from `files` (path, media duration in µs), in order, by stream copy; `on_time`
+    is told how many µs of the clip are written (run_ffmpeg)."""
     with tempfile.NamedTemporaryFile(
         "w", suffix=".ffconcat", prefix="custodes-export-", encoding="utf-8"
     ) as f:
         f.write(concat_list(files))
         f.flush()
-        run_ffmpeg(clip_command(Path(f.name), out), out.name)
+        run_ffmpeg(clip_command(Path(f.name), out), out.name, on_time)
 
 
-def run_ffmpeg(argv: list[str], what: str) -> None:
-    """Run ffmpeg; on failure raise ClipError naming `what` and the end of its stderr."""
-    res = subprocess.run(argv, capture_output=True, text=True, errors="replace", check=False)
-    if res.returncode != 0:
+def run_ffmpeg(argv: list[str], what: str, on_time: OnTime | None = None) -> None:
+    """Run ffmpeg; on failure raise ClipError naming `what` and the end of its stderr.
+
+    ffmpeg reports how far it has written (`-progress pipe:1`: `out_time_us=` lines) and
+    `on_time` is given each new figure, in µs of output; should it raise, ffmpeg is killed
+    and the exception goes on (the export is abandoned, its partial directory removed)."""
+    argv = [argv[0], "-progress", "pipe:1", "-nostats", *argv[1:]]
+    with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as err:
+        proc = subprocess.Popen(
+            argv, stdout=subprocess.PIPE, stderr=err, text=True, errors="replace"
+        )
+        try:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                key, _, value = line.strip().partition("=")
+                if key == "out_time_us" and on_time is not None and value.isdigit():
+                    on_time(int(value))
+            code = proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        err.seek(0)
+        stderr = err.read()
+    if code != 0:
         # the minimal probe's "not on whitelist" lines are expected noise, not the error
         lines = [
             line
-            for line in res.stderr.splitlines()
+            for line in stderr.splitlines()
             if "not on whitelist" not in line and "Last message repeated" not in line
         ]
-        tail = "; ".join(lines[-5:]) or f"exit status {res.returncode}"
+        tail = "; ".join(lines[-5:]) or f"exit status {code}"
         raise ClipError(f"ffmpeg could not make {what}: {tail}")
 
 
@@ -127,8 +153,9 @@ def watermark_command(
     # fmt: on
 
 
-def make_watermarked(src: Path, out: Path, text: str) -> None:
-    """`out`: `src` re-encoded with `text` overlaid, sized to fit the frame."""
+def make_watermarked(src: Path, out: Path, text: str, on_time: OnTime | None = None) -> None:
+    """`out`: `src` re-encoded with `text` overlaid, sized to fit the frame; `on_time` as for
+    make_clip."""
     font = pick_font(text)
     probe = probe_file(src)
     width, height = (probe.width or 1280, probe.height or 720) if probe else (1280, 720)
@@ -138,7 +165,7 @@ def make_watermarked(src: Path, out: Path, text: str) -> None:
         argv = watermark_command(
             src, out, font=font, text_file=text_file, fontsize=font_size(text, width, height)
         )
-        run_ffmpeg(argv, out.name)
+        run_ffmpeg(argv, out.name, on_time)
 
 
 def _filter_path(path: Path) -> str:

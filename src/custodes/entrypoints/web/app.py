@@ -34,12 +34,14 @@ from custodes.entrypoints.web import (
     wording,
 )
 from custodes.entrypoints.web.deps import request_language
+from custodes.entrypoints.web.export_worker import ExportWorker
 from custodes.entrypoints.web.hardening import IN_PROCESS, TransportGuard
 from custodes.entrypoints.web.routes import (
     access,
     accounts,
     bookmarks,
     cameras,
+    export_jobs,
     exports,
     live,
     recordings,
@@ -61,14 +63,27 @@ STATIC = Path(__file__).with_name("static")
 
 
 def create_app(
-    ctx: Context, *, live_linger_s: float = 10.0, transport: Transport = IN_PROCESS
+    ctx: Context,
+    *,
+    live_linger_s: float = 10.0,
+    transport: Transport = IN_PROCESS,
+    run_export_jobs: bool = True,
 ) -> FastAPI:
+    """The application; with `run_export_jobs`, its lifespan runs the export worker (the queued
+    export jobs are made in this process: export_worker.py)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.live = LiveHub(linger_s=live_linger_s)
+        worker = ExportWorker(ctx) if run_export_jobs else None
+        app.state.export_worker = worker
+        if worker is not None:
+            worker.start()
         try:
             yield
         finally:
+            if worker is not None:
+                await run_in_threadpool(worker.stop)
             await app.state.live.close()
 
     app = FastAPI(
@@ -139,6 +154,7 @@ def create_app(
         recordings,
         bookmarks,
         access,
+        export_jobs,  # before exports: /exports/jobs is not an export's id
         exports,
         register,
         retention,

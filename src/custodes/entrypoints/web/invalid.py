@@ -115,6 +115,13 @@ FORMS: tuple[str, ...] = (
     "revoked; nobody releases it by hand",
     "kind: must be one of %(choices)s",
     "export %(n)s: the bundle is gone",
+    "no export job %(n)s",
+    "grant %(n)s was revoked or expired while the export was made",
+    "grant %(n)s is not a live copy grant of yours for camera %(camera)s",
+    "segment %(n)s (%(path)s) is missing from the archive; run `custodes verify`",
+    "segment %(n)s (%(path)s) does not match its index digest: the archive was altered; run "
+    "`custodes verify` (nothing was exported)",
+    "ffmpeg could not make %(what)s: %(why)s",
     "not enough free space for this export: it needs about %(need)s MB, %(free)s MB are free "
     "and %(reserve)s MB must stay free for recording",
     "no organisation %(n)s",

@@ -85,6 +85,12 @@ JS_STRINGS = (
     # the alarm list (static/alarms.js)
     "A note is required",
     "Not acknowledged",
+    # export jobs on the grant page (static/export-jobs.js)
+    "Export queued",
+    "Exporting",
+    "Export failed",
+    "Exported",
+    "Export progress",
 )
 
 

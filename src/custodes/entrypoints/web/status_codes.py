@@ -58,6 +58,7 @@ EXTRA: tuple[tuple[str, frozenset[int]], ...] = (
     ("POST /api/v1/requests", frozenset({404})),  # a camera or document not found
     ("GET /api/v1/grants/check", frozenset({404})),  # no such camera
     ("POST /api/v1/exports", frozenset({404, 409, 507})),
+    ("POST /api/v1/exports/jobs", frozenset({409})),  # a range over the limit of one export
     ("GET /api/v1/exports/*", frozenset({410})),  # the bundle was removed
     ("POST /api/v1/holds", frozenset({404})),  # no such camera
     ("POST /api/v1/holds/*", frozenset({409})),  # already released, or by the same account

@@ -108,16 +108,22 @@ def site_time(us: int, zone: str) -> str:
 def no_grant(exc: NoGrant | NothingRecorded, lang: str, zone: str) -> str:
     """Why no grant allows an access (or nothing recorded can be exported), in `lang`, its
     times (`start_us`, `end_us`) in the site's zone `zone`; without a msgid, as it is."""
-    params: dict[str, object] = dict(exc.params)
-    tr = i18n.translations(lang)
-    for key in ("start", "end"):
-        if f"{key}_us" in params:
-            params[key] = site_time(int(str(params.pop(f"{key}_us"))), zone)
-    if "need" in params:
-        params["need"] = tr.gettext(NEED_WORDS.get(str(params["need"]), str(params["need"])))
     if not exc.msgid:
         return str(exc)
-    return say(exc.msgid, params, lang)
+    return stated(exc.msgid, exc.params, lang, zone)
+
+
+def stated(msgid: str, params: Mapping[str, str], lang: str, zone: str) -> str:
+    """A msgid and its parameters as no_grant says them: its times (`start_us`, `end_us`) in
+    the site's zone, what a grant allows (`need`) in words."""
+    shown: dict[str, object] = dict(params)
+    tr = i18n.translations(lang)
+    for key in ("start", "end"):
+        if f"{key}_us" in shown:
+            shown[key] = site_time(int(str(shown.pop(f"{key}_us"))), zone)
+    if "need" in shown:
+        shown["need"] = tr.gettext(NEED_WORDS.get(str(shown["need"]), str(shown["need"])))
+    return say(msgid, shown, lang)
 
 
 ACCOUNT_PREFIX, CLI_PREFIX, SYSTEM = "account:", "cli:", "system"  # services/ledger.py actors

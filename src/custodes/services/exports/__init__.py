@@ -6,6 +6,8 @@
 - `build`    `create_export`: plan, files, manifest, signature, and the transaction recording it
 - `records`  exports on record: reading and listing, the details ledger entries carry
 - `custody`  the ledger entries of a bundle leaving: downloads, copies, viewings of its clip
+- `progress` the build's progress, measured step by step
+- `jobs`     export jobs: an export asked for now, made by the web server's worker
 - `errors`   why an export cannot be made or found
 """
 

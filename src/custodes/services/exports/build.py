@@ -31,6 +31,13 @@ from custodes.services.context import Context
 from custodes.services.exports import files
 from custodes.services.exports.errors import ExportError
 from custodes.services.exports.plan import Plan, Row, plan_export
+from custodes.services.exports.progress import (
+    CHECK_WEIGHT,
+    CLIP_WEIGHT,
+    WATERMARK_WEIGHT,
+    Progress,
+    Report,
+)
 from custodes.services.exports.records import ExportResult, details
 
 E = schema.exports
@@ -94,13 +101,18 @@ def create_export(
     start_us: int,
     end_us: int,
     watermark: bool = False,
+    progress: Report | None = None,
 ) -> ExportResult:
     """Make the bundle of [start_us, end_us) of one camera under `grant` (obtained with
     grants.require(..., need=Action.COPY) or `require_grant`). Whole segments, each lying
     wholly inside the grant's range (nothing the grant does not cover leaves): the covered
     range runs from the first such overlapping segment's start to the last one's end. The
     original segment files go in the bundle only under a retrieve-original grant. The chain
-    is closed by a signed checkpoint, signed now when the recorder has not signed one yet."""
+    is closed by a signed checkpoint, signed now when the recorder has not signed one yet.
+
+    `progress`, when given, is told the work done of the work in all as it is measured
+    (progress.py), from the threads doing it; the total once the bundle is on record. Should
+    it raise, the export is abandoned: ffmpeg is stopped and nothing is left behind."""
     if end_us <= start_us:
         raise ExportError("the end of the range must be after its start")
     if end_us - start_us > MAX_EXPORT_US:
@@ -141,6 +153,7 @@ def create_export(
     root.mkdir(parents=True, exist_ok=True)
     bundle.remove_stale_partials(root)
     files.check_space(root, plan.rows, watermark=watermark, originals=originals)
+    measure = _progress(progress, plan.rows, watermark=watermark)
     export_id = datetime.fromtimestamp(now / 1e6, tz=UTC).strftime("%Y%m%dT%H%M%SZ-")
     export_id += secrets.token_hex(4)
     work = bundle.partial_dir(root, export_id)
@@ -148,11 +161,19 @@ def create_export(
     work.mkdir()
     renamed = committed = False
     try:
-        clip = files.originals_and_clip(ctx.data.archive, plan.rows, work, originals=originals)
+        clip = files.originals_and_clip(
+            ctx.data.archive,
+            plan.rows,
+            work,
+            originals=originals,
+            checked=measure.step("check"),
+            clipped=measure.step("clip"),
+        )
         wm = None
         if watermark:
             text = files.watermark_text(plan.request, grant.id, export_id, username, now)
-            wm = files.make_watermarked(work, text)
+            media_us = sum(r.duration_us for r in plan.rows)
+            wm = files.make_watermarked(work, text, measure.step("watermark"), media_us)
         with _stated(camera_id):
             requested = fmt.TimeRange(start_us=start_us, end_us=end_us)
             manifest = _manifest(plan, export_id, now, requested, clip, wm, signer, originals)
@@ -225,10 +246,25 @@ def create_export(
             renamed = True
             bundle.fsync_dir(root)
         committed = True
+        measure.finish()
         return result
     finally:
         if not committed:
             shutil.rmtree(final if renamed else work, ignore_errors=True)
+
+
+def _progress(report: Report | None, rows: tuple[Row, ...], *, watermark: bool) -> Progress:
+    """The build's steps weighed by the footage they go through (progress.py); the manifest,
+    its signature and the transaction as a hundredth of it."""
+    footage = max(1, sum(r.bytes for r in rows))
+    weights = {
+        "check": footage * CHECK_WEIGHT,
+        "clip": footage * CLIP_WEIGHT,
+        "record": max(1, footage // 100),
+    }
+    if watermark:
+        weights["watermark"] = footage * WATERMARK_WEIGHT
+    return Progress(report, weights)
 
 
 @contextlib.contextmanager

@@ -46,8 +46,14 @@ def check_space(root: Path, rows: Sequence[Row], *, watermark: bool, originals: 
         )
 
 
-def copy_originals(archive: Path, rows: Sequence[Row], work: Path) -> None:
-    """Copy each sealed file into segments/ and check the copy against the index digest."""
+Measured = Callable[[int, int], None]  # (done, total) in a step's own units (progress.py)
+
+
+def copy_originals(
+    archive: Path, rows: Sequence[Row], work: Path, measured: Measured | None = None
+) -> None:
+    """Copy each sealed file into segments/ and check the copy against the index digest;
+    `measured` is told the bytes copied and checked so far, of all the segments'."""
     (work / fmt.SEGMENTS_DIR).mkdir()
 
     def one(r: Row) -> None:
@@ -61,12 +67,13 @@ def copy_originals(archive: Path, rows: Sequence[Row], work: Path) -> None:
             raise _altered(r)
         bundle.seal_file(dst)
 
-    _each(one, rows)
+    _each(one, rows, measured)
 
 
-def check_sources(archive: Path, rows: Sequence[Row]) -> None:
+def check_sources(archive: Path, rows: Sequence[Row], measured: Measured | None = None) -> None:
     """Check each sealed file in the archive against its index digest (a copy grant: the
-    originals are not copied, but an altered archive is not exported either)."""
+    originals are not copied, but an altered archive is not exported either); `measured` as
+    for copy_originals."""
 
     def one(r: Row) -> None:
         try:
@@ -76,13 +83,23 @@ def check_sources(archive: Path, rows: Sequence[Row]) -> None:
         if sha != r.sha256 or size != r.bytes:
             raise _altered(r)
 
-    _each(one, rows)
+    _each(one, rows, measured)
 
 
-def _each(job: Callable[[Row], None], rows: Sequence[Row]) -> None:
+def _each(job: Callable[[Row], None], rows: Sequence[Row], measured: Measured | None) -> None:
+    """`job` on every row, in a pool; each row's bytes counted done as its job ends (in
+    order: pool.map yields the results so)."""
+    total = sum(r.bytes for r in rows)
+    done = 0
     with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
-        for _ in pool.map(job, rows):
-            pass
+        try:
+            for r, _ in zip(rows, pool.map(job, rows), strict=True):
+                done += r.bytes
+                if measured is not None:
+                    measured(done, total)
+        except BaseException:
+            pool.shutdown(cancel_futures=True)  # a refusal or a stop: the rest is not needed
+            raise
 
 
 def _missing(r: Row) -> ExportError:
@@ -99,27 +116,41 @@ def _altered(r: Row) -> ExportError:
 
 
 def originals_and_clip(
-    archive: Path, rows: Sequence[Row], work: Path, *, originals: bool
+    archive: Path,
+    rows: Sequence[Row],
+    work: Path,
+    *,
+    originals: bool,
+    checked: Measured | None = None,
+    clipped: Measured | None = None,
 ) -> fmt.FileInfo:
     """Both at once: ffmpeg remuxes the sealed files (a CPU-bound pass) while the copies are
     written, hashed and fsynced (mostly the disk's time) — or, without the originals, while
     the archive's files are hashed in place. The clip is made from the archive's files, which
     the copies equal byte for byte (each is checked against the index digest), so it is also
-    what the same ffmpeg makes from segments/."""
+    what the same ffmpeg makes from segments/. `checked` is told the bytes checked (or
+    copied), `clipped` the µs of the clip written (of the segments' media duration)."""
     sources = [(archive / r.path, r.duration_us) for r in rows]
     with ThreadPoolExecutor(max_workers=1) as side:
-        clip_job = side.submit(make_clip, sources, work)
+        clip_job = side.submit(make_clip, sources, work, clipped)
         try:
             if originals:
-                copy_originals(archive, rows, work)
+                copy_originals(archive, rows, work, checked)
             else:
-                check_sources(archive, rows)
+                check_sources(archive, rows, checked)
         except BaseException:
             clip_job.cancel()
             with contextlib.suppress(Exception):
                 clip_job.result()  # let ffmpeg finish before the directory is removed
             raise
         return clip_job.result()
+
+
+def _timed(measured: Measured | None, duration_us: int) -> export_clip.OnTime | None:
+    """ffmpeg's µs written as a step's (done, total)."""
+    if measured is None:
+        return None
+    return lambda out_us: measured(out_us, duration_us)
 
 
 @contextlib.contextmanager
@@ -131,11 +162,14 @@ def _as_export_error() -> Iterator[None]:
         raise ExportError(str(exc)) from exc
 
 
-def make_clip(files: list[tuple[Path, int]], work: Path) -> fmt.FileInfo:
-    """clip.mp4 from `files` (path, media duration in µs), in order."""
+def make_clip(
+    files: list[tuple[Path, int]], work: Path, measured: Measured | None = None
+) -> fmt.FileInfo:
+    """clip.mp4 from `files` (path, media duration in µs), in order; `measured` is told the
+    µs written of the media duration in all (ffmpeg's own count)."""
     out = work / fmt.CLIP_FILE
     with _as_export_error():
-        export_clip.make_clip(files, out)
+        export_clip.make_clip(files, out, _timed(measured, sum(d for _, d in files)))
     bundle.seal_file(out)
     sha, size = bundle.sha256_of(out)
     return fmt.FileInfo(
@@ -161,11 +195,14 @@ def watermark_text(
     )
 
 
-def make_watermarked(work: Path, text: str) -> fmt.FileInfo:
-    """clip-watermarked.mp4: clip.mp4 re-encoded with `text` overlaid."""
+def make_watermarked(
+    work: Path, text: str, measured: Measured | None = None, duration_us: int = 0
+) -> fmt.FileInfo:
+    """clip-watermarked.mp4: clip.mp4 re-encoded with `text` overlaid; `measured` is told
+    the µs re-encoded of `duration_us` (the clip's media duration)."""
     out = work / fmt.WATERMARKED_FILE
     with _as_export_error():
-        export_clip.make_watermarked(work / fmt.CLIP_FILE, out, text)
+        export_clip.make_watermarked(work / fmt.CLIP_FILE, out, text, _timed(measured, duration_us))
     bundle.seal_file(out)
     sha, size = bundle.sha256_of(out)
     return fmt.FileInfo(

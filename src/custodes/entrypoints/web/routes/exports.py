@@ -1,7 +1,8 @@
 """Exports under copy grants over HTTP.
 
 POST /exports · GET /exports · GET /exports/{id} · GET /exports/{id}/download (a zip of the
-bundle) · GET /exports/{id}/clip.mp4 (for playing in the browser)
+bundle) · GET /exports/{id}/clip.mp4 (for playing in the browser). Exports made in the
+background, with their progress: routes/export_jobs.py (POST /exports/jobs).
 
 Making, downloading and playing an export need a live grant of the caller's that covers the
 camera and range (copy for the first two, view for playing); each refusal is a ledger entry
@@ -137,7 +138,10 @@ def _new_clip_viewing(request: Request, session: auth.Session, export_id: str) -
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=ExportOut)
 def create(body: ExportIn, session: SessionDep, ctx: CtxDep, lang: LangDep) -> ExportOut:
     """Make a bundle of [start, end) of one camera under a copy grant (whole segments: the
-    covered range is returned). Runs ffmpeg: seconds per hour of footage."""
+    covered range is returned), within this request: for API clients that would rather wait
+    than poll. Runs ffmpeg: seconds per hour of footage, minutes for a day or a watermark.
+    POST /exports/jobs makes the same export in the background (202) and reports its
+    progress; the grant page uses that."""
     # the one range of every time from outside (domain/instants.py)
     start_us, end_us = window(
         body.start, body.end, location="body", names=("start", "end"), lang=lang

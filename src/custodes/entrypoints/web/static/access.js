@@ -1,6 +1,7 @@
 // Access pages: the request form, a request's signatures and decisions, using a grant.
 import { api, csrfToken, formatTime, fromSiteLocal, t, toSiteLocal } from "./app.js";
 import { confirmed } from "./confirm.js";
+import { exportJobs } from "./export-jobs.js";
 
 const errorBox = document.getElementById("form-error");
 
@@ -122,13 +123,24 @@ if (use) {
     await video.play().catch(() => {});
   });
   video.addEventListener("playing", () => { video.dataset.state = "playing"; });
+  // An export is a job the server makes in the background (export-jobs.js): its progress
+  // shows here, and once done the export joins the grant's list below.
+  const jobs = exportJobs({
+    grantId: Number(use.dataset.grant),
+    box: document.getElementById("export-jobs"),
+    cameraName: (id) => {
+      const option = document.querySelector(`#camera option[value="${id}"]`);
+      return option ? option.textContent : String(id);
+    },
+    onDone: () => loadExports(),
+  });
   const exportButton = document.getElementById("export");
   if (exportButton) {
     exportButton.addEventListener("click", async () => {
       errorBox.hidden = true;
       const r = range();
       exportButton.disabled = true;
-      const made = await call("/exports", {
+      const res = await jobs.submit({
         grant_id: Number(use.dataset.grant),
         camera_id: Number(r.camera),
         start: r.start,
@@ -136,9 +148,10 @@ if (use) {
         watermark: document.getElementById("watermark").checked,
       });
       exportButton.disabled = false;
-      if (made) loadExports();
+      if (!res.ok) showError((await res.json()).detail);
     });
   }
+  jobs.refresh();
   loadExports();
 }
 
