@@ -226,7 +226,7 @@ def test_a_stop_mid_way_queues_the_job_again_and_leaves_nothing(world: World) ->
     assert back.state == jobs.QUEUED and back.progress == 0.0 and back.started_us is None
     assert _count(world.ctx, schema.exports) == 0 and _partials(world.ctx) == []
     again = jobs.claim_next(world.ctx)
-    assert again is not None and again.attempts == 2
+    assert again is not None and again.attempts == 1  # an orderly stop is not counted
     done = jobs.run(world.ctx, again)
     assert done.state == jobs.DONE and done.export_id is not None
     _verifies(world.ctx, done.export_id)
@@ -312,6 +312,28 @@ def test_recovery_leaves_the_jobs_this_process_still_runs(world: World) -> None:
     assert jobs.get_job(world.ctx, job.id).state == jobs.RUNNING
     assert jobs.recover(world.ctx) == 1
     assert jobs.get_job(world.ctx, job.id).state == jobs.QUEUED
+
+
+def test_a_job_whose_every_run_dies_is_failed_not_queued_for_ever(world: World) -> None:
+    """An export that kills its process (memory, a crashing ffmpeg) must not start again with
+    every start of the service, taking recording down each time: after MAX_ATTEMPTS runs that
+    died it is failed, and says why. A stop in order is not counted."""
+    job = world.submit()
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None
+    stopped = jobs.run(world.ctx, claimed, should_stop=lambda: True)
+    assert stopped.state == jobs.QUEUED and stopped.attempts == 0  # an orderly stop
+    for died in range(1, jobs.MAX_ATTEMPTS):
+        assert jobs.claim_next(world.ctx) is not None  # … and the process dies in the run
+        assert jobs.recover(world.ctx) == 1
+        again = jobs.get_job(world.ctx, job.id)
+        assert (again.state, again.attempts) == (jobs.QUEUED, died)
+    assert jobs.claim_next(world.ctx) is not None
+    assert jobs.recover(world.ctx) == 1
+    failed = jobs.get_job(world.ctx, job.id)
+    assert failed.state == jobs.FAILED and failed.error_msgid == jobs.INTERRUPTED
+    assert failed.error_params == {"attempts": str(jobs.MAX_ATTEMPTS)}
+    assert jobs.claim_next(world.ctx) is None
 
 
 def test_a_failure_is_recorded_by_its_msgid_and_parameters(world: World) -> None:

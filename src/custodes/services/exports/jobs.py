@@ -43,6 +43,14 @@ STATES = (QUEUED, RUNNING, DONE, FAILED)
 BAD_RANGE = "the end of the range must be after its start"
 TOO_LONG = "one export covers at most 24 hours: split the range"
 FAILED_ON_SERVER = "the export failed on the server (its log says why): ask for it again"
+INTERRUPTED = (
+    "the export was cut off %(attempts)s times by the service stopping while it ran "
+    "(its log says why): ask for it again"
+)
+# A job whose runs died this many times is failed, not queued again: an export that kills its
+# process (memory, a crashing ffmpeg) would otherwise restart with the service for ever, and
+# take recording down with it each time.
+MAX_ATTEMPTS = 3
 
 PROGRESS_EVERY_S = 0.5  # at most two progress writes a second: a poll each second sees it move
 LIST_LIMIT = 100
@@ -201,14 +209,27 @@ def recover(ctx: Context, running_here: Collection[int] = ()) -> int:
     application while a job ran)."""
     if ctx.data.exports.is_dir():
         bundle.remove_stale_partials(ctx.data.exports)
+    left = J.c.state == RUNNING
+    if running_here:
+        left = left & J.c.id.not_in(list(running_here))
     with ctx.engine.begin() as conn:
-        query = update(J).where(J.c.state == RUNNING)
-        if running_here:
-            query = query.where(J.c.id.not_in(list(running_here)))
-        res = conn.execute(
-            query.values(state=QUEUED, progress_done=0, progress_total=0, started_us=None)
-        )
-    return int(res.rowcount or 0)
+        dead = conn.execute(select(J.c.id, J.c.attempts).where(left)).all()
+        for row in dead:
+            if row.attempts >= MAX_ATTEMPTS:  # its every run died: fail it, say so
+                values: dict[str, object] = {
+                    "state": FAILED,
+                    "finished_us": ctx.clock(),
+                    "error_msgid": INTERRUPTED,
+                    "error_params": json.dumps({"attempts": str(row.attempts)}),
+                }
+                log.warning(
+                    "export job %s died in all %s of its runs: failed", row.id, row.attempts
+                )
+            else:
+                values = {"state": QUEUED, "progress_done": 0, "progress_total": 0}
+                values["started_us"] = None
+            conn.execute(update(J).where(J.c.id == row.id, left).values(**values))
+    return len(dead)
 
 
 def claim_next(ctx: Context) -> Job | None:
@@ -263,8 +284,16 @@ def run(ctx: Context, job: Job, should_stop: Callable[[], bool] | None = None) -
             watermark=job.watermark,
             progress=_reporter(ctx, job.id, should_stop),
         )
-    except Stopped:
-        _set(ctx, job.id, state=QUEUED, started_us=None, progress_done=0, progress_total=0)
+    except Stopped:  # an orderly stop is no attempt that died (MAX_ATTEMPTS)
+        _set(
+            ctx,
+            job.id,
+            state=QUEUED,
+            started_us=None,
+            progress_done=0,
+            progress_total=0,
+            attempts=J.c.attempts - 1,
+        )
         return get_job(ctx, job.id)
     except (grants.NoGrant, NothingRecorded) as exc:
         return _failed(ctx, job.id, exc.msgid or str(exc), exc.params)
