@@ -137,7 +137,8 @@ def test_recorded_sound_plays_muted_until_unmuted_and_not_above_4x(
 ) -> None:
     """Camera 1's recorded AAC is decoded with the picture (one MSE buffer of both codecs),
     muted at first; the labelled button (reached with the keyboard) unmutes it; above 4× it is
-    muted and the button says why; back at 1× the sound is as chosen. In both languages."""
+    muted and the button says why; back at 1× the sound is as chosen; M mutes it again. In both
+    languages."""
     span = _span(server, 1, 14)
     view_grants("viewer-sound", [(span["start_us"], span["end_us"])], cameras=(1,))
     at = span["start_us"] + 2_000_000
@@ -170,6 +171,10 @@ def test_recorded_sound_plays_muted_until_unmuted_and_not_above_4x(
         page.select_option("#speed", "1")
         page.wait_for_function("() => !document.getElementById('playback').muted")
         assert _state(page)["text"] == mute
+        page.evaluate("() => document.activeElement.blur()")  # M: not while in a field
+        page.keyboard.press("m")
+        page.wait_for_function("() => document.getElementById('playback').muted")
+        assert _state(page)["text"] == unmute
         page.context.close()
 
 
