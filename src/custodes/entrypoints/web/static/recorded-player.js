@@ -38,7 +38,14 @@ export class RecordedPlayer {
   // Plays `url` (a /media address) from its start; any earlier one stops.
   async play(url) {
     this.stop();
-    if (!window.MediaSource) { this.plain(url); return; }
+    if (!window.MediaSource) {
+      // no headers read: whether it has sound is unknown, so the sound is offered (a video
+      // without a track just stays silent)
+      this.hasAudio = true;
+      this.onchange?.();
+      this.plain(url);
+      return;
+    }
     const abort = new AbortController();
     this.abort = abort;
     let res = await this.fetch(url, MediaSource.isTypeSupported(AAC), abort.signal);
