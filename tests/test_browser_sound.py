@@ -199,6 +199,30 @@ def test_a_camera_without_sound_plays_its_video_and_says_it_has_no_sound(
     page.context.close()
 
 
+def test_a_browser_that_cannot_take_the_audio_codec_plays_the_video_alone(
+    server: str, browser: Browser, view_grants: Callable[..., None]
+) -> None:
+    """When the browser's MSE refuses the response's codecs with the audio in them, the range
+    is asked for again with `audio=false` and the video plays, without sound."""
+    span = _span(server, 1, 10)
+    view_grants("viewer-no-aac", [(span["start_us"], span["end_us"])], cameras=(1,))
+    page = _as(browser, server, "viewer-no-aac")
+    page.add_init_script(
+        """(() => { const ok = MediaSource.isTypeSupported.bind(MediaSource);
+        MediaSource.isTypeSupported = (t) => !(t.startsWith('video/') && t.includes('mp4a'))
+          && ok(t); })();"""
+    )
+    urls = _media_requests(page)
+    page.goto(f"{server}/cameras/1?at={_iso(span['start_us'] + 2_000_000)}")
+    page.wait_for_function(
+        "() => document.getElementById('playback').currentTime > 1.5", timeout=60000
+    )
+    assert len(urls) == 2 and "audio=false" not in urls[0] and "audio=false" in urls[1], urls
+    state = _state(page)
+    assert state["audio"] == 0 and state["text"] == "No sound track", state
+    page.context.close()
+
+
 _PAUSED_HEAD = """() => new Promise((resolve) => {
   const v = document.getElementById('playback');
   const head = document.getElementById('playback-head');
