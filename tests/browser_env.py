@@ -71,6 +71,18 @@ def _shot(p: Page, name: str) -> None:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The served installation of the module that asks for it (one per module: modules run
     side by side); TRUST, SERVED and CAST are this one's while its module runs."""
+    with serving(
+        tmp_path_factory, lambda clips: [Mount(n, ensure_clip(clips, n)) for n in ("cam1", "cam2")]
+    ) as base:
+        yield base
+
+
+@contextmanager
+def serving(
+    tmp_path_factory: pytest.TempPathFactory, cameras: Callable[[Path], list[Mount]]
+) -> Iterator[str]:
+    """`custodes serve` with the simulated cameras `cameras(clip_dir)` makes (cameras 1, 2, …
+    in that order): what `server` is made of, for a module whose cameras differ."""
     CAST.clear()
     root = tmp_path_factory.mktemp("browser")
     data = DataDir(root / "data")
@@ -91,7 +103,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ctx, Role.EXTERNAL_OFFICER, psb, username="officer2", work_id="J-1002"
     )
     CAST["manager"] = person(ctx, Role.SECURITY_MANAGER, username="manager")
-    mounts = [Mount(n, ensure_clip(root / "clips", n)) for n in ("cam1", "cam2")]
+    mounts = cameras(root / "clips")
     with Simulator(mounts, free_port()) as sim:
         for m in mounts:
             add_camera(ctx, CameraSpec(name=f"Gate {m.name}", url=sim.url(m.name), place="gate"))

@@ -15,7 +15,12 @@ from typing import Any
 import pytest
 
 from custodes.adapters.simulator import clips
-from custodes.adapters.simulator.clips import SimulatorError, ensure_audio, ensure_clip
+from custodes.adapters.simulator.clips import (
+    SimulatorError,
+    ensure_aac,
+    ensure_audio,
+    ensure_clip,
+)
 from custodes.adapters.simulator.process import Mount, Simulator, free_port
 
 RTSP = ["-rtsp_transport", "tcp"]
@@ -38,7 +43,7 @@ def _streams(url: str) -> list[dict[str, Any]]:
     data = _ffprobe(
         *RTSP,
         "-show_entries",
-        "stream=codec_type,codec_name,width,height,r_frame_rate,sample_rate,channels",
+        "stream=codec_type,codec_name,profile,width,height,r_frame_rate,sample_rate,channels",
         url,
     )
     streams: list[dict[str, Any]] = data["streams"]
@@ -78,6 +83,7 @@ def sim(clip_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Si
         Mount("cam1", h264),
         Mount("cam2", h265, codec="h265"),
         Mount("cam3", h264, audio=audio),
+        Mount("cam4", h264, audio=ensure_aac(clip_dir)),
     ]
     log = tmp_path_factory.mktemp("log") / "rtsp.log"
     with Simulator(mounts, free_port(), log_path=log) as simulator:
@@ -215,6 +221,31 @@ def test_alaw_mount_has_audio_and_video_advancing_together(sim: Simulator, tmp_p
     assert all(b > a for a, b in itertools.pairwise(audio))
     assert video[-1] == pytest.approx(4.0, abs=0.5)
     assert audio[-1] == pytest.approx(video[-1], abs=0.3)
+
+
+def test_aac_mount_sends_aac_that_advances_with_the_video(sim: Simulator, tmp_path: Path) -> None:
+    """AAC-LC as RFC 3640 (what cameras that send AAC use), which the recorder keeps in MP4."""
+    kinds = {s["codec_type"]: s for s in _streams(sim.url("cam4"))}
+    assert set(kinds) == {"video", "audio"}
+    assert kinds["audio"]["codec_name"] == "aac" and kinds["audio"]["profile"] == "LC"
+    assert (kinds["audio"]["sample_rate"], kinds["audio"]["channels"]) == ("48000", 1)
+    out = tmp_path / "av.mp4"
+    proc = subprocess.run(
+        _record_cmd(sim.url("cam4"), 4, out), capture_output=True, text=True, timeout=20
+    )
+    assert proc.returncode == 0, proc.stderr
+    video = [float(p["pts_time"]) for p in _packets(out, "v")]
+    audio = [float(p["pts_time"]) for p in _packets(out, "a")]
+    assert len(audio) >= 150  # 1024 samples, 21.3 ms, a packet
+    assert all(b > a for a, b in itertools.pairwise(audio))
+    assert audio[-1] == pytest.approx(video[-1], abs=0.3)
+
+
+def test_aac_tone_is_whole_frames(tmp_path: Path) -> None:
+    tone = ensure_aac(tmp_path)
+    assert ensure_aac(tmp_path) == tone  # cached
+    data = _ffprobe("-count_frames", "-show_entries", "stream=codec_name,nb_read_frames", str(tone))
+    assert data["streams"] == [{"codec_name": "aac", "nb_read_frames": "375"}]
 
 
 def test_stop_leaves_no_process(tmp_path: Path) -> None:

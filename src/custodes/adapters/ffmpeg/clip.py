@@ -4,18 +4,33 @@ The concat demuxer reads the segments in order; `inpoint` on the first makes ffm
 the keyframe at or before the requested start (stream copy cannot start between keyframes),
 `outpoint` on the last ends it. The output is fragmented MP4 written to stdout, so a browser
 can play it while it downloads. `init_segment` reads the output's ftyp+moov first, so that
-the codec string can go in the response's headers.
+the codec strings can go in the response's headers.
+
+Where the output's time 0 lies (`media_origin`): the seek goes to the keyframe at or before
+the inpoint, so the output starts up to a GOP before the requested start, and
+`-avoid_negative_ts make_zero` moves the earliest packet of any stream (the audio frame at or
+before that keyframe, when audio is kept) to 0. ffprobe reads the same list the same way
+(same demuxer, same seek), so the first packets' decode times it reports, relative to the
+inpoint, say exactly how far before the requested start time 0 lies. Measured on recorded
+segments with a 2 s GOP and AAC audio: inpoint 3.3 s gives video from -1.300 s and audio from
+-1.305 s; the MP4 muxer then puts the keyframe at 0 and the next frame at 0.045 s, so time t
+of the output shows the instant inpoint - 1.305 + t (to within the first frame).
 """
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from custodes.adapters.ffmpeg.command import FFMPEG
-from custodes.adapters.ffmpeg.fmp4 import FragmentSplitter, codec_string
+from custodes.adapters.ffmpeg.fmp4 import FragmentSplitter, audio_codec_string, codec_string
+from custodes.adapters.ffmpeg.probe import FFPROBE
+
+# How much of the start ffprobe reads to find each stream's first packet (s of media).
+ORIGIN_READ_S = 1.5
 
 
 @dataclass(frozen=True)
@@ -31,10 +46,15 @@ def concat_list(pieces: list[Piece], start_us: int, end_us: int) -> str:
         escaped = str(p.path).replace("'", "'\\''")
         lines.append(f"file '{escaped}'")
         if i == 0 and start_us > p.start_us:
-            lines.append(f"inpoint {(start_us - p.start_us) / 1e6:.6f}")
+            lines.append(f"inpoint {inpoint_us(pieces, start_us) / 1e6:.6f}")
         if i == len(pieces) - 1 and end_us < p.end_us:
             lines.append(f"outpoint {(end_us - p.start_us) / 1e6:.6f}")
     return "\n".join(lines) + "\n"
+
+
+def inpoint_us(pieces: list[Piece], start_us: int) -> int:
+    """The first piece's inpoint that `concat_list` writes (0: none written)."""
+    return max(0, start_us - pieces[0].start_us)
 
 
 def write_concat_list(pieces: list[Piece], start_us: int, end_us: int) -> Path:
@@ -47,8 +67,8 @@ def write_concat_list(pieces: list[Piece], start_us: int, end_us: int) -> Path:
 
 
 def clip_command(list_file: Path, audio: bool = True) -> list[str]:
-    """Without `audio` the MP4 holds the video track alone: a player that appends it to one
-    Media Source Extensions buffer of the video codec (static/recorded-player.js) needs that."""
+    """Without `audio` the MP4 holds the video track alone, for a player that cannot take
+    the audio codec in its Media Source Extensions buffer (static/recorded-player.js)."""
     return [
         FFMPEG,
         "-nostdin",
@@ -78,8 +98,9 @@ def clip_command(list_file: Path, audio: bool = True) -> list[str]:
 
 async def init_segment(read: Callable[[], Awaitable[bytes]]) -> tuple[bytes, str | None]:
     """Reads the start of a fragmented MP4 up to its init segment (ftyp+moov): the bytes read
-    (to be sent on unchanged) and the video track's RFC 6381 codec string, or None when the
-    output ends, or is not MP4, before a whole moov."""
+    (to be sent on unchanged) and the RFC 6381 codecs of its video track and, when it has one,
+    its audio track (`avc1.640028,mp4a.40.2`), or None when the output ends, or is not MP4,
+    before a whole moov, or has no video codec we can name."""
     read_so_far = bytearray()
     splitter = FragmentSplitter()
     while splitter.init is None:
@@ -91,4 +112,64 @@ async def init_segment(read: Callable[[], Awaitable[bytes]]) -> tuple[bytes, str
             splitter.feed(chunk)
         except ValueError:
             return bytes(read_so_far), None
-    return bytes(read_so_far), codec_string(splitter.init)
+    video = codec_string(splitter.init)
+    if video is None:
+        return bytes(read_so_far), None
+    audio = audio_codec_string(splitter.init)
+    return bytes(read_so_far), video if audio is None else f"{video},{audio}"
+
+
+def origin_command(list_file: Path) -> list[str]:
+    """ffprobe of the clip's own concat list: the decode time of its first packets."""
+    return [
+        FFPROBE,
+        "-v",
+        "error",
+        "-f",
+        "concat",
+        "-safe",
+        "0",
+        "-i",
+        str(list_file),
+        "-read_intervals",
+        f"%+{ORIGIN_READ_S:g}",
+        "-show_entries",
+        "packet=codec_type,dts_time",
+        "-of",
+        "csv=p=0",
+    ]
+
+
+def origin_us(probed: str, pieces: list[Piece], start_us: int, audio: bool) -> int | None:
+    """The instant (µs) at the output's time 0, from `origin_command`'s output: the first
+    piece's start, plus the inpoint, plus the earliest packet's decode time (≤ 0 with an
+    inpoint: that keyframe, or the audio frame before it), which make_zero moves to 0."""
+    kinds = ("video", "audio") if audio else ("video",)
+    times = []
+    for line in probed.splitlines():
+        kind, _, dts = line.partition(",")
+        if kind in kinds:
+            try:
+                times.append(float(dts))
+            except ValueError:
+                continue  # N/A: a packet without a decode time
+    if not times:
+        return None
+    return pieces[0].start_us + inpoint_us(pieces, start_us) + round(min(times) * 1e6)
+
+
+async def media_origin(
+    list_file: Path, pieces: list[Piece], start_us: int, audio: bool
+) -> int | None:
+    """`origin_us` of the clip that `clip_command(list_file, audio)` makes; None when ffprobe
+    cannot say (the page then counts from the requested start, up to a GOP late)."""
+    proc = await asyncio.create_subprocess_exec(
+        *origin_command(list_file),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    out, _ = await proc.communicate()
+    if proc.returncode != 0:
+        return None
+    return origin_us(out.decode(errors="replace"), pieces, start_us, audio)

@@ -2,7 +2,7 @@
 
 ffmpeg writes `ftyp moov (moof mdat)*` to a pipe. A viewer needs the init segment (ftyp+moov)
 once, then fragments from a keyframe on; the codec string for Media Source Extensions comes
-from the sample entry's avcC / hvcC record (RFC 6381).
+from the sample entry's avcC / hvcC record (RFC 6381), and an audio track's from its esds.
 """
 
 from __future__ import annotations
@@ -98,6 +98,82 @@ def codec_string(init: bytes) -> str | None:
                 if child == b"hvcC" and cb - ca >= 13:
                     return _hevc_string(kind.decode(), init[ca : ca + 13])
     return None
+
+
+def audio_codec_string(init: bytes) -> str | None:
+    """RFC 6381 codec string of the first audio track (e.g. mp4a.40.2 for AAC-LC, opus), or
+    None when there is none. An audio codec no browser names comes out as its sample entry's
+    four characters, which Media Source Extensions then refuses (the player goes video-only)."""
+    for trak_a, trak_b in find(init, [b"moov", b"trak"]):
+        if _handler(init, trak_a, trak_b) != b"soun":
+            continue
+        for a, b in find(init, [b"mdia", b"minf", b"stbl", b"stsd"], trak_a, trak_b):
+            for kind, ea, eb in children(init, a + 8, b):
+                if kind == b"mp4a":
+                    return _mp4a_string(init, ea, eb)
+                if kind == b"Opus":
+                    return "opus"
+                return kind.decode("latin-1").strip()
+    return None
+
+
+def _handler(buf: bytes, trak_a: int, trak_b: int) -> bytes | None:
+    for a, _b in find(buf, [b"mdia", b"hdlr"], trak_a, trak_b):
+        return buf[a + 8 : a + 12]  # after version/flags and pre_defined
+    return None
+
+
+def _mp4a_string(buf: bytes, ea: int, eb: int) -> str:
+    # AudioSampleEntry: 28 bytes before its child boxes, 16 or 36 more in QuickTime v1/v2
+    version = struct.unpack_from(">H", buf, ea + 8)[0]
+    children_at = ea + 28 + {1: 16, 2: 36}.get(version, 0)
+    for child, ca, cb in children(buf, children_at, eb):
+        if child == b"esds":
+            found = _esds_audio(buf[ca + 4 : cb])  # after version/flags
+            if found is not None:
+                oti, aot = found
+                return f"mp4a.{oti:02X}.{aot}" if oti == 0x40 and aot else f"mp4a.{oti:02X}"
+    return "mp4a.40.2"  # no readable esds: what ISO/IEC 14496-14 says an mp4a mostly is
+
+
+def _esds_audio(d: bytes) -> tuple[int, int] | None:
+    """(objectTypeIndication, audioObjectType or 0) from an esds payload (ISO/IEC 14496-1)."""
+    pos, oti, end = 0, None, len(d)
+    while pos + 2 <= end:
+        tag = d[pos]
+        pos += 1
+        size = 0
+        for _ in range(4):  # expandable length: 7 bits a byte, high bit "more"
+            if pos >= end:
+                return None
+            byte = d[pos]
+            pos += 1
+            size = size << 7 | byte & 0x7F
+            if not byte & 0x80:
+                break
+        if tag == 0x03:  # ES_Descriptor: its fields, then the descriptors inside it
+            if pos + 3 > end:
+                return None
+            flags = d[pos + 2]
+            pos += 3 + 2 * bool(flags & 0x80)  # ES_ID, flags, dependsOn_ES_ID
+            if flags & 0x40 and pos < end:  # URL
+                pos += 1 + d[pos]
+            pos += 2 * bool(flags & 0x20)  # OCR_ES_Id
+        elif tag == 0x04:  # DecoderConfigDescriptor: 13 bytes, then DecoderSpecificInfo
+            if pos >= end:
+                return None
+            oti = d[pos]
+            pos += 13
+        elif tag == 0x05 and oti is not None:  # AudioSpecificConfig
+            if size < 1 or pos >= end:
+                return oti, 0
+            aot = d[pos] >> 3
+            if aot == 31 and pos + 1 < end:
+                aot = 32 + ((d[pos] & 0x07) << 3 | d[pos + 1] >> 5)
+            return oti, aot
+        else:
+            pos += size
+    return (oti, 0) if oti is not None else None
 
 
 def _hevc_string(entry: str, rec: bytes) -> str:

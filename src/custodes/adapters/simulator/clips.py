@@ -51,6 +51,11 @@ PRESET = "superfast"
 AUDIO_RATE = 8000
 """Sample rate of the G.711 A-law audio track (mono, one byte per sample)."""
 
+AAC_RATE = 48000
+"""Sample rate of the AAC-LC audio track (mono): what most cameras that send AAC use."""
+AAC_FRAME = 1024
+"""Samples per AAC-LC frame; 4 s at 48 kHz is 187.5 of them, so the clip is 8 s long."""
+
 SECOND_HALF_SIZE = (1280, 720)
 """Picture size of the second half of a ``resolution_change`` clip."""
 
@@ -178,6 +183,45 @@ def ensure_audio(sim_dir: Path, *, seconds: int = 4, frequency: int = 1000) -> P
         size = tmp.stat().st_size
         if size != samples:
             raise SimulatorError(f"audio tone has {size} samples, expected {samples}")
+        os.replace(tmp, target)
+    return target
+
+
+def ensure_aac(sim_dir: Path, *, frequency: int = 1000) -> Path:
+    """Return the path of an AAC-LC file (ADTS, 48 kHz mono) of a tone, encoding it once.
+
+    Like ``ensure_audio``'s tone it beeps once a second. It is 375 whole AAC frames (8 s), so
+    the RTSP server can loop it byte-wise and stamp frame *n* with ``n × 1024 / 48000``.
+    """
+    if frequency <= 0:
+        raise SimulatorError("frequency must be positive")
+    frames = 375
+    target = sim_dir / f"tone-{frequency}hz-{frames}frames.aac"
+    if _usable(target):
+        return target
+    sim_dir.mkdir(parents=True, exist_ok=True)
+    with _temporary(target) as tmp:
+        _run_ffmpeg(
+            [
+                "-f",
+                "lavfi",
+                "-i",
+                f"sine=frequency={frequency}:beep_factor=2:sample_rate={AAC_RATE}",
+                # the encoder's own delay adds a frame: ask for one less to get `frames`
+                "-af",
+                f"atrim=end_sample={(frames - 1) * AAC_FRAME}",
+                "-ac",
+                "1",
+                "-c:a",
+                "aac",
+                "-b:a",
+                "64k",
+                "-f",
+                "adts",
+                str(tmp),
+            ],
+            what=f"AAC tone {target.name}",
+        )
         os.replace(tmp, target)
     return target
 

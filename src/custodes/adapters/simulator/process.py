@@ -56,8 +56,9 @@ class Mount:
     def argument(self) -> str:
         """The ``--mount`` argument for ``rtsp_server.py``."""
         text = f"{self.name}={self.clip}:{self.codec}"
-        if self.audio is not None:
-            text += f":alaw={self.audio}"
+        if self.audio is not None:  # clips.ensure_aac writes .aac, ensure_audio A-law
+            kind = "aac" if self.audio.suffix == ".aac" else "alaw"
+            text += f":{kind}={self.audio}"
         return text
 
 

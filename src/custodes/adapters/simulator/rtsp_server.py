@@ -7,6 +7,7 @@ Run with Debian's system python, which is the one that has ``gi``::
         --mount cam1=/sim/cam1.h264 \\
         --mount cam2=/sim/cam2.h265:h265 \\
         --mount cam3=/sim/cam3.h264:h264:alaw=/sim/tone.alaw \\
+        --mount cam4=/sim/cam4.h264:h264:aac=/sim/tone.aac \\
         [--auth USER:PASSWORD]
 
 Each mount is served at ``rtsp://ADDRESS:PORT/NAME``. The clip is a raw Annex-B
@@ -21,7 +22,9 @@ keeps growing across loops, so timestamps never go backwards) and the RTSP serve
 which synchronise on the pipeline clock, pace the stream in real time. Optional G.711
 A-law audio (``:alaw=FILE``, raw 8 kHz mono) is stamped the same way from its byte count
 (one byte per sample) and split into 20 ms packets by ``rtppcmapay``, so audio and video
-share one time base.
+share one time base. Optional AAC-LC audio (``:aac=FILE``, ADTS) is parsed by ``aacparse``,
+stamped from its frame count (1024 samples a frame) and sent as RFC 3640 ``mpeg4-generic``
+by ``rtpmp4gpay``, as cameras that send AAC do.
 
 Media are shared (``shared=True``): every client of a mount gets the same pipeline, so
 the cost is one file read + parse + payload per camera regardless of the number of
@@ -52,6 +55,8 @@ NAME_RE = re.compile(r"^[A-Za-z0-9_-]+$")
 CODECS = ("h264", "h265")
 AUDIO_RATE = 8000  # A-law: 8 kHz mono, one byte per sample
 AUDIO_PACKET_NS = 20_000_000  # 20 ms of audio per RTP packet (160 bytes)
+AAC_FRAME = 1024  # samples per AAC-LC frame
+AUDIO_KINDS = ("alaw", "aac")
 ELEMENTS = (
     "multifilesrc",
     "h264parse",
@@ -60,33 +65,39 @@ ELEMENTS = (
     "rtph265pay",
     "rawaudioparse",
     "rtppcmapay",
+    "aacparse",
+    "rtpmp4gpay",
 )
 
 
 @dataclass(frozen=True)
 class MountSpec:
-    """One ``--mount NAME=PATH[:h264|h265][:alaw=AUDIOPATH]`` argument."""
+    """One ``--mount NAME=PATH[:h264|h265][:alaw=|:aac=AUDIOPATH]`` argument."""
 
     name: str
     clip: str
     codec: str = "h264"
     audio: str | None = None
+    audio_kind: str = "alaw"
 
 
 def parse_mount(text: str) -> MountSpec:
-    """Parse ``NAME=PATH[:h264|h265][:alaw=AUDIOPATH]`` (paths may contain ``:``)."""
+    """Parse ``NAME=PATH[:h264|h265][:alaw=|:aac=AUDIOPATH]`` (paths may contain ``:``)."""
     name, sep, rest = text.partition("=")
     if not sep or not NAME_RE.match(name):
         raise argparse.ArgumentTypeError(
-            f"bad mount {text!r}: expected NAME=PATH[:h264|h265][:alaw=AUDIOPATH] "
+            f"bad mount {text!r}: expected NAME=PATH[:h264|h265][:alaw=|:aac=AUDIOPATH] "
             "with NAME made of [A-Za-z0-9_-]"
         )
     audio: str | None = None
-    head, sep, tail = rest.rpartition(":alaw=")
-    if sep:
-        rest, audio = head, tail
-        if not audio:
-            raise argparse.ArgumentTypeError(f"bad mount {text!r}: empty alaw= path")
+    audio_kind = "alaw"
+    for kind in AUDIO_KINDS:
+        head, sep, tail = rest.rpartition(f":{kind}=")
+        if sep:
+            rest, audio, audio_kind = head, tail, kind
+            if not audio:
+                raise argparse.ArgumentTypeError(f"bad mount {text!r}: empty {kind}= path")
+            break
     codec = "h264"
     for candidate in CODECS:
         if rest.endswith(":" + candidate):
@@ -94,7 +105,7 @@ def parse_mount(text: str) -> MountSpec:
             break
     if not rest:
         raise argparse.ArgumentTypeError(f"bad mount {text!r}: empty clip path")
-    return MountSpec(name=name, clip=rest, codec=codec, audio=audio)
+    return MountSpec(name=name, clip=rest, codec=codec, audio=audio, audio_kind=audio_kind)
 
 
 @dataclass
@@ -105,6 +116,7 @@ class _Stamper:
     frame_ns: int = 0
     frames: int = 0
     samples: int = 0
+    aac_rate: int = 0
 
 
 def _launch_line(spec: MountSpec) -> str:
@@ -119,6 +131,13 @@ def _launch_line(spec: MountSpec) -> str:
     )
     if spec.audio is None:
         return f"( {video} )"
+    if spec.audio_kind == "aac":
+        audio = (
+            "multifilesrc name=asrc loop=true caps=audio/mpeg,mpegversion=4,stream-format=adts "
+            "! aacparse name=aparse ! audio/mpeg,mpegversion=4,stream-format=raw "
+            "! rtpmp4gpay name=pay1 pt=97"
+        )
+        return f"( {video} {audio} )"
     # rawaudioparse turns multifilesrc's BYTES segment into a TIME segment; without it
     # rtppcmapay cannot compute running times and every RTP timestamp comes out equal.
     audio = (
@@ -171,6 +190,26 @@ def _stamp_audio(pad: Gst.Pad, info: Gst.PadProbeInfo, state: _Stamper) -> Gst.P
     return Gst.PadProbeReturn.OK
 
 
+def _stamp_aac(pad: Gst.Pad, info: Gst.PadProbeInfo, state: _Stamper) -> Gst.PadProbeReturn:
+    # one buffer per AAC frame out of aacparse; frame n starts at n × 1024 / rate
+    buf = info.get_buffer()
+    if buf is None:
+        return Gst.PadProbeReturn.OK
+    if state.aac_rate == 0:
+        caps = pad.get_current_caps()
+        ok, rate = (False, 0)
+        if caps is not None and caps.get_size() > 0:
+            ok, rate = caps.get_structure(0).get_int("rate")
+        state.aac_rate = rate if ok and rate > 0 else 48000
+    start = Gst.util_uint64_scale_int(state.samples, Gst.SECOND, state.aac_rate)
+    end = Gst.util_uint64_scale_int(state.samples + AAC_FRAME, Gst.SECOND, state.aac_rate)
+    buf.pts = start
+    buf.dts = start
+    buf.duration = end - start
+    state.samples += AAC_FRAME
+    return Gst.PadProbeReturn.OK
+
+
 class ClipFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
     """Media factory that loops one pre-encoded clip (and optional A-law audio)."""
 
@@ -203,7 +242,8 @@ class ClipFactory(GstRtspServer.RTSPMediaFactory):  # type: ignore[misc]
             asrc = bin_.get_by_name("asrc")
             asrc.set_property("location", _multifilesrc_location(self.spec.audio))
             aparse = bin_.get_by_name("aparse")
-            aparse.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, _stamp_audio, state)
+            stamp = _stamp_aac if self.spec.audio_kind == "aac" else _stamp_audio
+            aparse.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, stamp, state)
         self.registry.append(media)
         media.connect("unprepared", self._on_unprepared)
 
@@ -258,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         type=parse_mount,
         action="append",
         required=True,
-        metavar="NAME=PATH[:h264|h265][:alaw=AUDIOPATH]",
+        metavar="NAME=PATH[:h264|h265][:alaw=|:aac=AUDIOPATH]",
     )
     parser.add_argument("--fps", type=int, default=25, help="frame rate if the SPS has none")
     parser.add_argument(
@@ -298,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             "rtph264pay",
             "rtph265pay",
             "rtppcmapay",
+            "aacparse",
+            "rtpmp4gpay",
         )
         if Gst.ElementFactory.find(f) is None
     ]

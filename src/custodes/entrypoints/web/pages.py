@@ -62,6 +62,11 @@ JS_STRINGS = (
     "Nothing recorded at this time",
     "No later recording",
     "Played up to the latest recording",
+    # the recorded player's sound button (static/camera.js)
+    "Unmute",
+    "Mute",
+    "No sound track",
+    "Muted above 4×",
     "The recording from {time} on lies outside every grant of yours: file an access request",
     "Saved",
     "Download",

@@ -19,7 +19,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
-from custodes.adapters.ffmpeg.clip import Piece, clip_command, init_segment, write_concat_list
+from custodes.adapters.ffmpeg.clip import (
+    Piece,
+    clip_command,
+    init_segment,
+    media_origin,
+    write_concat_list,
+)
 from custodes.clock import iso
 from custodes.domain.access_rules import Action
 from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, field_error
@@ -134,8 +140,10 @@ async def media(
     audio: Annotated[bool, Query(description="false: the video track alone")] = True,
 ) -> StreamingResponse:
     """One MP4 of [start, end): stream copy, from the keyframe at or before `start`. The
-    `X-Custodes-Codecs` header gives the video track's RFC 6381 codec (e.g. avc1.640028), for
-    a Media Source Extensions buffer of the video alone (`audio=false`)."""
+    `X-Custodes-Codecs` header gives the RFC 6381 codecs of its tracks, video first (e.g.
+    `avc1.640028,mp4a.40.2`; the video alone with `audio=false` or no recorded audio), for a
+    Media Source Extensions buffer. `X-Custodes-Media-Start-Us` is the instant (µs since
+    1970) at the MP4's time 0: up to a GOP before `start`, where that keyframe lies."""
     a, b = _window(start, end, ("start", "end"), MAX_MEDIA_HOURS * 3_600_000_000, "2 hours", lang)
     _check_camera(ctx, camera_id)
     try:
@@ -173,6 +181,7 @@ async def media(
     )
     pieces = [Piece(ctx.data.archive / r.path, r.start_us, r.end_us) for r in refs]
     list_file = write_concat_list(pieces, a, b)
+    origin = asyncio.create_task(media_origin(list_file, pieces, a, audio))
     proc = await asyncio.create_subprocess_exec(
         *clip_command(list_file, audio=audio),
         stdout=asyncio.subprocess.PIPE,
@@ -184,10 +193,14 @@ async def media(
     stdout = proc.stdout
     try:
         head, codec = await init_segment(lambda: stdout.read(CHUNK))
+        origin_us = await origin
     except BaseException:
         with contextlib.suppress(ProcessLookupError):
             proc.kill()
         await proc.wait()
+        origin.cancel()
+        with contextlib.suppress(BaseException):
+            await origin
         list_file.unlink(missing_ok=True)
         raise
 
@@ -211,4 +224,6 @@ async def media(
     }
     if codec is not None:
         headers["X-Custodes-Codecs"] = codec
+    if origin_us is not None:
+        headers["X-Custodes-Media-Start-Us"] = str(origin_us)
     return StreamingResponse(body(), media_type="video/mp4", headers=headers)

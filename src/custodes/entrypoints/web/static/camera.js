@@ -109,9 +109,13 @@ function marker(px, m) {
   return g;
 }
 
+// The instant (ms) at the video's time 0: where the server says the media starts (the
+// keyframe at or before the start asked for), else the start asked for.
+const originMs = () => player.originMs ?? playing.start;
+
 // The wall-clock time (ms) of what the player shows.
 function headMs() {
-  return playing.start + video.currentTime * 1e3;
+  return originMs() + video.currentTime * 1e3;
 }
 
 // The play head's time, always shown (in the site's zone; `datetime` holds it to the ms).
@@ -317,7 +321,39 @@ function setSpeed(rate) {
   speed.value = String(rate);
   video.defaultPlaybackRate = rate; // kept when the player sets a new source
   video.playbackRate = rate;
+  showSound();
 }
+
+// Sound: recorded audio plays with the picture (its pitch kept at any speed, the browser's
+// default), muted at first (browsers let only muted media start by itself) until the person
+// presses the button (or M); muted above MAX_SOUND_RATE, where speech is no longer
+// intelligible, and back as chosen below it. Without a sound track the button says so.
+const sound = document.getElementById("sound");
+const MAX_SOUND_RATE = 4;
+let soundWanted = false;
+function showSound() {
+  const has = player.hasAudio;
+  const fast = video.playbackRate > MAX_SOUND_RATE;
+  video.muted = !has || fast || !soundWanted;
+  if (!sound) return;
+  sound.hidden = !playing;
+  sound.disabled = !has || fast;
+  sound.textContent = !has ? t("No sound track") : fast ? t("Muted above 4×")
+    : soundWanted ? t("Mute") : t("Unmute");
+}
+function toggleSound() {
+  if (!player.hasAudio || video.playbackRate > MAX_SOUND_RATE) return;
+  soundWanted = !soundWanted;
+  showSound();
+}
+sound?.addEventListener("click", toggleSound);
+player.onchange = showSound;
+// the video's own controls mute and unmute too: their choice is the person's
+video.addEventListener("volumechange", () => {
+  if (!player.hasAudio || video.playbackRate > MAX_SOUND_RATE || soundWanted === !video.muted) return;
+  soundWanted = !video.muted;
+  showSound();
+});
 speed.addEventListener("change", () => setSpeed(Number(speed.value)));
 function stepSpeed(by) {
   const i = SPEEDS.indexOf(Number(speed.value));
@@ -334,7 +370,7 @@ function togglePlay() {
 function step(s) {
   if (!playing) return;
   const t = video.currentTime + s;
-  const end = Number.isFinite(video.duration) ? video.duration : (playing.end - playing.start) / 1e3;
+  const end = Number.isFinite(video.duration) ? video.duration : (playing.end - originMs()) / 1e3;
   if (t >= Math.max(0, player.heldFrom()) && t < end) video.currentTime = t;
   else playFrom(headMs() + s * 1e3);
 }
@@ -344,7 +380,8 @@ video.addEventListener("seeking", () => {
   if (playing && video.currentTime < player.heldFrom() - 0.5) playFrom(headMs());
 });
 
-// Space / K play or pause, ←/→ step one second (ten with Shift), +/L faster, −/J slower; not
+// Space / K play or pause, ←/→ step one second (ten with Shift), +/L faster, −/J slower, M
+// sound on or off; not
 // while typing in a field (on a focused button too: the key's default, a click, is kept from
 // it), and not with Ctrl, Alt or Meta (the browser's own shortcuts).
 const KEYS = {
@@ -352,6 +389,7 @@ const KEYS = {
   ArrowLeft: (e) => step(e.shiftKey ? -10 : -1), ArrowRight: (e) => step(e.shiftKey ? 10 : 1),
   "+": () => stepSpeed(1), "=": () => stepSpeed(1), l: () => stepSpeed(1),
   "-": () => stepSpeed(-1), "−": () => stepSpeed(-1), j: () => stepSpeed(-1),
+  m: toggleSound,
 };
 document.addEventListener("keydown", (e) => {
   if (e.ctrlKey || e.altKey || e.metaKey) return;

@@ -1,17 +1,28 @@
 // Recorded footage through Media Source Extensions. A plain <video src=/media…> of the
 // progressive fragmented MP4 fell back to near 0 when playback outran the download (8× on a
 // slow link): the browser re-requested the clip, which the server can only send from its
-// start. Here the one response is read with fetch() as it streams, each piece appended to a
-// SourceBuffer of the video track (codec from the X-Custodes-Codecs header, `audio=false`):
-// when playback outruns it the video waits, and never goes back. Buffered footage more than
-// KEEP_S behind the play head is dropped; reading waits while AHEAD_S are buffered ahead
-// (the server's ffmpeg then waits too). Without MSE, or for a codec it cannot take, the
-// video element plays the address itself.
+// start. Here the one response is read with fetch() as it streams, each piece appended to one
+// SourceBuffer of its tracks (codecs from the X-Custodes-Codecs header: the video's, and the
+// recorded audio's when there is one, e.g. "avc1.640028,mp4a.40.2"): when playback outruns
+// it the video waits, and never goes back. Audio is asked for when the browser takes AAC in
+// MSE; when it cannot take the audio codec the response names, the range is asked for again
+// with `audio=false` (the video alone). Buffered footage more than KEEP_S behind the play head
+// is dropped; reading waits while AHEAD_S are buffered ahead (the server's ffmpeg then waits
+// too). Without MSE, or for a video codec it cannot take, the video element plays the
+// address itself.
+//
+// The media's time 0 is not the requested start: stream copy starts at the keyframe at or
+// before it, up to a GOP earlier. The server says where time 0 lies
+// (X-Custodes-Media-Start-Us) and `originMs` holds it, so that the pages show the instant the
+// picture shows (null until the response came, and without MSE: then the pages count from
+// the start they asked for).
 
 const KEEP_S = 20;
 const AHEAD_S = 90;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+const AAC = 'audio/mp4; codecs="mp4a.40.2"';
+const ORIGIN = "X-Custodes-Media-Start-Us";
 
 export class RecordedPlayer {
   constructor(video) {
@@ -19,21 +30,41 @@ export class RecordedPlayer {
     this.abort = null;
     this.trimmed = false;
     this.readAll = false;
+    this.originMs = null; // the instant (ms) at the media's time 0, once the server said it
+    this.hasAudio = false; // what plays has a sound track
+    this.onchange = null; // called when originMs or hasAudio change
   }
 
   // Plays `url` (a /media address) from its start; any earlier one stops.
   async play(url) {
     this.stop();
-    if (!window.MediaSource) { this.plain(url); return; }
+    if (!window.MediaSource) {
+      // no headers read: whether it has sound is unknown, so the sound is offered (a video
+      // without a track just stays silent)
+      this.hasAudio = true;
+      this.onchange?.();
+      this.plain(url);
+      return;
+    }
     const abort = new AbortController();
     this.abort = abort;
-    let res;
-    try {
-      res = await fetch(`${url}&audio=false`, { credentials: "same-origin", signal: abort.signal });
-    } catch {
-      return; // superseded, or the connection failed: nothing to show
+    let res = await this.fetch(url, MediaSource.isTypeSupported(AAC), abort.signal);
+    if (!res) return; // superseded, or the connection failed: nothing to show
+    let codecs = res.headers.get("X-Custodes-Codecs");
+    const videoCodec = codecs?.split(",")[0];
+    if (res.ok && codecs !== videoCodec && !MediaSource.isTypeSupported(`video/mp4; codecs="${codecs}"`)
+      && MediaSource.isTypeSupported(`video/mp4; codecs="${videoCodec}"`)) {
+      res.body?.cancel().catch(() => {}); // an audio codec this browser cannot play: video alone
+      res = await this.fetch(url, false, abort.signal);
+      if (!res) return;
+      codecs = res.headers.get("X-Custodes-Codecs");
     }
-    const codecs = res.headers.get("X-Custodes-Codecs");
+    if (res.ok) { // also for the browser's own player below: the same range, the same origin
+      const origin = Number(res.headers.get(ORIGIN));
+      this.originMs = res.headers.has(ORIGIN) && Number.isFinite(origin) ? origin / 1e3 : null;
+      this.hasAudio = Boolean(codecs?.includes(","));
+      this.onchange?.();
+    }
     const mime = `video/mp4; codecs="${codecs}"`;
     if (!res.ok || !codecs || !MediaSource.isTypeSupported(mime)) {
       abort.abort();
@@ -66,6 +97,17 @@ export class RecordedPlayer {
       if (ms.readyState === "open") ms.endOfStream();
     } catch (err) {
       if (!abort.signal.aborted) console.warn("recorded playback stopped:", err);
+    }
+  }
+
+  // The response for `url`, with its audio or (`audio` false) without; null when superseded
+  // or the connection failed.
+  async fetch(url, audio, signal) {
+    try {
+      const res = await fetch(audio ? url : `${url}&audio=false`, { credentials: "same-origin", signal });
+      return signal.aborted ? null : res;
+    } catch {
+      return null;
     }
   }
 
@@ -125,6 +167,11 @@ export class RecordedPlayer {
     this.abort = null;
     this.trimmed = false;
     this.readAll = false;
+    if (this.originMs !== null || this.hasAudio) {
+      this.originMs = null;
+      this.hasAudio = false;
+      this.onchange?.();
+    }
   }
 }
 

@@ -30,13 +30,22 @@ const tiles = [...grid.querySelectorAll(".sync-tile")].map((fig) => {
     camera: Number(fig.dataset.camera),
     name: fig.querySelector("figcaption").textContent,
     fig, video, note: fig.querySelector(".sync-note"), player: new RecordedPlayer(video),
-    range: null, // { start, end } ms: what its video plays, from its time 0
+    range: null, // { start, end } ms: what its video plays (asked from `start`)
     busy: false, // asking the server what to play
     retryAt: null, // ms: the clock's instant at which its next recording (or grant) begins
     waitSince: null, // performance.now() when it began waiting for footage
     spans: [], gaps: [], grants: [],
   };
 });
+// The instant (ms) at a tile's video time 0: where the server says its media starts (the
+// keyframe at or before the start asked for, up to a GOP earlier), else the start asked for.
+// Sound stays off here: four cameras at once would drown each other (the camera page plays it).
+const originOf = (tile) => tile.player.originMs ?? tile.range.start;
+for (const tile of tiles) {
+  tile.player.onchange = () => {
+    if (tile.range) tile.fig.dataset.start = String(originOf(tile));
+  };
+}
 
 // The instant shown (ms since 1970) at `base` (performance.now()), moving at `rate` while it
 // runs and no tile holds it.
@@ -135,7 +144,8 @@ async function startTile(tile, ms, mine) {
     }
     say(tile, null);
     tile.range = { start: ms, end: b };
-    tile.fig.dataset.start = String(ms); // what its video's time 0 is (the tests read it)
+    tile.fig.dataset.start = String(ms); // its video's time 0 (the tests read it): the server
+    // says where it lies once the media comes (player.onchange)
     tile.waitSince = performance.now();
     tile.video.defaultPlaybackRate = clock.rate;
     tile.video.playbackRate = clock.rate;
@@ -189,7 +199,7 @@ function tick() {
       continue;
     }
     const v = tile.video;
-    const want = (at - tile.range.start) / 1e3;
+    const want = (at - originOf(tile)) / 1e3;
     if (v.readyState < HTMLMediaElement.HAVE_FUTURE_DATA) {
       if (tile.waitSince === null) tile.waitSince = performance.now();
       if (performance.now() - tile.waitSince > GIVE_UP_MS) {

@@ -1,0 +1,206 @@
+"""Where a recorded range's time 0 lies, and its sound: /media starts at the keyframe at or
+before the start asked for (stream copy), and says at which instant its time 0 lies
+(`X-Custodes-Media-Start-Us`), measured against the segments ffmpeg recorded (GOP 2 s, AAC
+audio: the recorder's segment options) and against what the MP4 it sends holds."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.command import SEGMENT_FORMAT_OPTIONS
+from custodes.adapters.ffmpeg.stderr import StreamInfo
+from custodes.clock import iso
+from custodes.domain.camera import CameraSpec
+from custodes.domain.timing import RunClock
+from custodes.entrypoints.web.app import create_app
+from custodes.entrypoints.web.deps import CSRF_HEADER
+from custodes.services import cameras as svc
+from custodes.services.context import Context
+from custodes.services.sealing import Sealer, SegmentClosed
+
+from .grant_setup import approved_grant
+
+T0 = 1_795_000_000_000_000
+FPS = 25
+GOP_S = 2
+SEGMENT_S = 4
+AUDIO_FRAME_US = 1024 * 1_000_000 // 48_000  # one AAC frame at 48 kHz: 21.3 ms
+
+
+def _record(run_dir: Path, audio: bool) -> list[tuple[str, float, float]]:
+    """Three 4-s segments, a keyframe every 2 s, as the recorder's ffmpeg writes them."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    seconds = 3 * SEGMENT_S
+    sound = ["-f", "lavfi", "-i", f"sine=frequency=1000:sample_rate=48000:duration={seconds}"]
+    res = subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            f"testsrc2=size=320x240:rate={FPS}:duration={seconds}",
+            *(sound if audio else []),
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-g",
+            str(GOP_S * FPS),
+            "-keyint_min",
+            str(GOP_S * FPS),
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "0",
+            *(["-c:a", "aac", "-ac", "1"] if audio else []),
+            "-f",
+            "segment",
+            "-segment_time",
+            str(SEGMENT_S),
+            "-segment_format",
+            "mp4",
+            "-segment_format_options",
+            SEGMENT_FORMAT_OPTIONS,
+            "-reset_timestamps",
+            "1",
+            "-segment_list",
+            "pipe:1",
+            "-segment_list_type",
+            "csv",
+            str(run_dir / "%08d.mp4"),
+        ],
+        capture_output=True,
+        check=True,
+        text=True,
+    )
+    out = []
+    for line in res.stdout.splitlines():
+        name, a, b = line.split(",")
+        out.append((name, float(a), float(b)))
+    return out
+
+
+def _packets(path: Path, stream: str) -> list[dict[str, Any]]:
+    res = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pts_time,flags",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    packets: list[dict[str, Any]] = json.loads(res.stdout)["packets"]
+    return packets
+
+
+def _frames_us(path: Path) -> list[tuple[int, bool]]:
+    """The video frames' presentation times in the segment file (µs from its start), and
+    whether each is a keyframe."""
+    return [(round(float(p["pts_time"]) * 1e6), "K" in p["flags"]) for p in _packets(path, "v:0")]
+
+
+@pytest.fixture
+def officer(ctx: Context) -> Iterator[TestClient]:
+    """A client logged in as an officer holding a view grant on cameras 1 and 2."""
+    for name in ("Sound", "Silent"):
+        svc.add_camera(ctx, CameraSpec(name=name, url="rtsp://h/x", place="p"))
+    setup = approved_grant(ctx, camera_ids=[1, 2], start_us=T0, end_us=T0 + 3_600_000_000)
+    holder = setup.holders[0]
+    with TestClient(create_app(ctx)) as c:
+        res = c.post(
+            "/api/v1/auth/login", json={"username": holder.username, "password": holder.password}
+        )
+        assert res.status_code == 200, res.text
+        c.headers[CSRF_HEADER] = res.json()["csrf_token"]
+        yield c
+
+
+def _seal(ctx: Context, cam: int, audio: bool) -> list[Any]:
+    """Records and seals the three segments; their index rows (start_us, path)."""
+    run_dir = ctx.data.camera_spool(cam) / "run1"
+    clock = RunClock()
+    for name, a, b in _record(run_dir, audio):
+        timing = clock.place(a, b, T0 + int(b * 1e6))
+        Sealer(ctx.engine, ctx.data).seal(
+            SegmentClosed(cam, "run1", run_dir / name, timing, StreamInfo())
+        )
+    s = schema.segments
+    with ctx.engine.connect() as conn:
+        return list(conn.execute(select(s).where(s.c.camera_id == cam).order_by(s.c.seq)).all())
+
+
+def _keyframe_before(ctx: Context, rows: list[Any], at_us: int) -> tuple[int, int]:
+    """The true instants of the keyframe at or before `at_us` and of the frame after it: its
+    segment's start plus their times in the recorded file, read by ffprobe. (The frame after
+    is not always a frame period later: in a run's first segment the MP4 muxer stretches the
+    keyframe over the AAC encoder's priming.)"""
+    row = next(r for r in rows if r.start_us <= at_us < r.end_us)
+    frames = _frames_us(ctx.data.archive / row.path)
+    i = max(i for i, (t, key) in enumerate(frames) if key and row.start_us + t <= at_us)
+    return int(row.start_us + frames[i][0]), int(row.start_us + frames[i + 1][0])
+
+
+@pytest.mark.parametrize("audio", [True, False])
+def test_media_says_the_instant_at_its_time_0_from_a_start_in_mid_gop(
+    officer: TestClient, ctx: Context, tmp_path: Path, audio: bool
+) -> None:
+    """Asked from 1 s and 1.3 s into a 2-s GOP, the media starts at that GOP's keyframe: the
+    header says that keyframe's instant (less one AAC frame at most: make_zero starts the
+    MP4 at the audio frame before it), and the MP4's own time t shows the instant header + t
+    (its second frame at that frame's true instant)."""
+    rows = _seal(ctx, 1, audio=True)
+    first = rows[0].start_us
+    for into in (1_000_000, 3_300_000, 5_000_000, 4_000_000):  # 4 s: a keyframe itself
+        start = first + into
+        truth, after = _keyframe_before(ctx, rows, start)
+        params = {"start": iso(start), "end": iso(start + 5_000_000)}
+        if not audio:
+            params["audio"] = "false"
+        res = officer.get("/api/v1/cameras/1/media", params=params)
+        assert res.status_code == 200, res.text
+        origin = int(res.headers["X-Custodes-Media-Start-Us"])
+        slack = AUDIO_FRAME_US + 1_000 if audio else 1_000
+        assert truth - slack <= origin <= truth + 1_000, (into, origin - truth)
+        clip = tmp_path / f"clip-{into}.mp4"
+        clip.write_bytes(res.content)
+        video = [float(p["pts_time"]) for p in _packets(clip, "v:0")]
+        second = origin + round(video[1] * 1e6)
+        assert abs(second - after) <= 2_000, (into, second - after)
+        codecs = r"avc1\.[0-9A-F]{6},mp4a\.40\.2" if audio else r"avc1\.[0-9A-F]{6}"
+        assert re.fullmatch(codecs, res.headers["X-Custodes-Codecs"]), res.headers
+
+
+def test_media_of_a_camera_without_sound_names_the_video_codec_alone(
+    officer: TestClient, ctx: Context, tmp_path: Path
+) -> None:
+    rows = _seal(ctx, 2, audio=False)
+    start = rows[0].start_us + 2_500_000
+    res = officer.get(
+        "/api/v1/cameras/2/media", params={"start": iso(start), "end": iso(start + 3_000_000)}
+    )
+    assert res.status_code == 200, res.text
+    assert re.fullmatch(r"avc1\.[0-9A-F]{6}", res.headers["X-Custodes-Codecs"]), res.headers
+    origin = int(res.headers["X-Custodes-Media-Start-Us"])
+    assert abs(origin - _keyframe_before(ctx, rows, start)[0]) <= 1_000
