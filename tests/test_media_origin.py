@@ -204,3 +204,52 @@ def test_media_of_a_camera_without_sound_names_the_video_codec_alone(
     assert re.fullmatch(r"avc1\.[0-9A-F]{6}", res.headers["X-Custodes-Codecs"]), res.headers
     origin = int(res.headers["X-Custodes-Media-Start-Us"])
     assert abs(origin - _keyframe_before(ctx, rows, start)[0]) <= 1_000
+
+
+def _holder_of(ctx: Context, start_us: int, end_us: int) -> TestClient:
+    setup = approved_grant(ctx, camera_ids=[1], start_us=start_us, end_us=end_us)
+    holder = setup.holders[0]
+    c = TestClient(create_app(ctx))
+    res = c.post(
+        "/api/v1/auth/login", json={"username": holder.username, "password": holder.password}
+    )
+    assert res.status_code == 200, res.text
+    c.headers[CSRF_HEADER] = res.json()["csrf_token"]
+    return c
+
+
+@pytest.mark.parametrize(
+    ("grant_into", "asked_into", "begins_into"),
+    [
+        (1_000_000, 1_000_000, 2_000_000),  # the GOP's keyframe (0 s) lies before the grant
+        (3_900_000, 3_900_000, 4_000_000),  # none clear of it in the segment: the next one
+        (1_000_000, 3_000_000, 2_000_000),  # asked later: the keyframe before is inside
+    ],
+)
+def test_media_at_a_grants_start_sends_nothing_from_before_it(
+    officer: TestClient,
+    ctx: Context,
+    tmp_path: Path,
+    grant_into: int,
+    asked_into: int,
+    begins_into: int,
+) -> None:
+    """Stream copy starts at the keyframe at or before the start asked for: from a grant's
+    start in mid-GOP that was up to a GOP of footage the grant does not cover (a camera's GOP
+    can be 10 s). The media now begins at the first keyframe clear of the grant's start, and
+    says so; no frame or sound it sends lies before the grant."""
+    rows = _seal(ctx, 1, audio=True)
+    first = rows[0].start_us
+    grant_start = first + grant_into
+    with _holder_of(ctx, grant_start, first + 3 * SEGMENT_S * 1_000_000) as c:
+        params = {"start": iso(first + asked_into), "end": iso(first + asked_into + 5_000_000)}
+        res = c.get("/api/v1/cameras/1/media", params=params)
+    assert res.status_code == 200, res.text
+    origin = int(res.headers["X-Custodes-Media-Start-Us"])
+    assert origin >= grant_start, (origin - grant_start) / 1e6
+    truth, _ = _keyframe_before(ctx, rows, first + begins_into + 100_000)  # its file time
+    assert truth - AUDIO_FRAME_US - 1_000 <= origin <= truth + 1_000, (origin - truth) / 1e6
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(res.content)
+    video = [float(p["pts_time"]) for p in _packets(clip, "v:0")]
+    assert video and origin + round(video[0] * 1e6) >= grant_start

@@ -31,6 +31,10 @@ from custodes.adapters.ffmpeg.probe import FFPROBE
 
 # How much of the start ffprobe reads to find each stream's first packet (s of media).
 ORIGIN_READ_S = 1.5
+# Where the start must not reach before a floor (a grant's start), the media begins at a
+# keyframe at least this far after the floor: the audio frame before a keyframe goes out
+# with it (an AAC frame: 21 ms at 48 kHz, 128 ms at 8 kHz).
+FLOOR_MARGIN_US = 200_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,76 @@ def concat_list(pieces: list[Piece], start_us: int, end_us: int) -> str:
 def inpoint_us(pieces: list[Piece], start_us: int) -> int:
     """The first piece's inpoint that `concat_list` writes (0: none written)."""
     return max(0, start_us - pieces[0].start_us)
+
+
+def keyframes_command(path: Path) -> list[str]:
+    """ffprobe of one segment file's video packets: their presentation times and flags (no
+    decoding: a segment's packets are read in milliseconds)."""
+    return [
+        FFPROBE,
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "packet=pts_time,flags",
+        "-of",
+        "csv=p=0",
+        str(path),
+    ]
+
+
+def keyframe_times_us(probed: str) -> list[int]:
+    """The keyframes' times in the file (µs, as an inpoint counts them), sorted, from
+    `keyframes_command`'s output."""
+    found = []
+    for line in probed.splitlines():
+        pts, _, flags = line.partition(",")
+        if "K" not in flags:
+            continue
+        try:
+            found.append(round(float(pts) * 1e6))
+        except ValueError:
+            continue  # N/A: a packet without a time
+    return sorted(found)
+
+
+def start_within(first: Piece, keyframes_us: list[int], start_us: int, floor_us: int) -> int | None:
+    """The start to give `concat_list` so that nothing before `floor_us` goes out: stream copy
+    begins at the keyframe at or before the start, which in a piece begun before the floor may
+    lie before it. `start_us` itself when that keyframe is clear of the floor
+    (FLOOR_MARGIN_US), else just past the first keyframe that is (the seek lands on it), or
+    None when this piece has none: the media then begins with the next piece."""
+    at = [first.start_us + k for k in keyframes_us]
+    before = [k for k in at if k <= start_us]
+    if before and before[-1] - FLOOR_MARGIN_US >= floor_us:
+        return start_us
+    after = [k for k in at if k - FLOOR_MARGIN_US >= floor_us and k < first.end_us]
+    if not after:
+        return None
+    return max(start_us, after[0] + 1_000)
+
+
+async def start_clear_of(
+    pieces: list[Piece], start_us: int, floor_us: int
+) -> tuple[list[Piece], int] | None:
+    """The pieces and start of media that begins no earlier than `floor_us` (a grant's start),
+    or None when nothing is left: only a first piece begun before the floor is read."""
+    while pieces and pieces[0].start_us < floor_us:
+        proc = await asyncio.create_subprocess_exec(
+            *keyframes_command(pieces[0].path),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL,
+        )
+        out, _ = await proc.communicate()
+        keys = keyframe_times_us(out.decode(errors="replace")) if proc.returncode == 0 else []
+        start = start_within(pieces[0], keys, start_us, floor_us)
+        if start is not None:
+            return pieces, start
+        pieces = pieces[1:]  # no keyframe of it clear of the floor: the next piece begins
+        start_us = pieces[0].start_us if pieces else start_us
+    return (pieces, start_us) if pieces else None
 
 
 def write_concat_list(pieces: list[Piece], start_us: int, end_us: int) -> Path:

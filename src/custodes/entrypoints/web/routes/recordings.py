@@ -24,6 +24,7 @@ from custodes.adapters.ffmpeg.clip import (
     clip_command,
     init_segment,
     media_origin,
+    start_clear_of,
     write_concat_list,
 )
 from custodes.clock import iso
@@ -180,8 +181,13 @@ async def media(
         },
     )
     pieces = [Piece(ctx.data.archive / r.path, r.start_us, r.end_us) for r in refs]
-    list_file = write_concat_list(pieces, a, b)
-    origin = asyncio.create_task(media_origin(list_file, pieces, a, audio))
+    # stream copy starts at a keyframe: never one before the grant's start
+    clear = await start_clear_of(pieces, a, grant.start_us)
+    if clear is None or clear[1] >= b:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
+    pieces, first_us = clear
+    list_file = write_concat_list(pieces, first_us, b)
+    origin = asyncio.create_task(media_origin(list_file, pieces, first_us, audio))
     proc = await asyncio.create_subprocess_exec(
         *clip_command(list_file, audio=audio),
         stdout=asyncio.subprocess.PIPE,
