@@ -160,6 +160,8 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
             can_see_requests=session is not None
             and any(allows(session.role, p) for p in REQUEST_PERMISSIONS),
             alarm_titles=ALARM_TITLES,
+            # a stored message in the page's language (its key and parameters, else as stored)
+            worded=lambda message, key, params: i18n.alarm_message(message, key, params, lang),
             lang=lang,
             languages=i18n.LANGUAGES,
             js_strings=json.dumps(strings, ensure_ascii=False),
