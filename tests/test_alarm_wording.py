@@ -20,15 +20,18 @@ from typer.testing import CliRunner
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import make_engine
 from custodes.adapters.diskspace import Usage
+from custodes.adapters.ffmpeg import stderr
+from custodes.clock import iso
 from custodes.domain.alarm_wording import MESSAGES, Wording, placeholders, render
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
 from custodes.domain.verification import Finding
 from custodes.entrypoints.cli import app
-from custodes.entrypoints.web import i18n
+from custodes.entrypoints.web import i18n, said
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
-from custodes.services import alarms, camera_health
+from custodes.recorder import supervisor, worker
+from custodes.services import alarms, camera_health, index
 from custodes.services import cameras as camera_service
 from custodes.services.capacity import check_and_alarm
 from custodes.services.context import Context
@@ -221,10 +224,10 @@ def test_rendering_is_total_and_a_wording_is_checked_where_it_is_made() -> None:
     assert render("a %(x)s %d", {"x": "1"}) is None  # a template gone wrong
     assert render("100% sure", {}) is None
     assert render("plain", {}) == "plain"
-    assert i18n.alarm_message("stored", "no-such-key", {}, "zh") == "stored"
-    assert i18n.alarm_message("stored", None, None, "zh") == "stored"
-    assert i18n.alarm_message("stored", "disk-full", {"x": "1"}, "zh") == "stored"
-    assert i18n.alarm_message("stored", "disk-full", {}, "zh") == "磁盘已满"
+    assert said.alarm_message("stored", "no-such-key", {}, "zh") == "stored"
+    assert said.alarm_message("stored", None, None, "zh") == "stored"
+    assert said.alarm_message("stored", "disk-full", {"x": "1"}, "zh") == "stored"
+    assert said.alarm_message("stored", "disk-full", {}, "zh") == "磁盘已满"
     with pytest.raises(ValueError, match="no alarm message"):
         Wording("no-such-key")
     with pytest.raises(ValueError, match="takes"):
@@ -241,8 +244,8 @@ def test_every_alarm_message_has_a_chinese_translation_with_its_parameters() -> 
         assert en.gettext(msgid) == msgid, key
         params = {n: f"<{n}>" for n in placeholders(msgid)}
         for lang in i18n.LANGUAGES:
-            said = i18n.alarm_message("stored", key, params, lang)
-            assert said != "stored" and all(v in said for v in params.values()), (lang, said)
+            text = said.alarm_message("stored", key, params, lang)
+            assert text != "stored" and all(v in text for v in params.values()), (lang, text)
 
 
 def test_0011a_keeps_the_alarms_raised_before_it(database_url: str) -> None:
@@ -271,5 +274,67 @@ def test_0011a_keeps_the_alarms_raised_before_it(database_url: str) -> None:
     with engine.connect() as conn:
         (old,) = alarms.open_alarms(conn)
     assert (old.message, old.message_key, old.params) == ("old English words", None, None)
-    assert i18n.alarm_message(old.message, old.message_key, old.params, "zh") == old.message
+    assert said.alarm_message(old.message, old.message_key, old.params, "zh") == old.message
     engine.dispose()
+
+
+def _recorders_words() -> list[str]:
+    """Each reason the recorder stores, as it makes it (a number or name in it made up)."""
+    key = "disk-full-camera"
+    full = Wording(key, dict.fromkeys(placeholders(MESSAGES[key]), "7"))
+    return [
+        *{cause for _, cause in stderr._CAUSES},
+        stderr.ENDED,
+        stderr.explain_exit(["frame= 10", "Conversion failed!"], 1),
+        worker.NOT_RUNNING,
+        worker.audio_note("pcm_alaw"),
+        worker.audio_note(None),
+        supervisor.ADDRESS_CHANGED,
+        supervisor.THREAD_RESTARTED,
+        "stalled: no segment for 18 s, restarting ffmpeg",
+        "disk full",
+        full.english,
+        "no video for 3.5 s inside the stream: it delivered its video slower than real time, "
+        "or stalled and caught up (the connection stayed open)",
+    ]
+
+
+def test_every_reason_the_recorder_gives_is_worded_in_chinese() -> None:
+    for text in _recorders_words():
+        chinese = said.recorder_reason(text, "zh")
+        assert chinese != text and re.search(r"[\u4e00-\u9fff]", chinese), text
+        assert said.recorder_reason(text, "en") == text
+    # what the recorder's words do not hold is as it was: ffmpeg's own line, a number
+    exited = stderr.explain_exit(["frame= 10", "Conversion failed!"], 1)
+    assert said.recorder_reason(exited, "zh") == "录像进程以状态 1 退出：Conversion failed!"
+    assert said.recorder_reason("某个新的原因 50% {x}", "zh") == "某个新的原因 50% {x}"
+
+
+def test_a_gap_and_a_last_error_read_in_the_readers_language(
+    ctx: Context, client: TestClient
+) -> None:
+    camera = camera_service.add_camera(
+        ctx, CameraSpec(name=CAMERA, url="rtsp://127.0.0.1:9/x", place="大堂")
+    ).id
+    now = ctx.clock()
+    refused = "connection refused: camera or RTSP server not listening"
+    with ctx.engine.begin() as conn:
+        index.open_gap(conn, camera, now - 50 * S, stderr.ENDED)
+        index.set_state(conn, camera, "reconnecting", None, refused)
+    camera_health.check_offline(ctx, segment_s=2, watching={camera: now - 60 * S}, now=now)
+    c = _as(client, person(ctx, Role.SECURITY_MANAGER))
+    window = {"from": iso(now - 100 * S), "to": iso(now)}
+    url = f"/api/v1/cameras/{camera}/recordings"
+    (gap,) = c.get(url, params=window, headers=ZH).json()["gaps"]
+    assert gap["reason"] == "码流已结束：摄像机或网络关闭了连接"
+    assert c.get(url, params=window, headers=EN).json()["gaps"][0]["reason"] == stderr.ENDED
+    chinese = "连接被拒绝：摄像机或 RTSP 服务器未在监听"
+    (cam,) = c.get("/api/v1/status", headers=ZH).json()["cameras"]
+    assert cam["last_error"] == chinese
+    for path in ("/cameras", f"/cameras/{camera}", "/health"):
+        page = c.get(path, headers=ZH)
+        assert page.status_code == 200 and chinese in page.text and refused not in page.text
+    # the offline alarm names the camera's last error, in words too
+    alarm = c.get("/alarms", headers=ZH).text
+    assert f"摄像机“{CAMERA}”已有 60 秒未录到任何内容" in alarm and chinese in alarm
+    assert refused in c.get("/alarms", headers=EN).text

@@ -16,7 +16,7 @@ from rich.markup import escape
 from custodes.clock import iso
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import i18n
+from custodes.entrypoints.web import i18n, said
 from custodes.services import alarms
 from custodes.services.status import system_status
 
@@ -57,7 +57,7 @@ def alarm_list(
     if not found:
         out.print("no open alarms")
     for a in found:
-        message = i18n.alarm_message(a.message, a.message_key, a.params, lang)
+        message = said.alarm_message(a.message, a.message_key, a.params, lang)
         ident = "—" if a.id is None else str(a.id)
         ack = " [acknowledge with: custodes alarm ack ID --note TEXT]" if a.acknowledgeable else ""
         out.print(
@@ -66,7 +66,7 @@ def alarm_list(
     if days:
         out.print(f"ended in the last {days} day(s): {len(ended) or 'none'}")
     for r in ended:
-        message = i18n.alarm_message(r.message, r.message_key, r.params, lang)
+        message = said.alarm_message(r.message, r.message_key, r.params, lang)
         how = (
             f"acknowledged by {r.acknowledged_by}: {r.note or '(no note)'}"
             if r.acknowledged_by

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from custodes.adapters.process import NO_ARGV_PROTECTION
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
-from custodes.entrypoints.web import i18n
+from custodes.entrypoints.web import i18n, said
 from custodes.services.status import (
     CameraStatus,
     SystemStatus,
@@ -91,7 +91,7 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
     lang = i18n.cli_lang()
     for alarm in system.alarms:
         ack = f" (acknowledge: custodes alarm ack {alarm.id})" if alarm.acknowledgeable else ""
-        message = i18n.alarm_message(alarm.message, alarm.message_key, alarm.params, lang)
+        message = said.alarm_message(alarm.message, alarm.message_key, alarm.params, lang)
         text = escape(f"{alarm.kind} since {alarm.raised}: {message}{ack}")
         lines.append(f"[red]ALARM[/red] {text}")
     return lines

@@ -11,14 +11,12 @@ from __future__ import annotations
 import gettext
 import io
 import os
-from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-from custodes.domain import alarm_wording
 from custodes.domain.instants import BadInstant
 
 LOCALE_DIR = Path(__file__).with_name("locale")
@@ -78,20 +76,3 @@ def bad_instant(exc: BadInstant, lang: str) -> str:
         return tr.gettext(exc.msgid) % params
     except (KeyError, ValueError, TypeError):
         return exc.msgid % exc.params
-
-
-def alarm_message(
-    message: str, key: str | None, params: Mapping[str, str] | None, lang: str
-) -> str:
-    """What an alarm (or the volume's plan) says, in `lang`: its key's msgid
-    (domain/alarm_wording.py) translated and filled in with its parameters, which pass
-    through as they are. Total: without a key (a row raised before keys), with a key no
-    catalogue knows, or with parameters that do not fit, the stored English `message`."""
-    template = alarm_wording.MESSAGES.get(key) if key is not None else None
-    if template is None or params is None:
-        return message
-    for candidate in (translations(lang).gettext(template), template):
-        shown = alarm_wording.render(candidate, params)
-        if shown is not None:
-            return shown
-    return message
