@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from markupsafe import escape
 from sqlalchemy import insert
 from typer.testing import CliRunner
 
@@ -31,7 +33,7 @@ from custodes.entrypoints.web import i18n, said
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.recorder import supervisor, worker
-from custodes.services import alarms, camera_health, index
+from custodes.services import alarms, camera_health, index, salvage
 from custodes.services import cameras as camera_service
 from custodes.services.capacity import check_and_alarm
 from custodes.services.context import Context
@@ -79,7 +81,8 @@ def _raise_each_kind(ctx: Context) -> int:
     report = VerifyReport([CameraVerdict(camera, CAMERA, findings=[FINDING])], now, now)
     assert raise_or_clear_alarm(ctx, report)
     with ctx.engine.begin() as conn:
-        alarms.raise_footage_cut(conn, camera, (alarms.QUARANTINED, {"reason": "损坏"}), now)
+        note = salvage.describe("open", 1_230_000, None, None)  # as sealing passes it on
+        alarms.raise_footage_cut(conn, camera, (alarms.SALVAGED, {"seq": "3", "note": note}), now)
     return camera
 
 
@@ -100,8 +103,10 @@ def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: Tes
     assert low.startswith("存储卷容纳不下") and "约 0.0 天后" in low
     integrity = _chinese(alarms.INTEGRITY, ctx)
     assert integrity.startswith(f"校验发现 1 个问题；第一个：摄像机 {CAMERA}：hash-mismatch：")
-    cut = _chinese(alarms.FOOTAGE_CUT, ctx)
-    assert cut.endswith("最近一次：已隔离：损坏")
+    cut = (
+        "自报警发出以来，0 个片段因未完整写入而被截短封存，0 个文件被隔离；最近一次：序号 3 "
+        "录像停止时仍未关闭（崩溃、被终止或故障）：已封存 1.23 秒"
+    )
     wanted = [offline, low, integrity, cut]
 
     manager = person(ctx, Role.SECURITY_MANAGER)  # reads the pages, sees the banner
@@ -124,7 +129,7 @@ def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: Tes
     english = c.get("/alarms", headers=EN).text
     with ctx.engine.connect() as conn:
         stored = [a.message for a in alarms.open_alarms(conn)]
-    assert all(m in english for m in stored) and not any(t in english for t in wanted)
+    assert all(escape(m) in english for m in stored) and not any(t in english for t in wanted)
 
     shown = c.get("/api/v1/status", headers=ZH).json()["alarms"]
     by_kind = {a["kind"]: a for a in shown if a["id"] is not None}
@@ -296,6 +301,12 @@ def _recorders_words() -> list[str]:
         full.english,
         "no video for 3.5 s inside the stream: it delivered its video slower than real time, "
         "or stalled and caught up (the connection stayed open)",
+        *(
+            salvage.describe(cause, 1_230_000, made, tail)
+            for cause in (salvage.CLOSED, "open")
+            for made in (None, 5_000_000)
+            for tail in (None, salvage.Tail(Path("/q/cam1/x.mp4.tail"), 12_345))
+        ),
     ]
 
 

@@ -54,9 +54,20 @@ REASON_FORMS: tuple[str, ...] = (
     "audio (%(codec)s) not recorded: MP4 cannot carry it without transcoding, and evidence "
     "is never transcoded",
     alarm_wording.MESSAGES["disk-full-camera"],  # the full disk's description (diskspace.py)
+    # what a segment sealed short says (services/salvage.py `describe`)
+    *(
+        head + tail
+        for head in (
+            "written short (a full disk or an I/O error): %(kept)s s are whole and sealed",
+            "written short (a full disk or an I/O error): %(kept)s s of the %(made)s s ffmpeg "
+            "recorded are whole and sealed",
+            "open when recording stopped (a crash, a kill or a failure): %(kept)s s sealed",
+        )
+        for tail in ("", "; the unfinished fragment (%(bytes)s bytes) is kept in %(path)s")
+    ),
 )
 # An alarm's parameter that is itself a reason of the recorder, by the alarm's key.
-REASON_PARAMS: dict[str, str] = {"camera-silent": "reason"}
+REASON_PARAMS: dict[str, str] = {"camera-silent": "reason", "footage-cut-salvaged": "note"}
 
 
 @cache
