@@ -13,7 +13,7 @@ happened, and stays until a person acknowledges it (a ledger entry).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
@@ -51,7 +51,7 @@ class Alarm:
     message: str  # English
     raised_us: int
     message_key: str | None = None  # domain/alarm_wording.py; None: only `message` is known
-    params: dict[str, str] | None = None
+    params: dict[str, str] | None = field(default=None, hash=False)
 
 
 def said(message: Wording | str) -> tuple[str, str | None, str | None]:
@@ -245,7 +245,7 @@ class AlarmRecord:
     acknowledged_us: int | None
     note: str | None  # from the acknowledgement's ledger entry
     message_key: str | None = None  # domain/alarm_wording.py; None: only `message` is known
-    params: dict[str, str] | None = None
+    params: dict[str, str] | None = field(default=None, hash=False)
 
     @property
     def acknowledgeable(self) -> bool:

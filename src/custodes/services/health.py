@@ -48,7 +48,7 @@ class CameraHealth:
     stored_bytes: int
     # the offline alarm's message as data (domain/alarm_wording.py), when it is the reason
     reason_key: str | None = None
-    reason_params: dict[str, str] | None = None
+    reason_params: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class VolumeHealth:
     ok: bool | None
     message: str | None
     message_key: str | None = None  # domain/alarm_wording.py
-    message_params: dict[str, str] | None = None
+    message_params: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)

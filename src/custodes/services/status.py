@@ -8,7 +8,7 @@ reported as they are now, beside the stored state and alarms.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
@@ -191,7 +191,7 @@ class AlarmStatus:
     # what `message` says as data (domain/alarm_wording.py), for a client to word it in its
     # own language; None for an alarm raised before keys (then `message` is all there is)
     message_key: str | None = None
-    params: dict[str, str] | None = None
+    params: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
