@@ -171,6 +171,9 @@ def test_the_command_line_says_an_alarm_in_the_locales_language(ctx: Context) ->
     assert listed["camera-offline"]["message_key"] == "camera-silent-unexplained"
     status = CliRunner().invoke(app, ["status", *data], env={**unset, "LANG": "zh_CN.UTF-8"})
     assert "存储卷容纳不下" in _flat(status.output), status.output
+    # the volume's plan, from the same catalogue (no footage: it holds, or the disk is full)
+    plan = CliRunner().invoke(app, ["retention", "plan", *data], env={**unset, "LANG": "zh_CN"})
+    assert "存储卷" in _flat(plan.output) and "thevolume" not in _flat(plan.output), plan.output
 
 
 # Rows as stored, whatever made them: before keys, another version, a hand edit.
