@@ -229,7 +229,9 @@ def test_live_layouts_pick_enlarge_snapshot_and_say_why_a_camera_is_offline(
             overlay = page.locator(f".offline[data-offline-for='{dead}']")
             overlay.wait_for(state="visible", timeout=20000)
             head = "Offline since" if lang == "en-US" else "起离线"
-            assert head in overlay.inner_text() and "refused" in overlay.inner_text().lower()
+            # why, in the page's language too (the recorder's reason, worded by said.py)
+            why = "connection refused" if lang == "en-US" else "连接被拒绝"
+            assert head in overlay.inner_text() and why in overlay.inner_text().lower()
             # a camera picked into an empty slot plays there
             vacant = page.locator("#live-grid .tile.vacant").first
             slot = vacant.get_attribute("data-slot")

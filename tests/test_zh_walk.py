@@ -23,6 +23,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from custodes.adapters.db import schema
+from custodes.adapters.diskspace import Usage
 from custodes.clock import iso
 from custodes.domain.access_rules import Action, Basis, OrgKind
 from custodes.domain.camera import CameraSpec
@@ -33,8 +34,17 @@ from custodes.entrypoints.web import i18n, wording
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.entrypoints.web.pages import JS_STRINGS
-from custodes.services import access, bookmarks, documents, retention, saved_views, sites
+from custodes.services import (
+    access,
+    bookmarks,
+    camera_health,
+    documents,
+    retention,
+    saved_views,
+    sites,
+)
 from custodes.services import cameras as camera_service
+from custodes.services.capacity import check_and_alarm
 from custodes.services.context import Context
 
 from .grant_setup import PDF, Person, approved_grant, organisation, person
@@ -286,6 +296,9 @@ def test_every_page_each_role_is_offered_reads_in_chinese(ctx: Context, client: 
     data += [BOOKMARK_NOTE]
     data += ["night1", "Asia/Shanghai"]  # the site's time zone, by its IANA name
     data += [str(ctx.data.archive)]  # the health page names the archive volume
+    # open alarms, so that the alarm list, the health page and every page's banner say them
+    camera_health.check_offline(ctx, segment_s=2, watching={camera: now - 60_000_000}, now=now)
+    check_and_alarm(ctx, Usage(total=10**12, free=0))
 
     pages = [
         "/live",

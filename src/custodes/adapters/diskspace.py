@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from custodes.domain.alarm_wording import Wording
+
 RESERVE_ENV = "CUSTODES_DISK_RESERVE_MB"
 DEFAULT_RESERVE_BYTES = 512 * 1024 * 1024
 # Below this the recorder refuses to start: with no reserve, the disk fills while segments
@@ -119,8 +121,16 @@ class DiskGuard:
             self._free = usage(self.path).free
 
     def describe(self) -> str:
-        return (
-            f"disk full: {self._free / 1e6:,.0f} MB free on {self.path} (reserve "
-            f"{self.reserve / 1e6:,.0f} MB); recording resumes above "
-            f"{self.resume_at / 1e6:,.0f} MB"
+        return self.wording().english
+
+    def wording(self) -> Wording:
+        """What the disk-full alarm says (domain/alarm_wording.py)."""
+        return Wording(
+            "disk-full-camera",
+            {
+                "free_mb": f"{self._free / 1e6:,.0f}",
+                "path": str(self.path),
+                "reserve_mb": f"{self.reserve / 1e6:,.0f}",
+                "resume_mb": f"{self.resume_at / 1e6:,.0f}",
+            },
         )

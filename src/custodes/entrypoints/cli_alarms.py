@@ -1,4 +1,9 @@
-"""`custodes alarm list|ack`: the open alarms, and acknowledging those no condition clears."""
+"""`custodes alarm list|ack`: the open alarms, and acknowledging those no condition clears.
+
+An alarm's message is worded in the locale's language (`i18n.cli_lang`, the one the command
+line's refusals of a time follow) from its key and parameters; `--json` keeps the stored
+English `message` beside `message_key` and `params`, so that a script reads the same whatever
+the locale."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from rich.markup import escape
 from custodes.clock import iso
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
 from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.entrypoints.web import i18n, said
 from custodes.services import alarms
 from custodes.services.status import system_status
 
@@ -47,17 +53,20 @@ def alarm_list(
         ]
         out.print_json(json.dumps(shown, ensure_ascii=False))
         return
+    lang = i18n.cli_lang()
     if not found:
         out.print("no open alarms")
     for a in found:
+        message = said.alarm_message(a.message, a.message_key, a.params, lang)
         ident = "—" if a.id is None else str(a.id)
         ack = " [acknowledge with: custodes alarm ack ID --note TEXT]" if a.acknowledgeable else ""
         out.print(
-            escape(f"{ident:>4}  {a.kind}  since {a.raised}: {a.message}{ack}"), highlight=False
+            escape(f"{ident:>4}  {a.kind}  since {a.raised}: {message}{ack}"), highlight=False
         )
     if days:
         out.print(f"ended in the last {days} day(s): {len(ended) or 'none'}")
     for r in ended:
+        message = said.alarm_message(r.message, r.message_key, r.params, lang)
         how = (
             f"acknowledged by {r.acknowledged_by}: {r.note or '(no note)'}"
             if r.acknowledged_by
@@ -66,7 +75,7 @@ def alarm_list(
         out.print(
             escape(
                 f"{r.id:>4}  {r.kind}  {iso(r.raised_us)} – {iso(r.cleared_us or 0)}: "
-                f"{r.message} ({how})"
+                f"{message} ({how})"
             ),
             highlight=False,
         )

@@ -8,12 +8,14 @@ import os
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from custodes.domain.retention import when_text
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.entrypoints.web import i18n, said
 from custodes.services import auth, retention
 from custodes.services import cameras as camera_service
 from custodes.services.capacity import check_and_alarm
@@ -233,5 +235,6 @@ def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         f"{v.reserve_bytes / 1e9:,.1f} GB; headroom {v.headroom_bytes / 1e9:,.1f} GB ({days})"
     )
     colour = "green" if v.ok else "red"
-    out.print(f"[{colour}]{v.message}[/]")
+    said_now = said.alarm_message(v.message, v.message_key, v.message_params, i18n.cli_lang())
+    out.print(f"[{colour}]{escape(said_now)}[/]")
     raise typer.Exit(0 if v.ok else 1)

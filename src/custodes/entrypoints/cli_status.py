@@ -14,6 +14,7 @@ from rich.table import Table
 
 from custodes.adapters.process import NO_ARGV_PROTECTION
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
+from custodes.entrypoints.web import i18n, said
 from custodes.services.status import (
     CameraStatus,
     SystemStatus,
@@ -87,9 +88,11 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
         lines.append(_tls_line(system.tls))
     if system.disk is not None and system.disk.warning:
         lines.append(f"[yellow]warning:[/] {escape(system.disk.warning)}")
+    lang = i18n.cli_lang()
     for alarm in system.alarms:
         ack = f" (acknowledge: custodes alarm ack {alarm.id})" if alarm.acknowledgeable else ""
-        text = escape(f"{alarm.kind} since {alarm.raised}: {alarm.message}{ack}")
+        message = said.alarm_message(alarm.message, alarm.message_key, alarm.params, lang)
+        text = escape(f"{alarm.kind} since {alarm.raised}: {message}{ack}")
         lines.append(f"[red]ALARM[/red] {text}")
     return lines
 

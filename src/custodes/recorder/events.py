@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from custodes.domain.alarm_wording import Wording
 from custodes.services.sealing import SegmentClosed
 
 __all__ = ["AudioDropped", "Event", "GapOpened", "RunEnded", "SegmentClosed", "StateChanged"]
@@ -25,6 +26,7 @@ class StateChanged:
     state: str  # starting | recording | reconnecting | stopped
     detail: str | None = None
     error: str | None = None
+    said: Wording | None = None  # the error as an alarm says it (a full disk)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from custodes.adapters.log_limit import LogLimiter
 from custodes.clock import now_us
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.backoff import Backoff
 from custodes.domain.chain import Cadence
 from custodes.paths import DataDir
@@ -230,7 +231,7 @@ class SealerPool:
                     alarms.raise_alarm(
                         conn,
                         alarms.DISK_FULL,
-                        event.error or "disk full",
+                        event.said or event.error or Wording("disk-full"),
                         now_us(),
                         event.camera_id,
                     )

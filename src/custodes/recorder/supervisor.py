@@ -22,6 +22,10 @@ from custodes.services.sweep import finish_pending
 
 log = logging.getLogger(__name__)
 
+# Why a gap opened when a camera's worker was restarted (entrypoints/web/said.py words it).
+ADDRESS_CHANGED = "the camera's address was changed: reconnecting to it"
+THREAD_RESTARTED = "the camera's recording thread ended and was restarted"
+
 
 class AlreadyRecording(RuntimeError):
     pass
@@ -81,9 +85,9 @@ class Supervisor:
                 if target is None:
                     self.watching.pop(camera_id, None)
                 if target is not None and target.url != worker.cfg.url:
-                    why[camera_id] = "the camera's address was changed: reconnecting to it"
+                    why[camera_id] = ADDRESS_CHANGED
                 elif target is not None:
-                    why[camera_id] = "the camera's recording thread ended and was restarted"
+                    why[camera_id] = THREAD_RESTARTED
         for camera_id, target in targets.items():
             if camera_id in self.workers:
                 continue

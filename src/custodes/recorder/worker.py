@@ -31,6 +31,7 @@ from custodes.adapters.journal import Journal
 from custodes.adapters.log_limit import LineCollapser, LogLimiter
 from custodes.adapters.process import spawn, terminate
 from custodes.clock import now_us, to_datetime
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.backoff import Backoff
 from custodes.domain.camera import Redactor
 from custodes.domain.timing import RunClock
@@ -164,11 +165,12 @@ class StreamWorker(threading.Thread):
 
     def _wait_for_space(self) -> None:
         """Stop recording (a gap, a fault) until the volume has room again."""
-        message = self._disk.describe() if self._disk is not None else "disk full"
+        said = self._disk.wording() if self._disk is not None else Wording("disk-full")
+        message = said.english
         self._quiet.log(logging.ERROR, "disk full", "camera %s: %s", self.cfg.name, message)
         # the gap first: whoever sees the fault finds the gap already recorded
         self._open_gap(self._recorded_until_us or self._started_us, "disk full")
-        self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message))
+        self._emit(StateChanged(self.cfg.camera_id, DISK_FULL, message, error=message, said=said))
         while not self._halt.is_set() and self._disk_full():
             self._halt.wait(DISK_POLL_S)
         if not self._halt.is_set():

@@ -1,6 +1,9 @@
 """Alarms: conditions that need a person (integrity failure, disk filling up, disk full,
 footage cut short by a crash or a full disk).
 
+What an alarm says is data (domain/alarm_wording.py): a key and its parameters, stored beside
+the English `message` rendered from them, so that each reader sees it in their own language.
+
 One open alarm per (kind, camera): raising an open one again only updates nothing and returns
 False, so a check that runs every minute does not flood the table; clearing closes it. Most
 kinds clear when their condition is gone; a footage-cut alarm reports something that
@@ -10,12 +13,14 @@ happened, and stays until a person acknowledges it (a ledger entry).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     Connection,
     Integer,
+    Row,
     String,
     Text,
     func,
@@ -27,6 +32,7 @@ from sqlalchemy import (
 
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
+from custodes.domain.alarm_wording import Wording, stored_params
 from custodes.services import ledger
 from custodes.services.context import Context
 
@@ -42,25 +48,53 @@ class Alarm:
     id: int
     kind: str
     camera_id: int | None
-    message: str
+    message: str  # English
     raised_us: int
+    message_key: str | None = None  # domain/alarm_wording.py; None: only `message` is known
+    params: dict[str, str] | None = field(default=None, hash=False)
+
+
+def said(message: Wording | str) -> tuple[str, str | None, str | None]:
+    """What is stored of a message: the English, the key and the parameters' JSON (a text
+    given as it is has no key: it is shown as it is, in every language)."""
+    if isinstance(message, Wording):
+        return message.english, message.key, message.params_json()
+    return message, None, None
+
+
+def _alarm(r: Row[Any]) -> Alarm:
+    key, params = _wording(r)
+    return Alarm(r.id, r.kind, r.camera_id, r.message, r.raised_us, key, params)
+
+
+def _wording(r: Row[Any]) -> tuple[str | None, dict[str, str] | None]:
+    """A row's key and parameters; neither when either cannot be read (shown: `message`)."""
+    params = stored_params(r.message_params)
+    if r.message_key is None or params is None:
+        return None, None
+    return str(r.message_key), params
 
 
 def raise_alarm(
-    conn: Connection, kind: str, message: str, now_us: int, camera_id: int | None = None
+    conn: Connection, kind: str, message: Wording | str, now_us: int, camera_id: int | None = None
 ) -> bool:
     """Open an alarm; False when one of this kind (and camera) is already open. One statement
     (INSERT … SELECT … WHERE NOT EXISTS), so that SQLite takes its write lock at once rather
     than upgrading a read, which can fail without waiting."""
+    english, key, params = said(message)
     cond = A.c.camera_id.is_(None) if camera_id is None else A.c.camera_id == camera_id
     already = select(A.c.id).where(A.c.kind == kind, cond, A.c.cleared_us.is_(None)).exists()
     row = select(
         literal(kind, String),
         literal(camera_id, Integer),
-        literal(message, Text),
+        literal(english, Text),
+        literal(key, String),
+        literal(params, Text),
         literal(now_us, BigInteger),
     ).where(~already)
-    stmt = insert(A).from_select(["kind", "camera_id", "message", "raised_us"], row)
+    stmt = insert(A).from_select(
+        ["kind", "camera_id", "message", "message_key", "message_params", "raised_us"], row
+    )
     if conn.dialect.name == "postgresql":
         # psycopg reports rowcount -1 for INSERT … SELECT, which read as "raised" every time
         # (a ledger entry per check): the returned row says whether one was inserted
@@ -78,7 +112,7 @@ def clear_alarm(conn: Connection, kind: str, now_us: int, camera_id: int | None 
 
 def open_alarms(conn: Connection) -> list[Alarm]:
     rows = conn.execute(select(A).where(A.c.cleared_us.is_(None)).order_by(A.c.raised_us)).all()
-    return [Alarm(r.id, r.kind, r.camera_id, r.message, r.raised_us) for r in rows]
+    return [_alarm(r) for r in rows]
 
 
 FOOTAGE_CUT = "footage-cut"  # a segment sealed short, or a spool file quarantined
@@ -86,11 +120,26 @@ FOOTAGE_CUT = "footage-cut"  # a segment sealed short, or a spool file quarantin
 ACKNOWLEDGED_KINDS = frozenset({FOOTAGE_CUT})
 
 
-def raise_footage_cut(conn: Connection, camera_id: int, latest: str, now_us: int) -> None:
+# What the latest cut was: its message key and parameters, to which the counts are added.
+SALVAGED = "footage-cut-salvaged"  # seq, note
+QUARANTINED = "footage-cut-quarantined"  # reason
+OTHER_CUT = "footage-cut"  # latest
+
+
+def raise_footage_cut(
+    conn: Connection, camera_id: int, latest: tuple[str, dict[str, str]] | str, now_us: int
+) -> None:
     """Open (or bring up to date) the camera's footage-cut alarm: how many segments were
     sealed short and files quarantined since it was raised (their ledger entries, written
-    in the same transaction with the same time), and the latest of them."""
-    raise_alarm(conn, FOOTAGE_CUT, latest, now_us, camera_id)
+    in the same transaction with the same time), and the latest of them: a key (SALVAGED,
+    QUARANTINED) and its parameters, or a text."""
+    key, latest_params = (OTHER_CUT, {"latest": latest}) if isinstance(latest, str) else latest
+
+    def wording(salvaged: int, quarantined: int) -> Wording:
+        counts = {"salvaged": str(salvaged), "quarantined": str(quarantined)}
+        return Wording(key, {**latest_params, **counts})
+
+    raise_alarm(conn, FOOTAGE_CUT, wording(0, 0), now_us, camera_id)
     open_row = conn.execute(
         select(A.c.id, A.c.raised_us).where(
             A.c.kind == FOOTAGE_CUT, A.c.camera_id == camera_id, A.c.cleared_us.is_(None)
@@ -114,11 +163,12 @@ def raise_footage_cut(conn: Connection, camera_id: int, latest: str, now_us: int
     }
     salvaged = counts.get(ledger.SEGMENT_SALVAGED, 0)
     quarantined = counts.get(ledger.FILE_QUARANTINED, 0)
-    message = (
-        f"{salvaged} segment(s) sealed short and {quarantined} file(s) quarantined since the "
-        f"alarm was raised; latest: {latest}"
+    english, message_key, params = said(wording(salvaged, quarantined))
+    conn.execute(
+        update(A)
+        .where(A.c.id == open_row.id)
+        .values(message=english, message_key=message_key, message_params=params)
     )
-    conn.execute(update(A).where(A.c.id == open_row.id).values(message=message))
 
 
 class NotAcknowledgeable(ValueError):
@@ -151,7 +201,7 @@ def acknowledge(conn: Connection, alarm_id: int, actor: str, now_us: int) -> Ala
         .where(A.c.id == alarm_id)
         .values(cleared_us=now_us, acknowledged_by=actor, acknowledged_us=now_us)
     )
-    return Alarm(row.id, row.kind, row.camera_id, row.message, row.raised_us)
+    return _alarm(row)
 
 
 def acknowledge_alarm(ctx: Context, alarm_id: int, *, actor: str, note: str | None = None) -> Alarm:
@@ -188,12 +238,14 @@ class AlarmRecord:
     kind: str
     camera_id: int | None
     camera: str | None  # the camera's name
-    message: str
+    message: str  # English
     raised_us: int
     cleared_us: int | None
     acknowledged_by: str | None
     acknowledged_us: int | None
     note: str | None  # from the acknowledgement's ledger entry
+    message_key: str | None = None  # domain/alarm_wording.py; None: only `message` is known
+    params: dict[str, str] | None = field(default=None, hash=False)
 
     @property
     def acknowledgeable(self) -> bool:
@@ -239,6 +291,7 @@ def recent_alarms(ctx: Context, *, since_us: int, limit: int = 200) -> list[Alar
             r.acknowledged_by,
             r.acknowledged_us,
             notes.get(f"alarm:{r.id}"),
+            *_wording(r),
         )
         for r in rows
     ]

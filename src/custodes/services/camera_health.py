@@ -16,6 +16,7 @@ from sqlalchemy import Connection, func, select
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
 from custodes.clock import iso
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.camera import redact_text
 from custodes.domain.health import Judgement, Verdict, judge
 from custodes.services import alarms, ledger
@@ -28,12 +29,16 @@ ST = schema.camera_state
 CAM = schema.cameras
 
 
-def offline_message(name: str, j: Judgement, reason: str | None) -> str:
-    why = redact_text(reason) if reason else "no segment arrived and the recorder gave no reason"
-    return (
-        f"camera {name!r} has recorded nothing for {j.silent_us / 1e6:,.0f} s "
-        f"(since {iso(j.silent_since_us)}): {why}"
-    )
+def offline_message(name: str, j: Judgement, reason: str | None) -> Wording:
+    """The alarm's message: the recorder's reason (redacted) is data, passed through."""
+    params = {
+        "camera": name,
+        "seconds": f"{j.silent_us / 1e6:,.0f}",
+        "since": iso(j.silent_since_us),
+    }
+    if not reason:
+        return Wording("camera-silent-unexplained", params)
+    return Wording("camera-silent", {**params, "reason": redact_text(reason)})
 
 
 def check_offline(
@@ -66,7 +71,7 @@ def check_offline(
             for a in alarms.open_alarms(conn)
             if a.kind == CAMERA_OFFLINE and a.camera_id is not None
         }
-    to_raise: list[tuple[int, str]] = []
+    to_raise: list[tuple[int, Wording]] = []
     to_clear: list[tuple[int, str]] = []
     for camera_id, since in sorted(watching.items()):
         row = rows.get(camera_id)
@@ -98,7 +103,7 @@ def check_offline(
                     actor=RECORDER,
                     action=ledger.ALARM_RAISED,
                     object=f"camera:{camera_id}",
-                    details={"kind": CAMERA_OFFLINE, "message": message},
+                    details={"kind": CAMERA_OFFLINE, "message": message.english},
                     time_us=now,
                 )
                 changes.append((camera_id, "raised"))

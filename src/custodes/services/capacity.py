@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 
 from custodes.adapters.db import schema
 from custodes.adapters.diskspace import Usage, reserve_bytes, usage
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.periods import NEVER, Period, SiteCalendar, local_date, start_of_day
 from custodes.domain.retention import DAY_US
 from custodes.services import alarms
@@ -55,7 +56,9 @@ class VolumePlan:
     daily_bytes: int  # today's write rate, all cameras
     headroom_days: float | None  # headroom in days of writing (None when nothing records)
     ok: bool
-    message: str
+    message: str  # English, from the wording:
+    message_key: str  # domain/alarm_wording.py
+    message_params: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -114,16 +117,16 @@ def plan(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
     if headroom < 0:
         full_in = (disk.free - reserve) / daily if daily else 0.0
         ok = False
-        message = (
-            f"the volume cannot hold the retention floors: {-headroom / 1e9:,.1f} GB short; "
-            f"recording stops in about {max(full_in, 0):.1f} days"
+        said = Wording(
+            "volume-short",
+            {"short_gb": f"{-headroom / 1e9:,.1f}", "days": f"{max(full_in, 0):.1f}"},
         )
     elif days_left is not None and days_left < WARN_DAYS:
         ok = False
-        message = f"only {days_left:.1f} days of headroom beyond the retention floors"
+        said = Wording("headroom-low", {"days": f"{days_left:.1f}"})
     else:
         ok = True
-        message = "the volume holds every camera's retention"
+        said = Wording("volume-holds")
     volume = VolumePlan(
         str(ctx.data.archive),
         disk.total,
@@ -134,7 +137,9 @@ def plan(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
         daily,
         days_left,
         ok,
-        message,
+        said.english,
+        said.key,
+        dict(said.params),
     )
     return CapacityPlan(cams, volume)
 
@@ -161,5 +166,7 @@ def check_and_alarm(ctx: Context, disk: Usage | None = None) -> CapacityPlan:
         if result.volume.ok:
             alarms.clear_alarm(conn, alarms.DISK_LOW, ctx.clock())
         else:
-            alarms.raise_alarm(conn, alarms.DISK_LOW, result.volume.message, ctx.clock())
+            v = result.volume
+            said = Wording(v.message_key, v.message_params)
+            alarms.raise_alarm(conn, alarms.DISK_LOW, said, ctx.clock())
     return result

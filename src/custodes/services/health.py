@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from custodes.adapters.db import schema
 from custodes.adapters.ffmpeg.probe import count_video_frames
-from custodes.services.alarms import CAMERA_OFFLINE, open_alarms
+from custodes.services.alarms import CAMERA_OFFLINE, Alarm, open_alarms
 from custodes.services.capacity import CapacityPlan, plan
 from custodes.services.context import Context
 from custodes.services.status import CameraStatus, DiskStatus, camera_status, disk_status
@@ -46,6 +46,9 @@ class CameraHealth:
     newest_age_s: float | None
     gaps_24h: int
     stored_bytes: int
+    # the offline alarm's message as data (domain/alarm_wording.py), when it is the reason
+    reason_key: str | None = None
+    reason_params: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,8 @@ class VolumeHealth:
     headroom_days: float | None  # beyond every camera's retention floor (the plan's)
     ok: bool | None
     message: str | None
+    message_key: str | None = None  # domain/alarm_wording.py
+    message_params: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -102,9 +107,9 @@ def frame_rate(ctx: Context, camera_id: int) -> float | None:
     return _finite(round(frames / (int(row.duration_us) / 1e6), 2))
 
 
-def _online(st: CameraStatus, offline: dict[int, str]) -> tuple[str, str | None]:
+def _online(st: CameraStatus, offline: dict[int, Alarm]) -> tuple[str, str | None]:
     if st.id in offline:
-        return OFFLINE, offline[st.id]
+        return OFFLINE, offline[st.id].message
     if st.state == "recording":
         return ONLINE, None
     if st.state == "starting":
@@ -122,7 +127,7 @@ def health(ctx: Context) -> HealthReport:
     try:
         with ctx.engine.connect() as conn:
             offline = {
-                a.camera_id: a.message
+                a.camera_id: a
                 for a in open_alarms(conn)
                 if a.kind == CAMERA_OFFLINE and a.camera_id is not None
             }
@@ -143,6 +148,7 @@ def health(ctx: Context) -> HealthReport:
             fps = None
             problems.append(f"frame rate of {st.name}: {exc}")
         online, reason = _online(st, offline)
+        alarm = offline.get(st.id)
         out.append(
             CameraHealth(
                 st.id,
@@ -155,6 +161,8 @@ def health(ctx: Context) -> HealthReport:
                 _finite(st.newest_age_s),
                 st.gaps_24h,
                 st.bytes,
+                alarm.message_key if alarm else None,
+                alarm.params if alarm else None,
             )
         )
     return HealthReport(out, [_volume(ctx, capacity, problems)], problems)
@@ -174,6 +182,8 @@ def _volume(ctx: Context, capacity: CapacityPlan | None, problems: list[str]) ->
             _finite(v.headroom_days),
             v.ok,
             v.message,
+            v.message_key,
+            v.message_params,
         )
     try:
         disk: DiskStatus | None = disk_status(ctx)

@@ -27,6 +27,7 @@ from custodes.adapters.ffmpeg import segment_file
 from custodes.adapters.ffmpeg.bitstream import inspect_head
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.clock import iso, now_us
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.chain import GENESIS, Cadence, segment_link
 from custodes.domain.spans import continues
 from custodes.domain.timing import SegmentTiming
@@ -277,7 +278,9 @@ class Sealer:
                 },
                 time_us=now,
             )
-            alarms.raise_footage_cut(conn, camera_id, f"quarantined: {exc}", now)
+            alarms.raise_footage_cut(
+                conn, camera_id, (alarms.QUARANTINED, {"reason": str(exc)}), now
+            )
 
     def gap_opened(self, camera_id: int) -> None:
         tail = self._tails.get(camera_id)
@@ -401,7 +404,8 @@ class Sealer:
             },
             time_us=now,
         )
-        alarms.raise_footage_cut(conn, row.camera_id, f"seq {seq} {done.note}", now)
+        latest = (alarms.SALVAGED, {"seq": str(seq), "note": done.note})
+        alarms.raise_footage_cut(conn, row.camera_id, latest, now)
 
     def checkpoint_now(self, camera_id: int) -> int | None:
         """Sign the camera's newest link if no checkpoint covers it yet (at a clean stop, so
@@ -463,12 +467,18 @@ class Sealer:
         top = max(last.seq if last is not None else -1, -1 if pruned_top is None else pruned_top)
         if top >= cp.seq:
             return  # pruned by the sweep: nothing is missing
-        message = (
-            f"camera {camera_id}: index rows {top + 1}–{cp.seq}, which signed checkpoint "
-            f"{cp.seq} vouches for, are gone; new footage goes on at seq {cp.seq + 1}"
+        said = Wording(
+            "index-rows-gone",
+            {
+                "camera": str(camera_id),
+                "first": str(top + 1),
+                "last": str(cp.seq),
+                "checkpoint": str(cp.seq),
+                "next": str(cp.seq + 1),
+            },
         )
-        log.error("%s (run `custodes verify`)", message)
-        alarms.raise_alarm(conn, alarms.INTEGRITY, message, now_us())
+        log.error("%s (run `custodes verify`)", said.english)
+        alarms.raise_alarm(conn, alarms.INTEGRITY, said, now_us())
 
     def _already_indexed(self, row: index.SegmentRow) -> int:
         with self._engine.connect() as conn:

@@ -8,7 +8,7 @@ reported as they are now, beside the stored state and alarms.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
@@ -16,6 +16,7 @@ from sqlalchemy import Connection, and_, func, select
 from custodes.adapters import archive, diskspace, process, recorder_lock, tls
 from custodes.adapters.db import schema
 from custodes.clock import iso, now_us
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.camera import redact_text
 from custodes.services import ledger
 from custodes.services import tls as tls_service
@@ -187,6 +188,10 @@ class AlarmStatus:
     raised_us: int = 0
     id: int | None = None  # None: seen now, not stored (the database may be what is full)
     acknowledgeable: bool = False  # no condition clears it: a person acknowledges it
+    # what `message` says as data (domain/alarm_wording.py), for a client to word it in its
+    # own language; None for an alarm raised before keys (then `message` is all there is)
+    message_key: str | None = None
+    params: dict[str, str] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -273,20 +278,30 @@ def system_status(ctx: Context) -> SystemStatus:
                 a.raised_us,
                 a.id,
                 a.kind in ACKNOWLEDGED_KINDS,
+                a.message_key,
+                a.params,
             )
             for a in open_alarms(conn)
         ]
     disk = disk_status(ctx)
     if disk.full and not any(a.kind == DISK_FULL for a in alarms):
         seen = now_us()
+        said = Wording(
+            "disk-full-volume",
+            {
+                "free_mb": f"{disk.free_bytes / 1e6:,.0f}",
+                "reserve_mb": f"{disk.reserve_bytes / 1e6:,.0f}",
+            },
+        )
         alarms.append(
             AlarmStatus(
                 DISK_FULL,
                 None,
-                f"the archive volume has {disk.free_bytes / 1e6:,.0f} MB free, below the "
-                f"reserve of {disk.reserve_bytes / 1e6:,.0f} MB: recording cannot go on",
+                said.english,
                 iso(seen),
                 seen,
+                message_key=said.key,
+                params=dict(said.params),
             )
         )
     running = recorder_lock.recorder_running(ctx.data.root)

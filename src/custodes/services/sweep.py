@@ -37,6 +37,7 @@ from sqlalchemy import Connection, delete, func, insert, select, update
 from custodes.adapters import archive
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.periods import SiteCalendar
 from custodes.services import alarms, ledger
 from custodes.services.context import Context
@@ -218,13 +219,12 @@ def finish_pending(ctx: Context) -> int:
             if recorded_batch(conn, entry, cam, a, b):
                 pending.append((cam, a, b))
                 continue
-            message = (
-                f"camera {cam}: a deletion of seq {a}–{b} is pending that no sweep-batch "
-                "entry of the ledger records; nothing was deleted (run `custodes verify`)"
+            said = Wording(
+                "deletion-unrecorded", {"camera": str(cam), "first": str(a), "last": str(b)}
             )
-            log.error("%s", message)
+            log.error("%s", said.english)
             with ctx.engine.begin() as w:
-                alarms.raise_alarm(w, alarms.INTEGRITY, message, ctx.clock())
+                alarms.raise_alarm(w, alarms.INTEGRITY, said, ctx.clock())
     for cam, a, b in pending:
         with ctx.engine.connect() as conn:
             paths = [

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from custodes.adapters import recorder_lock
 from custodes.adapters.db import schema
 from custodes.clock import iso
+from custodes.domain.alarm_wording import Wording
 from custodes.domain.chain import Cadence
 from custodes.domain.verification import Evidence, Finding, Row, SignedPoint, judge
 from custodes.services import alarms, checkpoints, signing
@@ -350,10 +351,15 @@ def raise_or_clear_alarm(ctx: Context, report: VerifyReport) -> bool:
         if report.failed:
             count = sum(1 for _ in report.problems())
             cam, first = next(report.problems())
-            message = (
-                f"verification found {count} problem(s); first: camera {cam.name}: "
-                f"{first.kind}: {first.detail}"
+            said = Wording(
+                "verify-found",
+                {
+                    "count": str(count),
+                    "camera": str(cam.name),
+                    "kind": str(first.kind),
+                    "detail": str(first.detail),
+                },
             )
-            return alarms.raise_alarm(conn, alarms.INTEGRITY, message, now)
+            return alarms.raise_alarm(conn, alarms.INTEGRITY, said, now)
         alarms.clear_alarm(conn, alarms.INTEGRITY, now)
         return False

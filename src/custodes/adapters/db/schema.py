@@ -375,7 +375,11 @@ alarms = Table(
     Column("id", Integer, primary_key=True),
     Column("kind", String(32), nullable=False),
     Column("camera_id", Integer, ForeignKey("cameras.id")),
-    Column("message", Text, nullable=False),
+    Column("message", Text, nullable=False),  # English: old rows, the logs, the ledger
+    # what it says as data (0012): a key of domain/alarm_wording.py MESSAGES and its
+    # parameters (a JSON object of strings), translated where it is shown; null before
+    Column("message_key", String(64)),
+    Column("message_params", Text),
     Column("raised_us", BigInteger, nullable=False),
     Column("cleared_us", BigInteger),
     # alarms no condition clears (a crash's salvage and quarantine) end when a person

@@ -18,7 +18,7 @@ from custodes.domain.bookmarks import NOTE_MAX
 from custodes.domain.roles import Permission, allows
 from custodes.domain.sites import camera_tree
 from custodes.domain.views import LAYOUTS, VIEW_NAME_MAX
-from custodes.entrypoints.web import i18n
+from custodes.entrypoints.web import i18n, said
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx, request_language
 from custodes.entrypoints.web.hardening import safe_next
 from custodes.entrypoints.web.permissions import camera_shown_to
@@ -171,6 +171,10 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
             can_see_requests=session is not None
             and any(allows(session.role, p) for p in REQUEST_PERMISSIONS),
             alarm_titles=ALARM_TITLES,
+            # a stored message in the page's language (its key and parameters, else as stored)
+            worded=lambda message, key, params: said.alarm_message(message, key, params, lang),
+            # a reason of the recorder (a camera's last error) in the page's language
+            reason_text=lambda text: said.recorder_reason(text, lang),
             lang=lang,
             languages=i18n.LANGUAGES,
             js_strings=json.dumps(strings, ensure_ascii=False),

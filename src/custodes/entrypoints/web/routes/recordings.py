@@ -29,6 +29,7 @@ from custodes.adapters.ffmpeg.clip import (
 )
 from custodes.clock import iso
 from custodes.domain.access_rules import Action
+from custodes.entrypoints.web import said
 from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, field_error
 from custodes.entrypoints.web.permissions import CameraReader
 from custodes.entrypoints.web.times import LangDep, window
@@ -119,7 +120,7 @@ def recordings(
                 end=iso(g.end_us) if g.end_us is not None else None,
                 start_us=g.start_us,
                 end_us=g.end_us,
-                reason=g.reason,
+                reason=said.recorder_reason(g.reason, lang),
             )
             for g in t.gaps
         ],

@@ -3,15 +3,17 @@ POST /alarms/{id}/acknowledge (an alarm no condition clears)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi import status as http
 from pydantic import BaseModel, Field
 
 from custodes import __version__
 from custodes.domain.roles import Permission
-from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep
+from custodes.entrypoints.web import said
+from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, request_language
 from custodes.entrypoints.web.permissions import need
 from custodes.services import alarms, auth, ledger
 from custodes.services.status import (
@@ -61,13 +63,34 @@ def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
+def worded(alarm: AlarmStatus, lang: str) -> AlarmStatus:
+    """The alarm with its `message` in `lang`; `message_key` and `params` as they are, for a
+    client that words it itself (a row raised before keys has neither: its stored English)."""
+    return replace(
+        alarm, message=said.alarm_message(alarm.message, alarm.message_key, alarm.params, lang)
+    )
+
+
+def reasons_worded(camera: CameraStatus, lang: str) -> CameraStatus:
+    """The camera with its state's detail and last error (the recorder's words) in `lang`."""
+    return replace(
+        camera,
+        detail=said.recorder_reason(camera.detail, lang) if camera.detail else camera.detail,
+        last_error=(said.recorder_reason(camera.last_error, lang) if camera.last_error else None),
+    )
+
+
 @router.get("/status", response_model=StatusOut)
-def status(_: SessionDep, ctx: CtxDep) -> StatusOut:
+def status(_: SessionDep, ctx: CtxDep, request: Request) -> StatusOut:
+    """What `custodes status --json` shows; each alarm's `message` in the caller's language
+    (the language cookie, else Accept-Language), beside its `message_key` and `params`; a
+    camera's last error and detail, the recorder's words, in that language too."""
     system = system_status(ctx)
+    lang = request_language(request)
     return StatusOut(
-        cameras=camera_status(ctx),
+        cameras=[reasons_worded(c, lang) for c in camera_status(ctx)],
         protection=system.protection,
-        alarms=system.alarms,
+        alarms=[worded(a, lang) for a in system.alarms],
         recorder_running=system.recorder_running,
         disk=system.disk,
         process_arguments=system.process_arguments,

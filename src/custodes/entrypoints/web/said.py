@@ -1,0 +1,114 @@
+"""What the server says in words it made, in the reader's language (issue 12, "One language
+at a time"): an alarm's message, stored as a key and its parameters (domain/alarm_wording.py),
+and the recorder's reasons — a gap's reason, a camera's last error, why the health page calls
+a camera offline — stored as the English the recorder wrote, matched here exactly
+(RECORDER_REASONS) or by one of REASON_FORMS, whose values are filled back in.
+
+Total: a text no catalogue knows (an ffmpeg line, another version's words) is shown as it is,
+and so is an alarm without a key or whose key or parameters do not fit. No web framework here:
+the command line words alarms with it too.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from functools import cache
+
+from custodes.domain import alarm_wording
+from custodes.entrypoints.web import i18n
+
+# What the recorder says went wrong, as it says it (msgids, locale/*.po): the causes read in
+# ffmpeg's log (adapters/ffmpeg/stderr.py `_CAUSES`, `ENDED`), the worker's and the
+# supervisor's own (recorder/worker.py `NOT_RUNNING`, recorder/supervisor.py `sync_cameras`).
+# tests/test_alarm_wording.py checks that each of those is here.
+RECORDER_REASONS: tuple[str, ...] = (
+    "camera refused the credentials (401 Unauthorized): check user/password",
+    "camera refused access (403 Forbidden)",
+    "stream path not found on the camera (404): check the URL",
+    "connection refused: camera or RTSP server not listening",
+    "connection timed out: camera unreachable",
+    "no route to host: camera unreachable",
+    "host name cannot be resolved",
+    "disk full: no space left on device",
+    "spool is on a read-only file system",
+    "permission denied writing the spool",
+    "the URL carries no video stream",
+    "not a video stream (invalid data)",
+    "camera rejected DESCRIBE: not an RTSP video stream",
+    "a stream codec cannot be stored in MP4",
+    "camera ended the stream",
+    "stopped",
+    "the stream ended: the camera or the network closed the connection",
+    "recorder was not running",
+    "disk full",
+    "the camera's address was changed: reconnecting to it",
+    "the camera's recording thread ended and was restarted",
+)
+# Those with a number or a name in them: `%(name)s` stands for it.
+REASON_FORMS: tuple[str, ...] = (
+    "stalled: no segment for %(n)s s, restarting ffmpeg",
+    "ffmpeg exited with status %(n)s: %(line)s",
+    "no video for %(n)s s inside the stream: it delivered its video slower than real time, "
+    "or stalled and caught up (the connection stayed open)",
+    "audio (%(codec)s) not recorded: MP4 cannot carry it without transcoding, and evidence "
+    "is never transcoded",
+    alarm_wording.MESSAGES["disk-full-camera"],  # the full disk's description (diskspace.py)
+    # what a segment sealed short says (services/salvage.py `describe`)
+    *(
+        head + tail
+        for head in (
+            "written short (a full disk or an I/O error): %(kept)s s are whole and sealed",
+            "written short (a full disk or an I/O error): %(kept)s s of the %(made)s s ffmpeg "
+            "recorded are whole and sealed",
+            "open when recording stopped (a crash, a kill or a failure): %(kept)s s sealed",
+        )
+        for tail in ("", "; the unfinished fragment (%(bytes)s bytes) is kept in %(path)s")
+    ),
+)
+# An alarm's parameter that is itself a reason of the recorder, by the alarm's key.
+REASON_PARAMS: dict[str, str] = {"camera-silent": "reason", "footage-cut-salvaged": "note"}
+
+
+@cache
+def _forms() -> tuple[tuple[re.Pattern[str], str], ...]:
+    found = []
+    for form in REASON_FORMS:
+        pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(form))
+        found.append((re.compile(pattern, re.DOTALL), form))
+    return tuple(found)
+
+
+def recorder_reason(text: str, lang: str) -> str:
+    """A reason of the recorder in `lang`; a text it does not know, as it is."""
+    tr = i18n.translations(lang)
+    if text in RECORDER_REASONS:
+        return tr.gettext(text)
+    for pattern, form in _forms():
+        m = pattern.fullmatch(text)
+        if m is not None:
+            shown = alarm_wording.render(tr.gettext(form), m.groupdict())
+            return text if shown is None else shown
+    return text
+
+
+def alarm_message(
+    message: str, key: str | None, params: Mapping[str, str] | None, lang: str
+) -> str:
+    """What an alarm (or the volume's plan) says, in `lang`: its key's msgid translated and
+    filled in with its parameters, which pass through as they are (a reason of the recorder
+    among them in words, REASON_PARAMS). Total: without a key (a row raised before keys),
+    with a key no catalogue knows, or with parameters that do not fit, the stored English
+    `message`."""
+    template = alarm_wording.MESSAGES.get(key) if key is not None else None
+    if template is None or params is None:
+        return message
+    shown = dict(params)
+    name = REASON_PARAMS.get(str(key))
+    if name is not None and name in shown:
+        shown[name] = recorder_reason(shown[name], lang)
+    for candidate in (i18n.translations(lang).gettext(template), template):
+        text = alarm_wording.render(candidate, shown)
+        if text is not None:
+            return text
+    return message
