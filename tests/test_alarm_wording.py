@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -37,6 +39,7 @@ from custodes.services import alarms, camera_health, index, salvage
 from custodes.services import cameras as camera_service
 from custodes.services.capacity import check_and_alarm
 from custodes.services.context import Context
+from custodes.services.settings import site_timezone
 from custodes.services.verify import CameraVerdict, VerifyReport, raise_or_clear_alarm
 
 from .grant_setup import Person, person
@@ -86,12 +89,17 @@ def _raise_each_kind(ctx: Context) -> int:
     return camera
 
 
-def _chinese(kind: str, ctx: Context) -> str:
-    """The open alarm of `kind` as the Chinese catalogue words it."""
+def _chinese(kind: str, ctx: Context, lang: str = "zh") -> str:
+    """The open alarm of `kind` as the catalogue of `lang` words it, an instant among its
+    parameters in the site's time zone (stored as UTC ISO 8601: no person reads that)."""
     with ctx.engine.connect() as conn:
         (a,) = [a for a in alarms.open_alarms(conn) if a.kind == kind]
     assert a.message_key is not None and a.params is not None
-    return i18n.translations("zh").gettext(MESSAGES[a.message_key]) % a.params
+    params = dict(a.params)
+    if "since" in params:
+        at = datetime.fromisoformat(params["since"]).astimezone(ZoneInfo(site_timezone(ctx)))
+        params["since"] = at.strftime("%Y-%m-%d %H:%M:%S")
+    return i18n.translations(lang).gettext(MESSAGES[a.message_key]) % params
 
 
 def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: TestClient) -> None:
@@ -126,9 +134,15 @@ def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: Tes
     assert health.status_code == 200 and offline in health.text  # why the camera is offline
     camera_page = c.get(f"/cameras/{camera}", headers=ZH)
     assert camera_page.status_code == 200 and low in camera_page.text  # the banner
-    english = c.get("/alarms", headers=EN).text
     with ctx.engine.connect() as conn:
-        stored = [a.message for a in alarms.open_alarms(conn)]
+        (since,) = [
+            a.params["since"] for a in alarms.open_alarms(conn) if a.params and "since" in a.params
+        ]
+    assert since.endswith("Z") and since not in page.text  # UTC nowhere a person reads it
+    english = c.get("/alarms", headers=EN).text
+    assert escape(_chinese(alarms.CAMERA_OFFLINE, ctx, "en")) in english
+    with ctx.engine.connect() as conn:
+        stored = [a.message for a in alarms.open_alarms(conn) if a.kind != alarms.CAMERA_OFFLINE]
     assert all(escape(m) in english for m in stored) and not any(t in english for t in wanted)
 
     shown = c.get("/api/v1/status", headers=ZH).json()["alarms"]
@@ -140,7 +154,7 @@ def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: Tes
     assert off["message_key"] == "camera-silent-unexplained" and off["params"]["camera"] == CAMERA
     assert set(off["params"]) == placeholders(MESSAGES[off["message_key"]])
     en = {a["kind"]: a for a in c.get("/api/v1/status", headers=EN).json()["alarms"]}
-    assert en["camera-offline"]["message"].startswith(f"camera '{CAMERA}' has recorded nothing")
+    assert en["camera-offline"]["message"] == _chinese(alarms.CAMERA_OFFLINE, ctx, "en")
     assert en["camera-offline"]["message_key"] == off["message_key"]
     c.cookies.set(i18n.LANG_COOKIE, "zh")  # the language switch outweighs the header
     switched = c.get("/api/v1/status", headers=EN).json()["alarms"]

@@ -74,6 +74,10 @@ MESSAGES: dict[str, str] = {
     ),
 }
 
+# Parameters that are instants, stored as UTC ISO 8601 ("2026-12-02T06:00:00.000Z"): shown in
+# the site's time zone where a person reads them (UTC appears nowhere a person reads it).
+INSTANT_PARAMS = frozenset({"since"})
+
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 

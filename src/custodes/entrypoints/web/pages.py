@@ -172,7 +172,9 @@ def _render(request: Request, name: str, session: auth.Session | None, **ctx: An
             and any(allows(session.role, p) for p in REQUEST_PERMISSIONS),
             alarm_titles=ALARM_TITLES,
             # a stored message in the page's language (its key and parameters, else as stored)
-            worded=lambda message, key, params: said.alarm_message(message, key, params, lang),
+            worded=lambda message, key, params: said.alarm_message(
+                message, key, params, lang, site_timezone(get_ctx(request))
+            ),
             # a reason of the recorder (a camera's last error) in the page's language
             reason_text=lambda text: said.recorder_reason(text, lang),
             lang=lang,

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from custodes.domain import alarm_wording
 from custodes.entrypoints.web import i18n
@@ -93,17 +95,25 @@ def recorder_reason(text: str, lang: str) -> str:
 
 
 def alarm_message(
-    message: str, key: str | None, params: Mapping[str, str] | None, lang: str
+    message: str,
+    key: str | None,
+    params: Mapping[str, str] | None,
+    lang: str,
+    zone: str | None = None,
 ) -> str:
     """What an alarm (or the volume's plan) says, in `lang`: its key's msgid translated and
     filled in with its parameters, which pass through as they are (a reason of the recorder
-    among them in words, REASON_PARAMS). Total: without a key (a row raised before keys),
+    among them in words, REASON_PARAMS) — but instants (INSTANT_PARAMS), in the site's time
+    zone `zone` when it is given. Total: without a key (a row raised before keys),
     with a key no catalogue knows, or with parameters that do not fit, the stored English
     `message`."""
     template = alarm_wording.MESSAGES.get(key) if key is not None else None
     if template is None or params is None:
         return message
     shown = dict(params)
+    if zone is not None:
+        for instant in alarm_wording.INSTANT_PARAMS & shown.keys():
+            shown[instant] = _site_time(shown[instant], zone)
     name = REASON_PARAMS.get(str(key))
     if name is not None and name in shown:
         shown[name] = recorder_reason(shown[name], lang)
@@ -112,3 +122,15 @@ def alarm_message(
         if text is not None:
             return text
     return message
+
+
+def _site_time(value: str, zone: str) -> str:
+    """A stored UTC ISO 8601 instant as a person reads it, in `zone`, to the second; anything
+    that is not one, or a zone no database knows, as it is."""
+    try:
+        moment = datetime.fromisoformat(value)
+        if moment.tzinfo is None:
+            return value
+        return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+    except (ValueError, OverflowError, ZoneInfoNotFoundError):
+        return value

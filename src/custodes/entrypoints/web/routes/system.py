@@ -16,6 +16,7 @@ from custodes.entrypoints.web import said
 from custodes.entrypoints.web.deps import CtxDep, PathId, SessionDep, request_language
 from custodes.entrypoints.web.permissions import need
 from custodes.services import alarms, auth, ledger
+from custodes.services.settings import site_timezone
 from custodes.services.status import (
     AlarmStatus,
     CameraStatus,
@@ -63,12 +64,12 @@ def health() -> Health:
     return Health(status="ok", version=__version__)
 
 
-def worded(alarm: AlarmStatus, lang: str) -> AlarmStatus:
-    """The alarm with its `message` in `lang`; `message_key` and `params` as they are, for a
-    client that words it itself (a row raised before keys has neither: its stored English)."""
-    return replace(
-        alarm, message=said.alarm_message(alarm.message, alarm.message_key, alarm.params, lang)
-    )
+def worded(alarm: AlarmStatus, lang: str, zone: str) -> AlarmStatus:
+    """The alarm with its `message` in `lang`, its instants in the site's zone; `message_key`
+    and `params` as they are, for a client that words it itself (a row raised before keys has
+    neither: its stored English)."""
+    message = said.alarm_message(alarm.message, alarm.message_key, alarm.params, lang, zone)
+    return replace(alarm, message=message)
 
 
 def reasons_worded(camera: CameraStatus, lang: str) -> CameraStatus:
@@ -90,7 +91,7 @@ def status(_: SessionDep, ctx: CtxDep, request: Request) -> StatusOut:
     return StatusOut(
         cameras=[reasons_worded(c, lang) for c in camera_status(ctx)],
         protection=system.protection,
-        alarms=[worded(a, lang) for a in system.alarms],
+        alarms=[worded(a, lang, site_timezone(ctx)) for a in system.alarms],
         recorder_running=system.recorder_running,
         disk=system.disk,
         process_arguments=system.process_arguments,
