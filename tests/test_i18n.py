@@ -345,3 +345,15 @@ def test_a_refusals_text_is_said_in_chinese(text: str, zh: str) -> None:
 
     assert invalid.sentence(text, "zh") == zh
     assert invalid.sentence(text, "en") == text
+
+
+def test_every_reason_an_export_is_refused_for_is_worded_in_chinese() -> None:
+    """An export refused by what the index or the archive holds (services/exports/: a chain
+    link not on record, rows out of order, a segment gone) reaches the grant page's export
+    list in Chinese, as an export job's failure or the synchronous route's 409."""
+    from custodes.entrypoints.web import invalid
+
+    texts = _refusals_in("custodes.services.exports", {"ExportError": 0})
+    assert len(texts) > 8
+    untranslated = [t for t in texts if invalid.sentence(t[2], "zh") == t[2]]
+    assert untranslated == []

@@ -118,6 +118,20 @@ FORMS: tuple[str, ...] = (
     "no export job %(n)s",
     "grant %(n)s was revoked or expired while the export was made",
     "grant %(n)s is not a live copy grant of yours for camera %(camera)s",
+    # an export refused by what the index holds (services/exports/plan.py, build.py)
+    "account %(n)s is not %(name)s",
+    "the export was not made: no checkpoint can be signed over camera %(camera)s's exported "
+    "footage, so nothing would vouch for the exported segments — %(why)s",
+    "camera %(camera)s: no checkpoint closes segment %(n)s even after signing one; run "
+    "`custodes verify`",
+    "camera %(camera)s: index rows between seq %(first)s and its checkpoint at %(last)s are "
+    "missing; run `custodes verify`",
+    "camera %(camera)s: the index's segments are out of time order in this range; run `custodes"
+    " verify`",
+    "camera %(camera)s: the chain link before segment %(n)s is not on record (neither its row "
+    "nor a checkpoint); run `custodes verify`",
+    "camera %(camera)s: the index holds what an export manifest cannot state (%(why)s); run "
+    "`custodes verify`",
     "segment %(n)s (%(path)s) is missing from the archive; run `custodes verify`",
     "segment %(n)s (%(path)s) does not match its index digest: the archive was altered; run "
     "`custodes verify` (nothing was exported)",
