@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import typing
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -34,10 +35,33 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return _tr.ngettext(singular, plural, n)
 
 
+# What the services say that no web page words, by form (msgids, locale/*.po): the command
+# line's own occasions (a ledger's unsigned tail, the last administrator refused here).
+FORMS = (
+    "entries %(first)s–%(last)s are not covered by a signed checkpoint yet",
+    "%(name)s is the last enabled system administrator and cannot be demoted; make another "
+    "account system administrator first",
+    "%(name)s is the last enabled system administrator and cannot be disabled; make another "
+    "account system administrator first",
+    "the volume holds every camera's retention",  # services/capacity.py, `retention plan`
+    "only %(days)s days of headroom beyond the retention floors",
+    "the volume cannot hold the retention floors: %(short)s GB short; recording stops in about "
+    "%(days)s days",
+)
+
+
 def sentence(text: str) -> str:
     """A service's English message in the command line's language, worded as the web words it
-    (web/invalid.py `sentence`: the catalogue's, or a known form filled in); else as it is."""
-    return invalid.sentence(text, LANG)
+    (web/invalid.py `sentence`: the catalogue's, or a known form filled in), or by one of the
+    FORMS; else as it is."""
+    said = invalid.sentence(text, LANG)
+    if said != text or LANG == "en":
+        return said
+    for form in FORMS:
+        found = re.fullmatch(re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(form)), text)
+        if found:
+            return _(form) % found.groupdict()
+    return text
 
 
 def lead(word: str) -> str:
