@@ -128,6 +128,24 @@ def test_help_is_in_the_locales_language(args: list[str]) -> None:
     assert not has_chinese(en.stdout)
 
 
+@pytest.mark.parametrize(
+    ("args", "zh_said", "en_said"),
+    [
+        (["status", "--bogus"], "没有选项：--bogus", "No such option: --bogus"),
+        (["camera", "add", "x"], "缺少选项 '--url'。", "Missing option '--url'."),
+        (["camera", "nope"], "没有命令 'nope'。", "No such command 'nope'."),
+    ],
+)
+def test_a_refused_command_line_is_said_in_the_locales_language(
+    args: list[str], zh_said: str, en_said: str
+) -> None:
+    zh, en = run(ZH, *args), run(C, *args)
+    assert zh.returncode == en.returncode == 2
+    assert zh_said in zh.stderr and "用法：" in zh.stderr
+    assert english_words(zh.stderr) == []
+    assert en_said in en.stderr and not has_chinese(en.stderr)
+
+
 def test_every_help_text_and_message_has_a_chinese_translation() -> None:
     """Every help text of every command (read in a Chinese process, as Typer shows it) and
     every `_("…")` of the command-line modules."""
@@ -172,7 +190,7 @@ def test_every_help_text_and_message_has_a_chinese_translation() -> None:
                 wanted.add(arg.value)
             elif isinstance(arg, ast.Name) and arg.id in constants:
                 wanted.add(constants[arg.id])
-    wanted |= {*cli_export.MANIFEST_LINES, *cli_i18n.FORMS}
+    wanted |= {*cli_export.MANIFEST_LINES, *cli_i18n.FORMS, *cli_i18n.CLICK_FORMS}
     assert len(wanted) > 80
     with (i18n.LOCALE_DIR / "zh.po").open("rb") as f:  # a msgstr may equal its msgid
         translated = {m.id for m in read_po(f) if m.string}

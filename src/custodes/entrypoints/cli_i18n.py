@@ -57,8 +57,15 @@ def sentence(text: str) -> str:
     said = invalid.sentence(text, LANG)
     if said != text or LANG == "en":
         return said
-    for form in FORMS:
-        found = re.fullmatch(re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(form)), text)
+    return _by_form(text, FORMS)
+
+
+def _by_form(text: str, forms: tuple[str, ...]) -> str:
+    """`text` said in the command line's language by the first of `forms` it fits; else as
+    it is."""
+    for form in forms:
+        pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(form))
+        found = re.fullmatch(pattern, text, re.DOTALL)
         if found:
             return _(form) % found.groupdict()
     return text
@@ -184,7 +191,7 @@ def _translate_completion_options() -> None:
 
 
 def _translate_click() -> None:
-    from typer._click import core, formatting
+    from typer._click import core, exceptions, formatting
 
     get_help_option = core.Command.get_help_option
 
@@ -203,3 +210,31 @@ def _translate_click() -> None:
 
     core.Command.get_help_option = translated_help_option  # type: ignore[method-assign]
     formatting.HelpFormatter.write_usage = translated_usage  # type: ignore[method-assign]
+    for error in (exceptions.BadParameter, exceptions.MissingParameter, exceptions.NoSuchOption):
+        error.format_message = _said_by_form(error.format_message)  # type: ignore[method-assign,assignment]
+    core.Context.fail = _fail_by_form(core.Context.fail)  # type: ignore[method-assign,assignment]
+
+
+# What the Click inside Typer says of a command line it refuses, by form (msgids).
+CLICK_FORMS = (
+    "Missing option %(name)s.",
+    "Missing argument %(name)s.",
+    "No such option: %(name)s (Possible options: %(options)s)",  # before the shorter form
+    "No such option: %(name)s",
+    "Invalid value for %(name)s: %(message)s",
+    "Got unexpected extra argument(s) (%(args)s)",
+)
+
+
+def _said_by_form(format_message: Callable[[Any], str]) -> Callable[[Any], str]:
+    def said(self: Any) -> str:
+        return _by_form(format_message(self), CLICK_FORMS)
+
+    return said
+
+
+def _fail_by_form(fail: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
+    def failed(self: Any, message: str) -> Any:
+        return fail(self, _by_form(message, CLICK_FORMS))
+
+    return failed
