@@ -197,6 +197,31 @@ def test_every_help_text_and_message_has_a_chinese_translation() -> None:
     assert sorted(m for m in wanted if m not in translated and m.strip()) == []
 
 
+def test_what_the_services_say_is_said_in_chinese() -> None:
+    """A service's English message by the web's catalogue or one of the command line's own
+    forms (cli_i18n.sentence), in a Chinese process."""
+    said = {
+        "seq 7: file 1/2026/x.mp4 is gone": "序号 7：文件 1/2026/x.mp4 已不存在",
+        "no account 'nobody'": "没有编号为 'nobody' 的账户",
+        "entries 3–9 are not covered by a signed checkpoint yet": "第 3–9 条尚无已签名的检查点覆盖",
+        "something nobody words": "something nobody words",
+    }
+    script = (
+        "import json, sys\n"
+        "from custodes.entrypoints.cli_i18n import sentence\n"
+        "print(json.dumps({t: sentence(t) for t in json.loads(sys.argv[1])}))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in _LOCALE}
+    res = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(list(said))],
+        capture_output=True,
+        text=True,
+        env={**environ, i18n.CLI_LANG_ENV: "zh"},
+        check=True,
+    )
+    assert json.loads(res.stdout) == said
+
+
 @pytest.mark.parametrize(
     ("environ", "lang"),
     [
