@@ -31,6 +31,10 @@ REQUIRE_PG = os.environ.get("CUSTODES_REQUIRE_POSTGRES") == "1"
 # Sealed files are made immutable (chattr +i) where the process may; test data directories
 # must stay removable, so tests opt in explicitly (tests/test_protection.py).
 os.environ[IMMUTABLE_ENV] = "off"
+# The command line speaks its locale's language, chosen once when it is imported: in this
+# process (CliRunner) English, whatever the machine's locale; tests of Chinese start their
+# own processes (tests/test_cli_language.py).
+os.environ["CUSTODES_LANG"] = "en"
 
 
 def _pg_available() -> str | None:

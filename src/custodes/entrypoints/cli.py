@@ -24,6 +24,7 @@ from custodes.entrypoints import (
 )
 from custodes.entrypoints.cli_cameras import camera_app
 from custodes.entrypoints.cli_common import DataOpt, context, err, fail, out
+from custodes.entrypoints.cli_i18n import _, lead, sentence, translate_app
 from custodes.entrypoints.cli_ledger import db_app, ledger_app
 from custodes.entrypoints.demo_cast import ensure_demo_cast, login_line
 from custodes.paths import DataDir, resolve_data_dir, tighten
@@ -72,8 +73,11 @@ def init(
     jurisdiction: Annotated[
         str | None,
         typer.Option(
-            help=f"One of: {', '.join(JURISDICTIONS)}. Required for a new installation: "
-            "retention floors and the articles cited depend on it."
+            help=_(
+                "One of: %(names)s. Required for a new installation: retention floors and "
+                "the articles cited depend on it."
+            )
+            % {"names": ", ".join(JURISDICTIONS)}
         ),
     ] = None,
     tls_names: cli_tls.NamesOpt = None,
@@ -85,28 +89,35 @@ def init(
         result = initialise(dd, jurisdiction, tls_names=tls_names or ())
     except ValueError as exc:  # CertificateProblem (a bad --name) is one
         raise _fail(str(exc)) from None
-    out.print(f"data directory: {dd.root}  (jurisdiction: {result.jurisdiction})")
+    out.print(
+        _("data directory: %(root)s  (jurisdiction: %(jurisdiction)s)")
+        % {"root": dd.root, "jurisdiction": result.jurisdiction}
+    )
     _say_tightened(list(result.tightened))
     if result.certificate is not None:
         out.print(
-            f"TLS certificate made for {', '.join(result.certificate.names)}; "
-            f"SHA-256 {result.certificate.fingerprint} (`custodes tls show`)",
+            _("TLS certificate made for %(names)s; SHA-256 %(fingerprint)s (`custodes tls show`)")
+            % {
+                "names": ", ".join(result.certificate.names),
+                "fingerprint": result.certificate.fingerprint,
+            },
             highlight=False,
         )
     if result.admin_password:
         out.print(
-            "admin account created — user [bold]admin[/], "
-            f"password [bold]{result.admin_password}[/]"
+            _("admin account created — user %(user)s, password %(password)s")
+            % {"user": "[bold]admin[/]", "password": f"[bold]{result.admin_password}[/]"}
         )
-        out.print("This password is shown once and works once: the first log-in sets your own.")
+        out.print(_("This password is shown once and works once: the first log-in sets your own."))
     else:
-        out.print("already initialised; nothing changed")
+        out.print(_("already initialised; nothing changed"))
 
 
 def _say_tightened(lines: list[str]) -> None:
     """What `paths.tighten` changed: the data directory was readable by other local users."""
     if lines:
-        err.print("[yellow]the data directory was open to other local users; tightened:[/]")
+        tightened = _("the data directory was open to other local users; tightened:")
+        err.print(f"[yellow]{tightened}[/]")
     for line in lines:
         err.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
@@ -180,44 +191,55 @@ def _serve(
     except ReserveTooSmall as exc:
         raise _fail(str(exc)) from None
     if supervisor.reserve_warning:
-        err.print(f"[yellow]warning:[/] {supervisor.reserve_warning}")
+        warning = escape(sentence(supervisor.reserve_warning))
+        err.print(f"[yellow]{lead(_('warning:'))}[/]{warning}")
     try:
         report = supervisor.start()
     except AlreadyRecording as exc:
         raise _fail(str(exc)) from None
     if report.quarantined or report.salvaged:
-        err.print(
-            f"[yellow]after the last stop: {report.salvaged} segment(s) sealed short, "
-            f"{len(report.quarantined)} file(s) quarantined — see `custodes status`[/]"
-        )
+        after = _(
+            "after the last stop: %(salvaged)s segment(s) sealed short, %(quarantined)s "
+            "file(s) quarantined — see `custodes status`"
+        ) % {"salvaged": report.salvaged, "quarantined": len(report.quarantined)}
+        err.print(f"[yellow]{after}[/]")
     housekeeper = Housekeeper(ctx)
     housekeeper.start()
     web = WebServer(ctx, http_host, http_port, transport) if http_port else None
     if web is not None:
         web.start()
-    out.print(f"recording {len(supervisor.workers)} camera(s) into {ctx.data.archive}")
+    out.print(
+        _("recording %(n)s camera(s) into %(archive)s")
+        % {"n": len(supervisor.workers), "archive": ctx.data.archive}
+    )
     if web is not None:
         base = f"{transport.scheme}://{_url_host(http_host)}:{http_port}"
-        out.print(f"web: {base}/   API: {base}/api/v1/docs", highlight=False)
+        out.print(_("web: %(base)s/   API: %(base)s/api/v1/docs") % {"base": base}, highlight=False)
         if transport.tls:
             out.print(
-                "TLS: `custodes tls show` gives the certificate's fingerprint and the "
-                "authority file clients can trust",
+                _(
+                    "TLS: `custodes tls show` gives the certificate's fingerprint and the "
+                    "authority file clients can trust"
+                ),
                 highlight=False,
             )
     for line in banner or []:
         out.print(line, soft_wrap=True, highlight=False)  # never a break inside a password
-    out.print(f"status: custodes status --data {ctx.data.root}    stop: Ctrl-C")
+    out.print(
+        _("status: custodes status --data %(root)s    stop: Ctrl-C") % {"root": ctx.data.root}
+    )
     try:
         supervisor.run(stop)
     finally:
-        out.print("stopping: closing and sealing open segments …")
+        out.print(_("stopping: closing and sealing open segments …"))
         if web is not None:
             web.stop()
         supervisor.stop()
         housekeeper.stop()
         housekeeper.join(30)
-        out.print(f"stopped; {supervisor.sealer.sealed} segment(s) sealed this session")
+        out.print(
+            _("stopped; %(n)s segment(s) sealed this session") % {"n": supervisor.sealer.sealed}
+        )
 
 
 @app.command()
@@ -238,10 +260,11 @@ def simulate(
     with Simulator(mounts, port, log_path=dd.sim / "rtsp-server.log") as sim:
         for m in mounts:
             out.print(sim.url(m.name))
-        out.print("serving; Ctrl-C stops")
+        out.print(_("serving; Ctrl-C stops"))
         while not stop.wait(1):
             if sim.poll() is not None:
-                raise _fail("the RTSP server exited; see " + str(dd.sim / "rtsp-server.log"))
+                log = dd.sim / "rtsp-server.log"
+                raise _fail(_("the RTSP server exited; see %(log)s") % {"log": log})
 
 
 @app.command()
@@ -252,8 +275,11 @@ def demo(
     jurisdiction: Annotated[
         str | None,
         typer.Option(
-            help=f"One of: {', '.join(JURISDICTIONS)}; a new demo installation takes "
-            f"{DEMO_JURISDICTION} unless told otherwise, an existing one keeps its own."
+            help=_(
+                "One of: %(names)s; a new demo installation takes %(default)s unless told "
+                "otherwise, an existing one keeps its own."
+            )
+            % {"names": ", ".join(JURISDICTIONS), "default": DEMO_JURISDICTION}
         ),
     ] = None,
     data: DataOpt = None,
@@ -272,17 +298,18 @@ def demo(
     _setup_logging(dd)
     login = _demo_login(dd, result.admin_password)
     ctx = result.context
-    out.print(f"preparing {cameras} simulated camera clip(s) …")
+    out.print(_("preparing %(n)s simulated camera clip(s) …") % {"n": cameras})
     dd.sim.mkdir(parents=True, exist_ok=True)
     mounts = prepare_cameras(dd.sim, cameras)
     with Simulator(mounts, rtsp_port, log_path=dd.sim / "rtsp-server.log") as sim:
         cams = _register_simulated(ctx, [(m.name, sim.url(m.name)) for m in mounts])
         cast = ensure_demo_cast(ctx, dd, cams)
         banner = [
-            f"log in at http://127.0.0.1:{http_port}/ as one of:",
+            _("log in at %(url)s as one of:") % {"url": f"http://127.0.0.1:{http_port}/"},
             login,
             *cast,
-            f"jurisdiction: {result.jurisdiction}   data: {dd.root}   logs: {dd.logs}",
+            _("jurisdiction: %(jurisdiction)s   data: %(root)s   logs: %(logs)s")
+            % {"jurisdiction": result.jurisdiction, "root": dd.root, "logs": dd.logs},
         ]
         _serve(ctx, 6.0, "127.0.0.1", http_port, DEMO_TRANSPORT, banner)
 
@@ -316,6 +343,9 @@ def _register_simulated(ctx: Context, cams: list[tuple[str, str]]) -> list[int]:
             view = camera_service.update_camera(ctx, str(view.id), {"url": url})
         ids.append(view.id)
     return ids
+
+
+translate_app(app)  # every command registered: its help in the locale's language
 
 
 def main() -> None:

@@ -26,7 +26,9 @@ from custodes.clock import iso
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import Role
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
+from custodes.entrypoints.cli_i18n import _, label, say, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.entrypoints.web.labels import CHANGE_KIND_LABELS, ORG_KIND_LABELS, ROLE_LABELS
 from custodes.services import accounts as svc
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
@@ -36,7 +38,7 @@ accounts_app = typer.Typer(
 )
 
 RoleOpt = Annotated[
-    str, typer.Option("--role", help=f"One of: {', '.join(r.value for r in Role)}.")
+    str, typer.Option("--role", help=_("One of: %(names)s.") % {"names": ", ".join(Role)})
 ]
 OUTSIDE_KINDS = [k for k in OrgKind if k is not OrgKind.OPERATING_UNIT]
 PasswordStdinOpt = Annotated[
@@ -52,13 +54,13 @@ def _account(ctx: Context, ref: str) -> svc.AccountView:
     try:
         return svc.find_account(ctx, ref)
     except svc.NotFound as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
 
 
 def _stdin_password() -> str:
     line = sys.stdin.readline().rstrip("\r\n")
     if not line:
-        raise fail("--password-stdin: no password on standard input")
+        raise fail(_("--password-stdin: no password on standard input"))
     return line
 
 
@@ -66,14 +68,30 @@ def _print_account(a: svc.AccountView, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(_json(a), ensure_ascii=False))
         return
-    out.print(
-        f"{a.username} (id {a.id}): {a.role}, {a.organisation}"
-        + (f", {a.display_name}" if a.display_name else "")
-        + (f", work ID {a.work_id}" if a.work_id else "")
-        + (", disabled" if a.disabled_us else "")
-        + (f", locked until {iso(a.locked_until_us)}" if a.locked_until_us else ""),
-        highlight=False,
-    )
+    parts = [label(ROLE_LABELS, a.role), a.organisation]
+    if a.display_name:
+        parts.append(a.display_name)
+    if a.work_id:
+        parts.append(_("work ID %(id)s") % {"id": a.work_id})
+    if a.disabled_us:
+        parts.append(_("disabled"))
+    if a.locked_until_us:
+        parts.append(_("locked until %(until)s") % {"until": iso(a.locked_until_us)})
+    head = _("%(user)s (id %(id)s)") % {"user": a.username, "id": a.id}
+    out.print(f"{head}: {_(', ').join(parts)}", highlight=False)
+
+
+# The fields a refusal may name that are options here: named as the option ("--role: …").
+_OPTIONS = {"role": "--role", "kind": "--kind"}
+
+
+def _refused(exc: svc.AccountError) -> typer.Exit:
+    """A service's refusal, worded as the web words it (its msgid and parameters)."""
+    text = say(exc.msgid, exc.params) if exc.params else exc.message
+    option = _OPTIONS.get(exc.field or "")
+    if option is not None and text.startswith(f"{exc.field}: "):
+        text = f"{option}: {sentence(text.removeprefix(f'{exc.field}: '))}"
+    return fail(text)
 
 
 def _json(a: svc.AccountView) -> dict[str, object]:
@@ -109,14 +127,17 @@ def add(
             actor=_actor(),
         )
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     if as_json:
         shown = None if password_stdin else password
         out.print_json(json.dumps({**_json(view), "password": shown}, ensure_ascii=False))
         return
     _print_account(view, False)
     if not password_stdin:
-        out.print(f"password: [bold]{password}[/]  (shown once: hand it over now)")
+        out.print(_SHOWN_ONCE % {"password": f"[bold]{password}[/]"})
+
+
+_SHOWN_ONCE = _("password: %(password)s  (shown once: hand it over now)")
 
 
 @accounts_app.command("list")
@@ -126,18 +147,19 @@ def list_accounts(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         out.print_json(json.dumps([_json(v) for v in views], ensure_ascii=False))
         return
-    table = Table("id", "user", "role", "organisation", "name", "work ID", "TOTP", "state")
+    headings = ("id", "user", "role", "organisation", "name", "work ID", "TOTP", "state")
+    table = Table(*(_(h) for h in headings))
     for v in views:
-        state = "disabled" if v.disabled_us else ("locked" if v.locked_until_us else "")
+        state = _("disabled") if v.disabled_us else (_("locked") if v.locked_until_us else "")
         add_text_row(
             table,
             str(v.id),
             v.username,
-            v.role,
+            label(ROLE_LABELS, v.role),
             v.organisation,
             v.display_name or "",
             v.work_id or "",
-            "yes" if v.totp else "",
+            _("yes") if v.totp else "",
             state,
         )
     out.print(table)
@@ -151,7 +173,7 @@ def set_role(username: str, role: str, data: DataOpt = None, as_json: JsonOpt = 
     try:
         view = svc.set_role(ctx, account.id, role, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     _print_account(view, as_json)
 
 
@@ -162,7 +184,7 @@ def disable(username: str, data: DataOpt = None, as_json: JsonOpt = False) -> No
     try:
         view = svc.disable_account(ctx, _account(ctx, username).id, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     _print_account(view, as_json)
 
 
@@ -173,7 +195,7 @@ def enable(username: str, data: DataOpt = None, as_json: JsonOpt = False) -> Non
     try:
         view = svc.enable_account(ctx, _account(ctx, username).id, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     _print_account(view, as_json)
 
 
@@ -188,11 +210,11 @@ def reset_password(
     try:
         password = svc.reset_password(ctx, account.id, given, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     if given is None:
-        out.print(f"password: [bold]{password}[/]  (shown once: hand it over now)")
+        out.print(_SHOWN_ONCE % {"password": f"[bold]{password}[/]"})
     else:
-        out.print(f"password of {account.username} changed")
+        out.print(_("password of %(user)s changed") % {"user": account.username}, highlight=False)
 
 
 @accounts_app.command("totp-remove")
@@ -202,8 +224,8 @@ def totp_remove(username: str, data: DataOpt = None) -> None:
     try:
         svc.remove_totp(ctx, _account(ctx, username).id, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
-    out.print(f"TOTP of {username} removed")
+        raise _refused(exc) from None
+    out.print(_("TOTP of %(user)s removed") % {"user": username}, highlight=False)
 
 
 @accounts_app.command("assign")
@@ -223,17 +245,18 @@ def assign(
     for ref in cameras or []:
         try:
             ids.append(camera_service.find_camera(ctx, ref).id)
-        except camera_service.CameraNotFound as exc:
-            raise fail(str(exc)) from None
+        except camera_service.CameraNotFound:
+            raise fail(_("camera: no camera %(ref)s") % {"ref": repr(ref[:24])}) from None
     try:
         view = svc.set_cameras(ctx, account.id, ids, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     if as_json:
         out.print_json(json.dumps({"username": view.username, "cameras": list(view.cameras)}))
     else:
-        listed = ", ".join(str(c) for c in view.cameras) or "none"
-        out.print(f"{view.username} watches cameras: {listed}", highlight=False)
+        listed = ", ".join(str(c) for c in view.cameras) or _("none")
+        watches = _("%(user)s watches cameras: %(cameras)s")
+        out.print(watches % {"user": view.username, "cameras": listed}, highlight=False)
 
 
 @accounts_app.command("org-add")
@@ -241,7 +264,7 @@ def org_add(
     name: str,
     kind: Annotated[
         str,
-        typer.Option("--kind", help=f"One of: {', '.join(k.value for k in OUTSIDE_KINDS)}."),
+        typer.Option("--kind", help=_("One of: %(names)s.") % {"names": ", ".join(OUTSIDE_KINDS)}),
     ],
     data: DataOpt = None,
     as_json: JsonOpt = False,
@@ -251,11 +274,12 @@ def org_add(
     try:
         org = svc.add_organisation(ctx, name, kind, actor=_actor())
     except svc.AccountError as exc:
-        raise fail(exc.message) from None
+        raise _refused(exc) from None
     if as_json:
         out.print_json(json.dumps(_org_json(org), ensure_ascii=False))
     else:
-        out.print(f"organisation {org.id}: {org.name} ({org.kind})", highlight=False)
+        shown = {"id": org.id, "name": org.name, "kind": label(ORG_KIND_LABELS, org.kind)}
+        out.print(_("organisation %(id)s: %(name)s (%(kind)s)") % shown, highlight=False)
 
 
 def _org_json(o: svc.Organisation) -> dict[str, object]:
@@ -269,9 +293,9 @@ def org_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         out.print_json(json.dumps([_org_json(o) for o in orgs], ensure_ascii=False))
         return
-    table = Table("id", "name", "kind", "since")
+    table = Table(*(_(h) for h in ("id", "name", "kind", "since")))
     for o in orgs:
-        add_text_row(table, str(o.id), o.name, o.kind, iso(o.created_us))
+        add_text_row(table, str(o.id), o.name, label(ORG_KIND_LABELS, o.kind), iso(o.created_us))
     out.print(table)
 
 
@@ -288,16 +312,17 @@ def changes(
     if as_json:
         out.print_json(json.dumps([c.__dict__ for c in found], ensure_ascii=False))
         return
-    table = Table("id", "kind", "account", "proposed by", "proposed", "state", "decided by")
+    headings = ("id", "kind", "account", "proposed by", "proposed", "state", "decided by")
+    table = Table(*(_(h) for h in headings))
     for c in found:
         add_text_row(
             table,
             str(c.id),
-            c.kind,
+            label(CHANGE_KIND_LABELS, c.kind),
             c.username,
             c.proposed_by,
             iso(c.proposed_us),
-            c.state,
+            _(c.state) if c.state else "",
             c.decided_by or "",
         )
     out.print(table)

@@ -12,9 +12,30 @@ from rich.table import Table
 
 from custodes.domain.camera import CameraFieldError, CameraSpec
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, err, fail, out
+from custodes.entrypoints.cli_i18n import _, lead, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import cameras as camera_service
 
+# A field of `camera show` by its label (msgids); English shows the JSON key itself.
+FIELD_LABELS = {
+    "id": "ID",
+    "name": "Name",
+    "url": "Main stream URL",
+    "sub_url": "Sub stream URL",
+    "credentials": "Credentials",
+    "site": "Site",
+    "place": "Place",
+    "address": "Address",
+    "latitude": "Latitude",
+    "longitude": "Longitude",
+    "direction_deg": "Direction",
+    "installed_on": "Installed on",
+    "signage_posted": "Signage posted",
+    "retired": "Retired",
+    "created": "Created",
+    "stream": "Stream",
+    "has_sub_stream": "Sub stream",
+}
 camera_app = typer.Typer(help="The camera registry.", no_args_is_help=True)
 _fail = fail
 _context = context
@@ -64,7 +85,7 @@ def camera_add(
         )
         view = camera_service.add_camera(ctx, spec, actor=cli_actor())
     except CameraFieldError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(_field_error(exc)) from None
     _print_camera(view, as_json)
 
 
@@ -79,7 +100,8 @@ def camera_list(
     if as_json:
         out.print_json(json.dumps([v.to_json() for v in views], ensure_ascii=False))
         return
-    table = Table("id", "name", "place", "site", "url", "credentials", "retired")
+    headings = ("id", "name", "place", "site", "url", "credentials", "retired")
+    table = Table(*(_(h) for h in headings))
     for v in views:
         add_text_row(
             table,
@@ -88,7 +110,7 @@ def camera_list(
             v.place,
             v.site or "",
             v.url or "",
-            "set" if v.has_credentials else "",
+            _("set") if v.has_credentials else "",
             v.retired or "",
         )
     out.print(table)
@@ -99,8 +121,8 @@ def camera_show(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> Non
     """Show one camera (by id or name)."""
     try:
         view = camera_service.find_camera(_context(data), ref)
-    except camera_service.CameraNotFound as exc:
-        raise _fail(str(exc)) from None
+    except camera_service.CameraNotFound:
+        raise _fail(_not_found(ref)) from None
     _print_camera(view, as_json)
 
 
@@ -142,8 +164,10 @@ def camera_update(
             signage_posted=signage,
         )
         view = camera_service.update_camera(ctx, ref, changes, actor=cli_actor())
-    except (CameraFieldError, camera_service.CameraNotFound) as exc:
-        raise _fail(str(exc)) from None
+    except CameraFieldError as exc:
+        raise _fail(_field_error(exc)) from None
+    except camera_service.CameraNotFound:
+        raise _fail(_not_found(ref)) from None
     _print_camera(view, as_json)
 
 
@@ -152,9 +176,18 @@ def camera_retire(ref: str, data: DataOpt = None, as_json: JsonOpt = False) -> N
     """Stop recording a camera; its registry record and recordings are kept."""
     try:
         view = camera_service.retire_camera(_context(data), ref, actor=cli_actor())
-    except camera_service.CameraNotFound as exc:
-        raise _fail(str(exc)) from None
+    except camera_service.CameraNotFound:
+        raise _fail(_not_found(ref)) from None
     _print_camera(view, as_json)
+
+
+def _not_found(ref: str) -> str:
+    return _("camera: no camera %(ref)s") % {"ref": repr(ref[:24])}
+
+
+def _field_error(exc: CameraFieldError) -> str:
+    """The field by its option's name (a script's word), what is wrong in words."""
+    return f"{exc.field}: {sentence(exc.message)}"
 
 
 def _date(field: str, value: str | None) -> date | None:
@@ -173,25 +206,44 @@ def _print_camera(view: camera_service.CameraView, as_json: bool) -> None:
     for key, value in view.to_json().items():
         if key == "credentials_dropped":
             if value:
-                err.print(f"[yellow]note:[/] {camera_service.CREDENTIALS_DROPPED}")
+                note = sentence(camera_service.CREDENTIALS_DROPPED)
+                err.print(f"[yellow]{lead(_('note:'))}[/]{escape(note)}")
             continue
         if key == "has_credentials":
-            key, value = "credentials", "set (hidden)" if value else "none"
+            key, value = "credentials", _("set (hidden)") if value else _("none")
         elif key == "stream":
             value = _stream_text(view.stream)
-        out.print(escape(f"{key:>15}: {'' if value is None else value}"), highlight=False)
+        elif isinstance(value, bool):
+            value = _("True") if value else _("False")
+        label = _field_label(key)
+        shown = f"{' ' * max(0, 15 - _cells(label))}{label}: {'' if value is None else value}"
+        out.print(escape(shown), highlight=False)
+
+
+def _field_label(key: str) -> str:
+    """A camera field's label in words; English keeps the JSON key a script knows."""
+    label = _(FIELD_LABELS.get(key, key))
+    return key if label == FIELD_LABELS.get(key) else label
+
+
+def _cells(text: str) -> int:
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def _stream_text(s: camera_service.StreamFacts | None) -> str:
     if s is None:
-        return "nothing recorded yet"
-    parts = [s.video_codec or "video codec unknown"]
+        return _("nothing recorded yet")
+    parts = [s.video_codec or _("video codec unknown")]
     if s.width and s.height:
         parts.append(f"{s.width}×{s.height}")
     if s.audio_codec:
-        parts.append(f"audio {s.audio_codec}")
+        parts.append(_("audio %(codec)s") % {"codec": s.audio_codec})
     elif s.audio_dropped:
-        parts.append(f"audio {s.audio_dropped} not recorded (MP4 cannot carry it)")
+        parts.append(
+            _("audio %(codec)s not recorded (MP4 cannot carry it)") % {"codec": s.audio_dropped}
+        )
     else:
-        parts.append("no audio")
-    return ", ".join(parts)
+        parts.append(_("no audio"))
+    return _(", ").join(parts)

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from custodes.entrypoints.cli_i18n import _, lead, sentence
 from custodes.paths import DATA_ENV, resolve_data_dir
 from custodes.services.context import Context, NotInitialised, open_context
 
@@ -43,13 +44,21 @@ def fail(message: str, code: int = 2) -> typer.Exit:
     """Print the error (its text as text: a camera named "[/red]" is not markup) and exit.
     On one line however long: Rich wrapped it at the terminal's width (80 columns when it is no
     terminal), which cut a path in two, mid-name, for whoever copies it or a script that
-    reads it; the terminal wraps what it shows by itself."""
-    err.print(f"[red]error:[/red] {escape(message)}", highlight=False, soft_wrap=True)
+    reads it; the terminal wraps what it shows by itself. A service's English message is said
+    in the command line's language as the web says it (cli_i18n.py `sentence`)."""
+    text = f"[red]{lead(_('error:'))}[/red]{escape(sentence(message))}"
+    err.print(text, highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
+NOT_INITIALISED = (  # msgid: services/context.py's words, for its one parameter
+    "%(root)s is not a Custodes data directory: run `custodes init --data %(root)s`"
+)
+
+
 def context(data: Path | None) -> Context:
+    dd = resolve_data_dir(data)
     try:
-        return open_context(resolve_data_dir(data))
-    except NotInitialised as exc:
-        raise fail(str(exc)) from None
+        return open_context(dd)
+    except NotInitialised:
+        raise fail(_(NOT_INITIALISED) % {"root": dd.root}) from None

@@ -22,11 +22,14 @@ from custodes.clock import iso
 from custodes.domain import export_format as fmt
 from custodes.domain.export_judgement import Outcome, Verdict
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_i18n import LANG, _, sentence
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
+from custodes.entrypoints.web import wording
 from custodes.services import auth, exports, grants
 from custodes.services import cameras as camera_service
 from custodes.services import verify_export as verifier
+from custodes.services.settings import site_timezone
 from custodes.services.signing import PUBLIC_KEYS_FILE
 
 EXIT_STATUS = {Outcome.VERIFIED: 0, Outcome.NOT_VERIFIED: 1, Outcome.SIGNER_UNKNOWN: 3}
@@ -69,15 +72,17 @@ def export(
     start_us, end_us = parse_time(since, "from"), parse_time(until, "to")
     zipped = out_path.suffix.lower() == ".zip"
     if out_path.exists() and (zipped or not out_path.is_dir() or any(out_path.iterdir())):
-        raise fail(f"--out: {out_path} exists (give a new path or an empty directory)")
+        exists = _("--out: %(path)s exists (give a new path or an empty directory)")
+        raise fail(exists % {"path": out_path})
     try:
         camera_id = camera_service.find_camera(ctx, camera).id
-    except camera_service.CameraNotFound as exc:
-        raise fail(str(exc)) from None
-    secret = password if password is not None else getpass.getpass(f"password for {user}: ")
+    except camera_service.CameraNotFound:
+        raise fail(_("camera: no camera %(ref)s") % {"ref": repr(camera[:24])}) from None
+    asked = _("password for %(user)s: ") % {"user": user}
+    secret = password if password is not None else getpass.getpass(asked)
     session = auth.login(ctx, user, secret, totp)
     if session is None:
-        raise fail("wrong user, password or code (or the account is locked or disabled)")
+        raise fail(_("wrong user, password or code (or the account is locked or disabled)"))
     auth.logout(ctx, session.token)
     try:
         held = exports.require_grant(
@@ -99,7 +104,9 @@ def export(
             end_us=end_us,
             watermark=watermark,
         )
-    except (grants.NoGrant, exports.ExportError) as exc:
+    except (grants.NoGrant, exports.NothingRecorded) as exc:  # the web's words, the site's zone
+        raise fail(wording.no_grant(exc, LANG, site_timezone(ctx)), 1) from None
+    except exports.ExportError as exc:
         raise fail(str(exc), 1) from None
     exports.record_download(
         ctx, result, username=session.username, via=f"{cli_actor()} --out {out_path}"
@@ -111,17 +118,24 @@ def export(
     if as_json:
         out.print_json(json.dumps({**result.to_json(), "out": str(out_path)}))
         return
-    out.print(
-        f"export [bold]{result.id}[/]: camera {camera_id}, {result.segments} segments covering "
-        f"{iso(result.covered_start_us)} – {iso(result.covered_end_us)}\n"
-        f"manifest sha256 {result.manifest_sha256}\n"
-        f"written to {out_path}; the recipient checks it with `custodes verify-export "
-        f"{out_path} --key FILE`, FILE being this installation's "
-        f"{ctx.data.archive / PUBLIC_KEYS_FILE} (or `custodes keys export`), handed over "
-        "apart from the bundle",
-        highlight=False,
-        soft_wrap=True,
+    made = _(
+        "export %(id)s: camera %(camera)s, %(n)s segments covering %(start)s – %(end)s\n"
+        "manifest sha256 %(sha)s\n"
+        "written to %(out)s; the recipient checks it with `custodes verify-export %(out)s "
+        "--key FILE`, FILE being this installation's %(keys)s (or `custodes keys export`), "
+        "handed over apart from the bundle"
     )
+    shown = {
+        "id": f"[bold]{result.id}[/]",
+        "camera": camera_id,
+        "n": result.segments,
+        "start": iso(result.covered_start_us),
+        "end": iso(result.covered_end_us),
+        "sha": result.manifest_sha256,
+        "out": out_path,
+        "keys": ctx.data.archive / PUBLIC_KEYS_FILE,
+    }
+    out.print(made % shown, highlight=False, soft_wrap=True)
 
 
 def verify_export(
@@ -159,66 +173,90 @@ def verify_export(
     raise typer.Exit(EXIT_STATUS[outcome])
 
 
+MANIFEST_LINES = (  # msgids (locale/*.po), each filled in with what the manifest says
+    "export %(export)s, made %(made)s by %(by)s",
+    "camera %(camera)s %(name)s (%(place)s)",
+    "requested %(requested_start)s – %(requested_end)s",
+    "covered   %(covered_start)s – %(covered_end)s (%(n)s segments%(gaps)s)",
+    "grant %(grant)s (%(action)s), request %(request)s of %(organisation)s; destination: "
+    "%(destination)s",
+    "clip.mp4 sha256 %(sha)s",
+    "original segment files: %(originals)s",
+    "manifest signed by key %(key)s (public key %(public_key)s)",
+    "checkpoints signed by key(s) %(keys)s%(through)s",
+)
+
+
 def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
     m = v.manifest
     if m is not None:
         gaps = m.covered.gaps
-        gap_note = f", {len(gaps)} gap(s) not in the clip" if gaps else ""
-        lines = [
-            f"export {m.export.id}, made {fmt.iso(m.export.created_us)} by "
-            f"{m.export.exporter.username}",
-            f"camera {m.camera.id} {m.camera.name!r} ({m.camera.place})",
-            f"requested {fmt.iso(m.requested.start_us)} – {fmt.iso(m.requested.end_us)}",
-            f"covered   {fmt.iso(m.covered.start_us)} – {fmt.iso(m.covered.end_us)} "
-            f"({len(m.segments)} segments{gap_note})",
-            f"grant {m.grant.id} ({m.grant.action}), request {m.request.id} of "
-            f"{m.request.organisation.name}; destination: {m.request.destination or '-'}",
-            f"clip.mp4 sha256 {m.clip.sha256}",
-            "original segment files: "
-            + (
-                "included (re-hashed)"
-                if m.originals_included
-                else "not included (copy grant): their digests are vouched for by the signed chain"
-            ),
-            f"manifest signed by key {m.signer.key_id} (public key {m.signer.public_key})",
-            "checkpoints signed by key(s) "
-            + (", ".join(v.checkpoint_key_ids) or "none")
-            + (
-                ""
-                if v.signed_through_seq is None
-                else f"; chain signed through seq {v.signed_through_seq}"
-            ),
-        ]
+        gap_note = _(", %(n)s gap(s) not in the clip") % {"n": len(gaps)} if gaps else ""
+        originals = (
+            _("included (re-hashed)")
+            if m.originals_included
+            else _("not included (copy grant): their digests are vouched for by the signed chain")
+        )
+        through = ""
+        if v.signed_through_seq is not None:
+            through = _("; chain signed through seq %(seq)s") % {"seq": v.signed_through_seq}
+        shown = {
+            "export": m.export.id,
+            "made": fmt.iso(m.export.created_us),
+            "by": m.export.exporter.username,
+            "camera": m.camera.id,
+            "name": repr(m.camera.name),
+            "place": m.camera.place,
+            "requested_start": fmt.iso(m.requested.start_us),
+            "requested_end": fmt.iso(m.requested.end_us),
+            "covered_start": fmt.iso(m.covered.start_us),
+            "covered_end": fmt.iso(m.covered.end_us),
+            "n": len(m.segments),
+            "gaps": gap_note,
+            "grant": m.grant.id,
+            "action": m.grant.action,
+            "request": m.request.id,
+            "organisation": m.request.organisation.name,
+            "destination": m.request.destination or "-",
+            "sha": m.clip.sha256,
+            "originals": originals,
+            "key": m.signer.key_id,
+            "public_key": m.signer.public_key,
+            "keys": ", ".join(v.checkpoint_key_ids) or _("none"),
+            "through": through,
+        }
+        lines = [_(line) % shown for line in MANIFEST_LINES]
         # what the bundle says is printed as text, never read as markup: a forged name
         # such as "[/]" must not take the output apart
         out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
     for f in v.findings:
-        colour, word = ("red", "FAIL") if f.failure else ("yellow", "WARN")
-        out.print(f"[{colour}]{word}[/] {escape(str(f))}", highlight=False, soft_wrap=True)
-    warned = f" ({len(v.warnings)} warning(s))" if v.warnings else ""
+        colour, word = ("red", _("FAIL")) if f.failure else ("yellow", _("WARN"))
+        finding = f"{f.subject}{_(': ')}{sentence(f.problem)}"
+        out.print(f"[{colour}]{word}[/] {escape(finding)}", highlight=False, soft_wrap=True)
+    warned = _(" (%(n)s warning(s))") % {"n": len(v.warnings)} if v.warnings else ""
+    colon = _(": ")
     if outcome is Outcome.NOT_VERIFIED:
         n = len(v.failures) or len(v.warnings)
-        out.print(f"[red]NOT VERIFIED[/]: {n} problem(s)", highlight=False, soft_wrap=True)
+        problems = _("%(n)s problem(s)") % {"n": n}
+        out.print(f"[red]{_('NOT VERIFIED')}[/]{colon}{problems}", highlight=False, soft_wrap=True)
     elif outcome is Outcome.SIGNER_UNKNOWN:
-        key_id = v.signer_key_id or "?"
+        unknown = _(
+            "consistent — every file, link, checkpoint and the signature agree%(warned)s — but "
+            "nothing proves who made this bundle: it is signed by key %(key)s, no --key pins "
+            "it, and anyone can make a consistent bundle with a key of their own."
+        ) % {"warned": warned, "key": v.signer_key_id or "?"}
+        advice = escape(sentence(verifier.pin_advice(bundle)))
         out.print(
-            f"[yellow]SIGNER UNKNOWN[/]: consistent — every file, link, checkpoint and the "
-            f"signature agree{warned} — but nothing proves who made this bundle: it is signed "
-            f"by key {key_id}, no --key pins it, and anyone can make a consistent bundle with "
-            f"a key of their own.\n{escape(verifier.pin_advice(bundle))}",
+            f"[yellow]{_('SIGNER UNKNOWN')}[/]{colon}{unknown}\n{advice}",
             highlight=False,
             soft_wrap=True,
         )
     elif v.warnings:
-        out.print(
-            f"[yellow]verified with {len(v.warnings)} warning(s)[/]: signed by a pinned key",
-            highlight=False,
-            soft_wrap=True,
-        )
+        verified = _("verified with %(n)s warning(s)") % {"n": len(v.warnings)}
+        pinned = _("signed by a pinned key")
+        out.print(f"[yellow]{verified}[/]{colon}{pinned}", highlight=False, soft_wrap=True)
     else:
-        out.print(
-            "[green]verified[/]: every file, link, checkpoint and the signature agree, "
-            "and the signer is a pinned key",
-            highlight=False,
-            soft_wrap=True,
+        agree = _(
+            "every file, link, checkpoint and the signature agree, and the signer is a pinned key"
         )
+        out.print(f"[green]{_('verified')}[/]{colon}{agree}", highlight=False, soft_wrap=True)

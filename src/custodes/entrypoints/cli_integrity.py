@@ -14,6 +14,7 @@ from rich.table import Table
 from custodes.clock import iso
 from custodes.domain import instants
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.cli_i18n import LANG, _, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.entrypoints.web import i18n
 from custodes.services import cameras as camera_service
@@ -28,7 +29,7 @@ def parse_time(value: str, name: str) -> int:
     try:
         return instants.parse(value, name)
     except instants.BadInstant as exc:
-        raise fail(f"--{name}: {i18n.bad_instant(exc, i18n.cli_lang())}: {value!r}") from None
+        raise fail(f"--{name}: {i18n.bad_instant(exc, LANG)}: {value!r}") from None
 
 
 def verify(
@@ -55,14 +56,14 @@ def verify(
     if camera is not None:
         try:
             ids = [camera_service.find_camera(ctx, camera).id]
-        except camera_service.CameraNotFound as exc:
-            raise fail(str(exc)) from None
+        except camera_service.CameraNotFound:
+            raise fail(_("camera: no camera %(ref)s") % {"ref": repr(camera[:24])}) from None
     if as_json:
         report = run_verify(ctx, camera_ids=ids, from_us=from_us, to_us=to_us, workers=workers)
     else:
         columns = (BarColumn(), DownloadColumn(), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as bar:
-            task = bar.add_task("hashing", total=None)
+            task = bar.add_task(_("hashing"), total=None)
             report = run_verify(
                 ctx,
                 camera_ids=ids,
@@ -81,12 +82,12 @@ def verify(
 
 
 def _print(report: VerifyReport) -> None:
-    table = Table("camera", "verdict", "seq", "time", "detail")
+    table = Table(*(_(h) for h in ("camera", "verdict", "seq", "time", "detail")))
     for cam in report.cameras:
         for span in cam.ok_spans:
             table.add_row(
                 escape(cam.name),
-                "[green]ok[/]",
+                "[green]{}[/]".format(_("ok")),
                 f"{span.first_seq}–{span.last_seq}",
                 f"{iso(span.start_us)} – {iso(span.end_us)}",
                 "",
@@ -94,15 +95,23 @@ def _print(report: VerifyReport) -> None:
         for f in cam.findings:
             seqs = "" if f.first_seq is None else f"{f.first_seq}–{f.last_seq}"
             colour = "red" if f.failure else "yellow"
-            table.add_row(escape(cam.name), f"[{colour}]{f.kind}[/]", seqs, "", escape(f.detail))
+            kind, detail = escape(_(f.kind)), escape(sentence(f.detail))
+            table.add_row(escape(cam.name), f"[{colour}]{kind}[/]", seqs, "", detail)
     out.print(table)
     mb = report.bytes_hashed / 1e6
     seconds = max((report.finished_us - report.started_us) / 1e6, 1e-6)
-    verdict = "[red]PROBLEMS FOUND[/]" if report.failed else "[green]all verified[/]"
-    out.print(
-        f"{verdict}: {sum(c.segments for c in report.cameras)} segments, {mb:,.1f} MB hashed "
-        f"in {seconds:.1f} s ({mb / seconds:,.0f} MB/s)"
+    verdict = (
+        "[red]{}[/]".format(_("PROBLEMS FOUND"))
+        if report.failed
+        else "[green]{}[/]".format(_("all verified"))
     )
+    figures = _("%(n)s segments, %(mb)s MB hashed in %(s)s s (%(rate)s MB/s)") % {
+        "n": sum(c.segments for c in report.cameras),
+        "mb": f"{mb:,.1f}",
+        "s": f"{seconds:.1f}",
+        "rate": f"{mb / seconds:,.0f}",
+    }
+    out.print(f"{verdict}{_(': ')}{figures}")
 
 
 keys_app = typer.Typer(help="The signing keys.", no_args_is_help=True)
@@ -124,4 +133,6 @@ def keys_rotate(data: DataOpt = None) -> None:
         old, new = keys.rotate(ctx, actor=cli_actor())
     except keys.RotationRefused as exc:
         raise fail(str(exc)) from None
-    out.print(f"signing key {old} retired; {new} signs from now on")
+    out.print(
+        _("signing key %(old)s retired; %(new)s signs from now on") % {"old": old, "new": new}
+    )

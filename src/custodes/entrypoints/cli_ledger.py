@@ -17,6 +17,7 @@ from custodes.adapters.db.grants import GrantError, grant_application_role
 from custodes.domain import instants
 from custodes.domain.ledger import Finding
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, err, fail, out
+from custodes.entrypoints.cli_i18n import LANG, _, sentence
 from custodes.entrypoints.web import i18n
 from custodes.services import ledger
 
@@ -43,7 +44,7 @@ def _instant(option: str, value: str | None) -> int | None:
     try:
         return instants.parse(value, option, zone_required=False)
     except instants.BadInstant as exc:
-        raise fail(f"{option}: {i18n.bad_instant(exc, i18n.cli_lang())}: {value!r}") from None
+        raise fail(f"{option}: {i18n.bad_instant(exc, LANG)}: {value!r}") from None
 
 
 @ledger_app.command("verify")
@@ -77,19 +78,30 @@ def verify(data: DataOpt = None, as_json: JsonOpt = False) -> None:
 
 def _print_report(report: ledger.VerifyReport) -> None:
     rate = report.entries / report.seconds if report.seconds > 0 else 0.0
-    out.print(
-        f"{report.entries:,} entries, head at {report.head_seq}, "
-        f"{report.checkpoints} signed checkpoint(s), {report.seconds:.2f} s ({rate:,.0f}/s)",
-        highlight=False,
-    )
+    summary = _(
+        "%(entries)s entries, head at %(head)s, %(checkpoints)s signed checkpoint(s), "
+        "%(seconds)s s (%(rate)s/s)"
+    ) % {
+        "entries": f"{report.entries:,}",
+        "head": report.head_seq,
+        "checkpoints": report.checkpoints,
+        "seconds": f"{report.seconds:.2f}",
+        "rate": f"{rate:,.0f}",
+    }
+    out.print(summary, highlight=False)
     if report.findings:
-        table = Table("seq", "finding", "what")
+        table = Table(*(_(h) for h in ("seq", "finding", "what")))
         for f in report.findings:
-            add_text_row(table, _seq(f), f.kind if f.failure else f"{f.kind} (note)", f.message)
+            kind = _(f.kind) if f.failure else _("%(kind)s (note)") % {"kind": _(f.kind)}
+            add_text_row(table, _seq(f), kind, sentence(f.message))
         out.print(table)
     if report.dropped:
-        out.print(f"… and {report.dropped:,} more finding(s) not listed", highlight=False)
-    out.print("[green]ledger intact[/]" if report.ok else "[red]ledger NOT intact[/]")
+        more = _("… and %(n)s more finding(s) not listed") % {"n": f"{report.dropped:,}"}
+        out.print(more, highlight=False)
+    if report.ok:
+        out.print("[green]{}[/]".format(_("ledger intact")))
+    else:
+        out.print("[red]{}[/]".format(_("ledger NOT intact")))
 
 
 def _seq(f: Finding) -> str:
@@ -110,7 +122,7 @@ def export(
 ) -> None:
     """Write the entries (all, or in a time range) as CSV or JSON, exactly as stored."""
     if fmt not in ("csv", "json"):
-        raise fail(f"--format: csv or json, not {fmt!r}")
+        raise fail(_("--format: csv or json, not %(given)s") % {"given": repr(fmt)})
     kind: Literal["csv", "json"] = "csv" if fmt == "csv" else "json"
     since_us, until_us = _instant("--since", since), _instant("--until", until)
     ctx = context(data)
@@ -127,14 +139,18 @@ def export(
         details={"format": kind, "since_us": since_us, "until_us": until_us, "entries": count},
     )
     if out_file is not None:
-        err.print(f"{count:,} entries written to {out_file}", highlight=False)
+        written = _("%(n)s entries written to %(file)s") % {"n": f"{count:,}", "file": out_file}
+        err.print(written, highlight=False)
 
 
 @ledger_app.command("checkpoint")
 def checkpoint(data: DataOpt = None) -> None:
     """Sign the ledger's head now (the service does it on its own schedule)."""
     seq = ledger.checkpoint(context(data))
-    out.print("head unchanged since the last checkpoint" if seq is None else f"signed {seq}")
+    if seq is None:
+        out.print(_("head unchanged since the last checkpoint"))
+    else:
+        out.print(_("signed %(seq)s") % {"seq": seq})
 
 
 @db_app.command("grant-app-role")

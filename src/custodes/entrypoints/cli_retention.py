@@ -13,9 +13,11 @@ from rich.table import Table
 
 from custodes.domain.retention import when_text
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
+from custodes.entrypoints.cli_i18n import LANG, _, label, sentence
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import i18n, said
+from custodes.entrypoints.web import said, wording
+from custodes.entrypoints.web.labels import HOLD_KIND_LABELS, REASON_LABELS
 from custodes.services import auth, retention
 from custodes.services import cameras as camera_service
 from custodes.services.capacity import check_and_alarm
@@ -44,11 +46,15 @@ def _camera_id(ctx: Context, ref: str) -> int:
 
 def _account(ctx: Context, user: str, password: str | None) -> str:
     """The actor for the ledger, after checking the account's password."""
-    secret = password if password is not None else getpass.getpass(f"password for {user}: ")
+    secret = (
+        password
+        if password is not None
+        else getpass.getpass(_("password for %(user)s: ") % {"user": user})
+    )
     # an account with TOTP gives its current code in CUSTODES_TOTP
     session = auth.login(ctx, user, secret, os.environ.get("CUSTODES_TOTP") or None)
     if session is None:
-        raise fail("wrong user or password")
+        raise fail(_("wrong user or password"))
     auth.logout(ctx, session.token)
     return f"account:{user}"
 
@@ -81,9 +87,10 @@ def show(data: DataOpt = None, as_json: JsonOpt = False) -> None:
             )
         )
         return
-    table = Table("camera", "days", "reason", "article")
+    table = Table(*(_(h) for h in ("camera", "days", "reason", "article")))
     for c, p in rows:
-        add_text_row(table, c.name, str(p.days), p.reason, p.article or "")
+        article = wording.article(p.article, LANG) if p.article else ""
+        add_text_row(table, c.name, str(p.days), label(REASON_LABELS, p.reason), article)
     out.print(table)
 
 
@@ -94,14 +101,14 @@ def run_sweep(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     try:
         report = sweep(ctx)
     except retention.RetentionConfigError as exc:
-        raise fail(f"nothing deleted: {exc}") from None
+        raise fail(_("nothing deleted: %(why)s") % {"why": sentence(str(exc))}) from None
     result = {"batches": report.batches, "segments": report.segments, "bytes": report.bytes}
     if as_json:
         out.print_json(json.dumps(result))
     else:
         out.print(
-            f"deleted {report.segments} segment(s), {report.bytes / 1e6:,.1f} MB, "
-            f"in {report.batches} batch(es)"
+            _("deleted %(n)s segment(s), %(mb)s MB, in %(batches)s batch(es)")
+            % {"n": report.segments, "mb": f"{report.bytes / 1e6:,.1f}", "batches": report.batches}
         )
 
 
@@ -114,9 +121,16 @@ def delete_recordings(camera: str, since: FromOpt, until: ToOpt, data: DataOpt =
     try:
         retention.check_deletion(ctx, cam, a, b, actor=cli_actor(), via="cli")
     except retention.RetentionRefused as exc:
-        raise fail(f"refused: {exc.refusal.reason} ({exc.refusal.article})", 1) from None
+        refused = _("refused: %(why)s (%(article)s)") % {
+            "why": sentence(exc.refusal.reason),
+            "article": wording.article(exc.refusal.article, LANG),
+        }
+        raise fail(refused, 1) from None
     report = sweep(ctx, actor=cli_actor(), camera_ids=[cam], within=(a, b))
-    out.print(f"deleted {report.segments} segment(s) ({report.bytes / 1e6:,.1f} MB)")
+    out.print(
+        _("deleted %(n)s segment(s) (%(mb)s MB)")
+        % {"n": report.segments, "mb": f"{report.bytes / 1e6:,.1f}"}
+    )
 
 
 @hold_app.command("add")
@@ -152,7 +166,7 @@ def hold_add(
         )
     except retention.HoldError as exc:
         raise fail(str(exc)) from None
-    out.print(f"hold {hold_id} placed")
+    out.print(_("hold %(id)s placed") % {"id": hold_id})
 
 
 @hold_app.command("list")
@@ -163,20 +177,23 @@ def hold_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         out.print_json(json.dumps([h.__dict__ for h in holds]))
         return
-    table = Table("id", "kind", "camera", "from", "to", "until", "by", "release")
+    headings = ("id", "kind", "camera", "from", "to", "kept until", "by", "release")
+    table = Table(*(_(h) for h in headings))
     for h in holds:
-        release = h.released_by or (
-            f"asked by {h.release_requested_by}" if h.release_requested_by else ""
-        )
+        asked = _("asked by %(who)s") % {"who": h.release_requested_by}
+        release = h.released_by or (asked if h.release_requested_by else "")
         until = (
-            "released"
+            _("released")
             if h.released_by
-            else ("until released" if h.until_us is None else when_text(h.until_us))
+            else (_("until released") if h.until_us is None else when_text(h.until_us))
         )
+        kind = label(HOLD_KIND_LABELS, h.kind)
+        if h.request_id is not None:
+            kind = _("%(kind)s (request %(id)s)") % {"kind": kind, "id": h.request_id}
         add_text_row(
             table,
             str(h.id),
-            h.kind if h.request_id is None else f"{h.kind} (request {h.request_id})",
+            kind,
             str(h.camera_id),
             when_text(h.start_us),
             when_text(h.end_us),
@@ -199,9 +216,10 @@ def hold_release(
     except retention.HoldError as exc:
         raise fail(str(exc), 1) from None
     if outcome == "requested":
-        out.print(f"release of hold {hold_id} asked; a second account must confirm it")
+        asked = _("release of hold %(id)s asked; a second account must confirm it")
+        out.print(asked % {"id": hold_id})
     else:
-        out.print(f"hold {hold_id} released")
+        out.print(_("hold %(id)s released") % {"id": hold_id})
 
 
 @retention_app.command("plan")
@@ -216,7 +234,7 @@ def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         out.print_json(json.dumps(result.to_json()))
         raise typer.Exit(0 if result.volume.ok else 1)
-    table = Table("camera", "days", "Mbit/s", "stored GB", "needed GB")
+    table = Table(*(_(h) for h in ("camera", "days", "Mbit/s", "stored GB", "needed GB")))
     for c in result.cameras:
         add_text_row(
             table,
@@ -228,13 +246,20 @@ def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         )
     out.print(table)
     v = result.volume
-    days = "—" if v.headroom_days is None else f"{v.headroom_days:,.1f} days"
-    out.print(
-        f"volume {v.path}: {v.free_bytes / 1e9:,.1f} GB free of {v.total_bytes / 1e9:,.1f}; "
-        f"archives still grow by {v.growth_bytes / 1e9:,.1f} GB; reserve "
-        f"{v.reserve_bytes / 1e9:,.1f} GB; headroom {v.headroom_bytes / 1e9:,.1f} GB ({days})"
+    days = "—"
+    if v.headroom_days is not None:
+        days = _("%(n)s days") % {"n": f"{v.headroom_days:,.1f}"}
+    gb = {
+        key: f"{getattr(v, key) / 1e9:,.1f}"
+        for key in ("free_bytes", "total_bytes", "growth_bytes", "reserve_bytes", "headroom_bytes")
+    }
+    volume = _(
+        "volume %(path)s: %(free_bytes)s GB free of %(total_bytes)s; archives still grow by "
+        "%(growth_bytes)s GB; reserve %(reserve_bytes)s GB; headroom %(headroom_bytes)s GB "
+        "(%(days)s)"
     )
+    out.print(volume % {"path": v.path, "days": days, **gb})
     colour = "green" if v.ok else "red"
-    said_now = said.alarm_message(v.message, v.message_key, v.message_params, i18n.cli_lang())
+    said_now = said.alarm_message(v.message, v.message_key, v.message_params, LANG)
     out.print(f"[{colour}]{escape(said_now)}[/]")
     raise typer.Exit(0 if v.ok else 1)

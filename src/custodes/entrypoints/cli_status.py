@@ -14,8 +14,10 @@ from rich.table import Table
 
 from custodes.adapters.process import NO_ARGV_PROTECTION
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, out
-from custodes.entrypoints.web import i18n, said
+from custodes.entrypoints.cli_i18n import LANG, _, lead, sentence
+from custodes.entrypoints.web import said
 from custodes.services.status import (
+    AlarmStatus,
     CameraStatus,
     SystemStatus,
     TlsStatus,
@@ -24,10 +26,11 @@ from custodes.services.status import (
 )
 
 _context = context
-ARGV_WARNING = (
+ARGV_WARNING = (  # msgid
     "ffmpeg's command line, camera credentials included, is readable by every local user "
     "(ps): mount /proc with hidepid=invisible (docs/SECURITY.md)"
 )
+WARNING = "[yellow]{}[/]".format(lead(_("warning:")))
 
 
 def status(data: DataOpt = None, as_json: JsonOpt = False) -> None:
@@ -48,20 +51,20 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
     # one space between columns; only the camera's name gives way (an ellipsis) when space
     # runs out: numbers are never cut
     table = Table(box=None, pad_edge=False, padding=(0, 1, 0, 0), header_style="bold")
-    table.add_column("id", justify="right", no_wrap=True)
-    table.add_column("camera", overflow="ellipsis", max_width=14, no_wrap=True)
-    table.add_column("state", no_wrap=True)
-    table.add_column("segments", justify="right", no_wrap=True)
-    table.add_column("size", justify="right", no_wrap=True)
-    table.add_column("newest", justify="right", no_wrap=True)
-    table.add_column("gaps 24h", justify="right", no_wrap=True)
-    table.add_column("stream", no_wrap=True)
+    table.add_column(_("id"), justify="right", no_wrap=True)
+    table.add_column(_("camera"), overflow="ellipsis", max_width=14, no_wrap=True)
+    table.add_column(_("state"), no_wrap=True)
+    table.add_column(_("segments"), justify="right", no_wrap=True)
+    table.add_column(_("size"), justify="right", no_wrap=True)
+    table.add_column(_("newest"), justify="right", no_wrap=True)
+    table.add_column(_("gaps 24h"), justify="right", no_wrap=True)
+    table.add_column(_("stream"), no_wrap=True)
     notes: list[str] = []
     for r in rows:
         table.add_row(  # stored text is text, never markup ("[rtsp @ 0x…]" is ffmpeg's)
             str(r.id),
             escape(r.name),
-            escape(r.state),
+            escape(_(r.state)),
             f"{r.segments:,}",
             _size(r.bytes),
             _age(r.newest_age_s),
@@ -73,60 +76,94 @@ def render(rows: list[CameraStatus], system: SystemStatus) -> list[Table | str]:
     if notes:
         lines += ["", *notes]
     lines.append("")
-    recorder = "running" if system.recorder_running else "[yellow]not running[/]"
+    recorder = _("running") if system.recorder_running else "[yellow]{}[/]".format(_("not running"))
     disk = ""
     if system.disk is not None:
         d = system.disk
-        disk = f"; disk {_size(d.free_bytes)} free of {_size(d.total_bytes)}"
-        disk += f" (reserve {_size(d.reserve_bytes)})"
-    lines.append(f"recorder: {recorder}; sealed files: {escape(system.protection)}{disk}")
+        disk = _("; disk %(free)s free of %(total)s (reserve %(reserve)s)") % {
+            "free": _size(d.free_bytes),
+            "total": _size(d.total_bytes),
+            "reserve": _size(d.reserve_bytes),
+        }
+    protection = escape(_(system.protection))  # "immutable" or "read-only"
+    lines.append(
+        _("recorder: %(recorder)s; sealed files: %(protection)s%(disk)s")
+        % {"recorder": recorder, "protection": protection, "disk": disk}
+    )
     if system.process_arguments == NO_ARGV_PROTECTION:
-        lines.append(f"[yellow]warning:[/] {ARGV_WARNING}")
+        lines.append(WARNING + _(ARGV_WARNING))
     else:
-        lines.append(f"process arguments: hidden from other users ({system.process_arguments})")
+        lines.append(
+            _("process arguments: hidden from other users (%(how)s)")
+            % {"how": system.process_arguments}
+        )
     if system.tls is not None:
         lines.append(_tls_line(system.tls))
     if system.disk is not None and system.disk.warning:
-        lines.append(f"[yellow]warning:[/] {escape(system.disk.warning)}")
-    lang = i18n.cli_lang()
+        lines.append(WARNING + escape(sentence(system.disk.warning)))
     for alarm in system.alarms:
-        ack = f" (acknowledge: custodes alarm ack {alarm.id})" if alarm.acknowledgeable else ""
-        message = said.alarm_message(alarm.message, alarm.message_key, alarm.params, lang)
-        text = escape(f"{alarm.kind} since {alarm.raised}: {message}{ack}")
-        lines.append(f"[red]ALARM[/red] {text}")
+        lines.append("[red]{}[/red] {}".format(_("ALARM"), escape(_alarm_line(alarm))))
     return lines
 
 
+def _alarm_line(alarm: AlarmStatus) -> str:
+    """An alarm: its kind (an id, as `alarm list` names it), since when, what happened."""
+    text = _("%(kind)s since %(raised)s: %(message)s") % {
+        "kind": alarm.kind,
+        "raised": alarm.raised,
+        "message": said.alarm_message(alarm.message, alarm.message_key, alarm.params, LANG),
+    }
+    if alarm.acknowledgeable:
+        text += _(" (acknowledge: custodes alarm ack %(id)s)") % {"id": alarm.id}
+    return text
+
+
 def _tls_line(t: TlsStatus) -> str:
-    fix = "`custodes tls renew` or `custodes tls install`"
+    fix = _("`custodes tls renew` or `custodes tls install`")
     if t.state == "missing":
-        return f"[yellow]TLS certificate: none[/] (`serve` makes one; {fix})"
+        return "[yellow]{}[/] ({})".format(
+            _("TLS certificate: none"),
+            _("`serve` makes one; %(fix)s") % {"fix": fix},
+        )
     if t.state == "damaged":
-        return f"[red]TLS certificate damaged:[/] {escape(t.problem or '')} ({fix})"
+        problem = escape(sentence(t.problem or ""))
+        return "[red]{}[/] {} ({})".format(_("TLS certificate damaged:"), problem, fix)
     until = (t.not_after or "")[:10]
-    origin = "made here" if t.made_here else "the operator's"
-    text = f"TLS certificate ({origin}) until {until}, SHA-256 {(t.fingerprint or '')[:17]}…"
+    origin = _("made here") if t.made_here else _("the operator's")
+    text = _("TLS certificate (%(origin)s) until %(until)s, SHA-256 %(fingerprint)s…") % {
+        "origin": origin,
+        "until": until,
+        "fingerprint": (t.fingerprint or "")[:17],
+    }
     if t.state == "expired":
-        return f"[red]TLS certificate expired on {until}[/] ({fix})"
+        expired = _("TLS certificate expired on %(until)s") % {"until": until}
+        return f"[red]{expired}[/] ({fix})"
     if t.state == "expiring":
-        return f"[yellow]{text}[/] — expires soon ({fix})"
+        return "[yellow]{}[/] — {} ({})".format(text, _("expires soon"), fix)
     return text
 
 
 def _notes(r: CameraStatus) -> list[str]:
     notes = []
     if r.detail:
-        notes.append(r.detail)
+        notes.append(sentence(r.detail))
     if r.open_gap_since:
-        notes.append(f"not recording since {r.open_gap_since}")
-    if r.last_error:
-        notes.append(f"last error ({r.last_error_at}): {r.last_error}")
+        notes.append(_("not recording since %(since)s") % {"since": r.open_gap_since})
+    if r.last_error:  # ffmpeg's or the system's own words: as they are
+        notes.append(
+            _("last error (%(at)s): %(error)s") % {"at": r.last_error_at, "error": r.last_error}
+        )
     if r.audio_dropped and not (r.detail and "audio" in r.detail):
-        notes.append(f"audio ({r.audio_dropped}) not recorded: MP4 cannot carry it")
+        notes.append(
+            _("audio (%(codec)s) not recorded: MP4 cannot carry it") % {"codec": r.audio_dropped}
+        )
     if r.salvaged_24h or r.quarantined_24h:
         notes.append(
-            f"in 24 h: {r.salvaged_24h} segment(s) sealed short, "
-            f"{r.quarantined_24h} file(s) quarantined (a crash or a full disk)"
+            _(
+                "in 24 h: %(salvaged)s segment(s) sealed short, %(quarantined)s file(s) "
+                "quarantined (a crash or a full disk)"
+            )
+            % {"salvaged": r.salvaged_24h, "quarantined": r.quarantined_24h}
         )
     return notes
 

@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.cells import cell_len
 from rich.markup import escape
 
 from custodes.adapters.tls import EXPIRY_WARNING, Certificate, CertificateProblem
 from custodes.domain.transport import Transport, TransportRefused, decide
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.cli_i18n import _, lead, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.services import tls as tls_service
 from custodes.services.context import Context
@@ -31,7 +33,8 @@ NamesOpt = Annotated[
         "names and addresses are always included.",
     ),
 ]
-RESTART = "restart `custodes serve` to serve it"
+RESTART = "restart `custodes serve` to serve it"  # msgids (locale/*.po)
+PROBLEM = "TLS certificate: %(problem)s"
 
 
 @tls_app.command("show")
@@ -41,9 +44,9 @@ def show(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     try:
         cert = tls_service.current(ctx.data)
     except CertificateProblem as exc:
-        raise fail(f"TLS certificate: {exc}") from None
+        raise fail(_(PROBLEM) % {"problem": sentence(str(exc))}) from None
     if cert is None:
-        raise fail("no TLS certificate: `custodes tls renew` makes one")
+        raise fail(_("no TLS certificate: `custodes tls renew` makes one"))
     if as_json:
         out.print_json(json.dumps(_as_json(cert, ctx)))
         return
@@ -63,13 +66,14 @@ def renew(names: NamesOpt = None, data: DataOpt = None) -> None:
     except CertificateProblem as exc:
         raise fail(str(exc)) from None
     if before is not None and not before.made_here:
-        err.print(f"[yellow]replaced the operator's certificate ({escape(before.subject)})[/]")
+        replaced = _("replaced the operator's certificate (%(subject)s)")
+        err.print(f"[yellow]{replaced % {'subject': escape(before.subject)}}[/]")
     _print(cert, ctx)
-    out.print(
-        f"A new authority: clients that trusted the old one must trust {cert_path(ctx)} "
-        f"instead; {RESTART}.",
-        highlight=False,
+    authority = _(
+        "A new authority: clients that trusted the old one must trust %(file)s instead; "
+        "%(restart)s."
     )
+    out.print(authority % {"file": cert_path(ctx), "restart": _(RESTART)}, highlight=False)
 
 
 @tls_app.command("install")
@@ -88,7 +92,7 @@ def install(
     except CertificateProblem as exc:
         raise fail(str(exc)) from None
     _print(installed, ctx)
-    out.print(f"installed; {RESTART}.", highlight=False)
+    out.print(_("installed; %(restart)s.") % {"restart": _(RESTART)}, highlight=False)
 
 
 def cert_path(ctx: Context) -> Path:
@@ -107,7 +111,7 @@ def serve_transport(
             tls_service.ensure(ctx.data)
             cert = tls_service.current(ctx.data)
         except CertificateProblem as exc:
-            raise fail(f"TLS certificate: {exc}") from None
+            raise fail(_(PROBLEM) % {"problem": sentence(str(exc))}) from None
     try:
         transport = decide(
             host=host,
@@ -123,24 +127,27 @@ def serve_transport(
         tls_service.note_served(ctx, cert, cli_actor())
         _warn_about(cert, host)
     elif transport.plain_from_anywhere:
-        err.print(
-            "[yellow]warning:[/] plain HTTP on the network: passwords, session cookies and "
-            "footage travel in clear"
+        clear = _(
+            "plain HTTP on the network: passwords, session cookies and footage travel in clear"
         )
+        err.print(f"[yellow]{lead(_('warning:'))}[/]{clear}")
     return transport
 
 
 def _warn_about(cert: Certificate, host: str) -> None:
     now = datetime.now(UTC)
+    day = {"day": f"{cert.not_after:%Y-%m-%d}"}
     if cert.not_after <= now:
-        err.print(f"[red]the TLS certificate expired on {cert.not_after:%Y-%m-%d}[/]: {_FIX}")
+        expired = _("the TLS certificate expired on %(day)s") % day
+        err.print(f"[red]{expired}[/]{_(': ')}{_(_FIX)}")
     elif cert.expires_within(EXPIRY_WARNING, now):
-        err.print(f"[yellow]the TLS certificate expires on {cert.not_after:%Y-%m-%d}[/]: {_FIX}")
+        expires = _("the TLS certificate expires on %(day)s") % day
+        err.print(f"[yellow]{expires}[/]{_(': ')}{_(_FIX)}")
     if host not in ("0.0.0.0", "::") and not cert.names_host(host):
+        unnamed = _("the TLS certificate does not name %(host)s") % {"host": escape(host)}
+        warned = _("clients connecting by it are warned; `custodes tls renew --name %(host)s`")
         err.print(
-            f"[yellow]the TLS certificate does not name {escape(host)}[/]: clients connecting "
-            f"by it are warned; `custodes tls renew --name {escape(host)}`",
-            highlight=False,
+            f"[yellow]{unnamed}[/]{_(': ')}{warned % {'host': escape(host)}}", highlight=False
         )
 
 
@@ -148,21 +155,24 @@ _FIX = "`custodes tls renew`, or `custodes tls install` with the unit's own"
 
 
 def _print(cert: Certificate, ctx: Context) -> None:
-    origin = "made by this installation" if cert.made_here else "supplied by the operator"
-    out.print(f"certificate: {escape(cert.subject)} ({origin})", highlight=False)
-    out.print(f"names:       {escape(', '.join(cert.names))}", highlight=False)
-    out.print(
-        f"valid:       {cert.not_before:%Y-%m-%d %H:%M} – {cert.not_after:%Y-%m-%d %H:%M} UTC",
-        highlight=False,
-    )
-    out.print(f"SHA-256:     {cert.fingerprint}", highlight=False)
+    origin = _("made by this installation") if cert.made_here else _("supplied by the operator")
+    valid = f"{cert.not_before:%Y-%m-%d %H:%M} – {cert.not_after:%Y-%m-%d %H:%M} UTC"
+    lines = [
+        (_("certificate:"), f"{escape(cert.subject)} ({origin})"),
+        (_("names:"), escape(", ".join(cert.names))),
+        (_("valid:"), valid),
+        ("SHA-256:", cert.fingerprint),
+    ]
     if cert.ca_fingerprint is not None:
-        out.print(f"authority:   {cert.ca_fingerprint}", highlight=False)
-        out.print(
-            f"trust file:  {cert_path(ctx)} (its key was destroyed when it signed this "
-            "certificate: trusting it trusts this server and nothing else)",
-            highlight=False,
+        lines.append((_("authority:"), cert.ca_fingerprint))
+        trust = _(
+            "%(file)s (its key was destroyed when it signed this certificate: trusting it "
+            "trusts this server and nothing else)"
         )
+        lines.append((_("trust file:"), trust % {"file": cert_path(ctx)}))
+    width = max(cell_len(label) for label, _value in lines) + 1
+    for label, value in lines:
+        out.print(f"{label}{' ' * (width - cell_len(label))}{value}", highlight=False)
 
 
 def _as_json(cert: Certificate, ctx: Context) -> dict[str, Any]:

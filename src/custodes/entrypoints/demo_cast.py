@@ -16,6 +16,7 @@ from rich.cells import cell_len
 
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import Role
+from custodes.entrypoints.cli_i18n import _
 from custodes.paths import DataDir
 from custodes.services import accounts
 from custodes.services.context import Context
@@ -68,5 +69,5 @@ def ensure_demo_cast(ctx: Context, dd: DataDir, camera_ids: list[int]) -> list[s
 def login_line(username: str, who: str, password: str | None) -> str:
     """One person's line: user name, who they are (padded by terminal cells: a Chinese
     character takes two), password. At most 72 cells."""
-    shown = password or "(shown at init)"
-    return f"  {username:<9} {who}{' ' * max(1, 27 - cell_len(who))}password {shown}"
+    shown = password or _("(shown at init)")
+    return f"  {username:<9} {who}{' ' * max(1, 27 - cell_len(who))}{_('password')} {shown}"

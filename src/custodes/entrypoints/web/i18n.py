@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 
@@ -50,13 +51,32 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
     return DEFAULT
 
 
-def cli_lang() -> str:
-    """The command line's language: Chinese under a zh locale, English otherwise."""
-    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
-        value = os.environ.get(name)
-        if value:
-            return "zh" if value.lower().startswith("zh") else "en"
+CLI_LANG_ENV = "CUSTODES_LANG"  # en or zh: a script's choice, whatever the locale
+
+
+def cli_lang(environ: Mapping[str, str] = os.environ) -> str:
+    """The command line's language: CUSTODES_LANG if it names one; else the locale's, as
+    gettext reads it. The first of LC_ALL, LC_MESSAGES, LANG that is set is the locale;
+    under any locale but C/POSIX, LANGUAGE (a list, "zh_CN:en") comes first. Chinese
+    under zh, English otherwise."""
+    chosen = environ.get(CLI_LANG_ENV, "").strip().lower()
+    if chosen in LANGUAGES:
+        return chosen
+    locale = next((v for v in (environ.get(n) for n in _LOCALE_VARS) if v), "")
+    if locale.split(".")[0] in ("", "C", "POSIX"):
+        candidates = [locale]
+    else:
+        candidates = [*environ.get("LANGUAGE", "").split(":"), locale]
+    for value in candidates:
+        tag = value.strip().lower()
+        if tag.startswith("zh"):
+            return "zh"
+        if tag:
+            return "en"
     return "en"
+
+
+_LOCALE_VARS = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 
 # The inputs a window's end must follow (domain/instants.py `window`'s first name), named in

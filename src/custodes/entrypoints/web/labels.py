@@ -187,3 +187,16 @@ FIELD_LABELS = {
     "staff": "Staff",
     "at": "Time",  # a bookmark's instant
 }
+
+# A hold's kind, and which setting sets a camera's period (the retention page, the command
+# line's `hold list` and `retention show`).
+HOLD_KIND_LABELS = {
+    "important": "Important footage",
+    "case": "Case",
+    "access": "Access request",
+}
+REASON_LABELS = {
+    "jurisdiction floor": "the legal minimum",
+    "key anti-terror target": "the legal minimum for a key target",
+    "operator setting": "the configured period",
+}

@@ -13,23 +13,13 @@ from fastapi.responses import Response
 from custodes.domain.roles import Permission, allows
 from custodes.entrypoints.web import wording
 from custodes.entrypoints.web.deps import get_ctx, request_language
+from custodes.entrypoints.web.labels import HOLD_KIND_LABELS, REASON_LABELS
 from custodes.entrypoints.web.pages import _render, _session, _to_login, forbidden_page
 from custodes.services import retention
 from custodes.services.ledger import account_actor
 
 router = APIRouter(include_in_schema=False)
 
-# msgids (locale/*.po): a hold's kind, and which setting sets a camera's period.
-HOLD_KIND_LABELS = {
-    "important": "Important footage",
-    "case": "Case",
-    "access": "Access request",
-}
-REASON_LABELS = {
-    "jurisdiction floor": "the legal minimum",
-    "key anti-terror target": "the legal minimum for a key target",
-    "operator setting": "the configured period",
-}
 
 DONE = {  # what the page says after a step (?done=…)
     "placed": "The hold is placed.",
