@@ -43,6 +43,7 @@ from custodes.services.settings import site_timezone
 from custodes.services.verify import CameraVerdict, VerifyReport, raise_or_clear_alarm
 
 from .grant_setup import Person, person
+from .test_cli_language import run as run_cli
 from .test_zh_walk import Findings
 
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
@@ -167,27 +168,25 @@ def _flat(text: str) -> str:
 
 
 def test_the_command_line_says_an_alarm_in_the_locales_language(ctx: Context) -> None:
+    """Real `custodes` processes: the language is chosen once, at start (cli_i18n)."""
     _raise_each_kind(ctx)
     data = ["--data", str(ctx.data.root)]
-    unset = {"LC_ALL": None, "LC_MESSAGES": None}
-    zh = CliRunner().invoke(app, ["alarm", "list", *data], env={**unset, "LANG": "zh_CN.UTF-8"})
-    assert zh.exit_code == 0, zh.output
-    assert "已有60秒未录到任何内容" in _flat(zh.output) and "存储卷容纳不下" in _flat(zh.output)
-    en = CliRunner().invoke(app, ["alarm", "list", *data], env={**unset, "LANG": "C.UTF-8"})
-    assert en.exit_code == 0 and "hasrecordednothingfor60s" in _flat(en.output), en.output
+    zh = run_cli("zh_CN.UTF-8", "alarm", "list", *data)
+    assert zh.returncode == 0, zh.stderr
+    assert "已有60秒未录到任何内容" in _flat(zh.stdout) and "存储卷容纳不下" in _flat(zh.stdout)
+    en = run_cli("C.UTF-8", "alarm", "list", *data)
+    assert en.returncode == 0 and "hasrecordednothingfor60s" in _flat(en.stdout), en.stdout
     # a script reads the same whatever the locale: the English, with the key and parameters
-    js = CliRunner().invoke(
-        app, ["alarm", "list", "--json", *data], env={**unset, "LANG": "zh_CN.UTF-8"}
-    )
-    assert js.exit_code == 0, js.output
-    listed = {a["kind"]: a for a in json.loads(js.output)}
+    js = run_cli("zh_CN.UTF-8", "alarm", "list", "--json", *data)
+    assert js.returncode == 0, js.stderr
+    listed = {a["kind"]: a for a in json.loads(js.stdout)}
     assert listed["camera-offline"]["message"].startswith("camera '")
     assert listed["camera-offline"]["message_key"] == "camera-silent-unexplained"
-    status = CliRunner().invoke(app, ["status", *data], env={**unset, "LANG": "zh_CN.UTF-8"})
-    assert "存储卷容纳不下" in _flat(status.output), status.output
+    status = run_cli("zh_CN.UTF-8", "status", *data)
+    assert "存储卷容纳不下" in _flat(status.stdout), status.stdout
     # the volume's plan, from the same catalogue (no footage: it holds, or the disk is full)
-    plan = CliRunner().invoke(app, ["retention", "plan", *data], env={**unset, "LANG": "zh_CN"})
-    assert "存储卷" in _flat(plan.output) and "thevolume" not in _flat(plan.output), plan.output
+    plan = run_cli("zh_CN", "retention", "plan", *data)
+    assert "存储卷" in _flat(plan.stdout) and "thevolume" not in _flat(plan.stdout), plan.stdout
 
 
 # Rows as stored, whatever made them: before keys, another version, a hand edit.
