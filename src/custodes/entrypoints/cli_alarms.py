@@ -1,9 +1,9 @@
 """`custodes alarm list|ack`: the open alarms, and acknowledging those no condition clears.
 
-An alarm's message is worded in the locale's language (`i18n.cli_lang`, the one the command
-line's refusals of a time follow) from its key and parameters; `--json` keeps the stored
-English `message` beside `message_key` and `params`, so that a script reads the same whatever
-the locale."""
+An alarm's message, like every line here, is worded in the command line's language
+(`cli_i18n.LANG`: the locale's, or CUSTODES_LANG) from its key and parameters; `--json`
+keeps the stored English `message` beside `message_key` and `params`, so that a script reads
+the same whatever the locale."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from rich.markup import escape
 
 from custodes.clock import iso
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_i18n import LANG, _, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import i18n, said
+from custodes.entrypoints.web import said
 from custodes.services import alarms
 from custodes.services.status import system_status
 
@@ -53,24 +54,33 @@ def alarm_list(
         ]
         out.print_json(json.dumps(shown, ensure_ascii=False))
         return
-    lang = i18n.cli_lang()
     if not found:
-        out.print("no open alarms")
+        out.print(_("no open alarms"))
     for a in found:
-        message = said.alarm_message(a.message, a.message_key, a.params, lang)
+        message = said.alarm_message(a.message, a.message_key, a.params, LANG)
         ident = "—" if a.id is None else str(a.id)
-        ack = " [acknowledge with: custodes alarm ack ID --note TEXT]" if a.acknowledgeable else ""
-        out.print(
-            escape(f"{ident:>4}  {a.kind}  since {a.raised}: {message}{ack}"), highlight=False
+        ack = (
+            _(" [acknowledge with: custodes alarm ack ID --note TEXT]") if a.acknowledgeable else ""
         )
+        line = _("%(kind)s since %(raised)s: %(message)s") % {
+            "kind": a.kind,
+            "raised": a.raised,
+            "message": message,
+        }
+        out.print(escape(f"{ident:>4}  {line}{ack}"), highlight=False)
     if days:
-        out.print(f"ended in the last {days} day(s): {len(ended) or 'none'}")
+        said_days = _("ended in the last %(days)s day(s): %(count)s") % {
+            "days": days,
+            "count": len(ended) or _("none"),
+        }
+        out.print(said_days)
     for r in ended:
-        message = said.alarm_message(r.message, r.message_key, r.params, lang)
+        message = said.alarm_message(r.message, r.message_key, r.params, LANG)
         how = (
-            f"acknowledged by {r.acknowledged_by}: {r.note or '(no note)'}"
+            _("acknowledged by %(who)s: %(note)s")
+            % {"who": r.acknowledged_by, "note": r.note or _("(no note)")}
             if r.acknowledged_by
-            else "cleared"
+            else _("cleared")
         )
         out.print(
             escape(
@@ -94,5 +104,5 @@ def alarm_ack(
     try:
         alarm = alarms.acknowledge_alarm(context(data), alarm_id, actor=cli_actor(), note=note)
     except (alarms.NotAcknowledgeable, ValueError) as exc:
-        raise fail(str(exc)) from None
-    out.print(f"alarm {alarm_id} ({alarm.kind}) acknowledged")
+        raise fail(sentence(str(exc))) from None
+    out.print(_("alarm %(id)s (%(kind)s) acknowledged") % {"id": alarm_id, "kind": alarm.kind})
