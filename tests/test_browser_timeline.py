@@ -85,6 +85,14 @@ def test_a_bookmark_is_added_shown_gone_to_and_found(
     flag = p.eval_on_selector(f"#timeline g.bookmark[data-at='{_us(at or '') // 1000}'] rect", BOX)
     p.mouse.click(flag[0] + flag[2] / 2, flag[1] + 5)
     p.wait_for_function("at => document.querySelector('#bookmark-at').dateTime === at", arg=at)
+    # and from the keyboard: the flag is a button Tab reaches, Enter presses
+    p.mouse.click(box[0] + box[2] * 0.1, box[1] + box[3] / 2)
+    p.wait_for_function("at => document.querySelector('#bookmark-at').dateTime !== at", arg=at)
+    flag_of = f"#timeline g.bookmark[data-at='{_us(at or '') // 1000}']"
+    p.focus(flag_of)
+    assert p.get_attribute(flag_of, "role") == "button"
+    p.keyboard.press("Enter")
+    p.wait_for_function("at => document.querySelector('#bookmark-at').dateTime === at", arg=at)
     # found on /bookmarks by a word of its note; its row goes to the camera page at its time
     p.click("#nav-bookmarks")
     p.wait_for_url(_at("/bookmarks"))

@@ -85,7 +85,10 @@ function draw() {
     r.setAttribute("height", 48);
     svg.appendChild(r);
   }
+  const focused = document.activeElement?.closest?.(".bookmark")?.dataset.id;
   for (const m of marks) svg.appendChild(marker(x(m.at_us / 1e3), m));
+  // redrawn while footage plays: a flag reached from the keyboard keeps the focus
+  if (focused) svg.querySelector(`.bookmark[data-id="${CSS.escape(focused)}"]`)?.focus();
   if (playing) line(x(headMs()), "head");
   else if (clicked !== null) line(x(clicked), "cursor");
 }
@@ -106,6 +109,10 @@ function marker(px, m) {
   const tip = document.createElementNS(NS, "title");
   tip.textContent = `${formatTime(m.at_us / 1e3, true)} · ${m.author}: ${m.note}`;
   g.append(hit, flag, tip);
+  // reached with Tab, pressed with Enter or Space, as a button
+  g.setAttribute("tabindex", "0");
+  g.setAttribute("role", "button");
+  g.setAttribute("aria-label", tip.textContent);
   return g;
 }
 
@@ -292,6 +299,13 @@ function release(e) {
 }
 window.addEventListener("pointerup", release);
 window.addEventListener("pointercancel", release);
+svg.addEventListener("keydown", (e) => {
+  const flag = e.target.closest?.(".bookmark");
+  if (!flag || (e.key !== "Enter" && e.key !== " ")) return;
+  e.preventDefault();
+  e.stopPropagation(); // not the page's Space (play/pause)
+  goTo(Number(flag.dataset.at));
+});
 
 // An instant chosen (a click, a bookmark, "Go to", ?at=): the bookmark form's time, and
 // played from there if a grant allows (said why not otherwise).
