@@ -210,6 +210,36 @@ def test_a_grant_revoked_while_queued_fails_the_job_with_a_recorded_refusal(
     assert jobs.get_job(world.ctx, job.id).state == jobs.FAILED
 
 
+def test_a_grant_revoked_while_the_export_is_made_fails_it_with_a_recorded_refusal(
+    world: World,
+) -> None:
+    """Revoked after the job started, while ffmpeg runs (minutes for a watermarked day): the
+    commit finds the grant lapsed, makes nothing, and the refusal is in the ledger — it was
+    not, the refusal being raised inside the transaction that rolled back."""
+    job = world.submit()
+    denied = ledger.ACCESS_DENIED
+    before = _count(world.ctx, schema.ledger, schema.ledger.c.action == denied)
+    revoked: list[bool] = []
+
+    def revoke_once() -> bool:  # at the build's first progress report
+        if not revoked:
+            manager = world.setup.manager
+            access.revoke(world.ctx, manager.actor, world.setup.grant.id, reason="case closed")
+            revoked.append(True)
+        return False
+
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None
+    failed = jobs.run(world.ctx, claimed, should_stop=revoke_once)
+    assert revoked and failed.state == jobs.FAILED and failed.export_id is None
+    assert failed.error_msgid == (
+        f"grant {world.setup.grant.id} was revoked or expired while the export was made"
+    )
+    assert _count(world.ctx, schema.ledger, schema.ledger.c.action == denied) == before + 1
+    assert _count(world.ctx, schema.exports) == 0 and _partials(world.ctx) == []
+    assert jobs.get_job(world.ctx, job.id).state == jobs.FAILED
+
+
 def test_a_stop_mid_way_queues_the_job_again_and_leaves_nothing(world: World) -> None:
     """The worker stopping (the server shutting down) at a progress report: ffmpeg is
     stopped, the partial bundle removed, the job queued; the next run makes it whole."""

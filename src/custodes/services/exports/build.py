@@ -133,8 +133,14 @@ def create_export(
     signer = signing.load_signer(ctx.data)
     with ctx.engine.connect() as conn:
         if _held_grant(conn, grant.id, account_id, camera_id, start_us, end_us, now) is None:
-            raise grants.NoGrant(
-                f"grant {grant.id} is not a live copy grant of yours for camera {camera_id}"
+            raise _refused(
+                ctx,
+                username,
+                camera_id,
+                grant.id,
+                start_us,
+                end_us,
+                f"grant {grant.id} is not a live copy grant of yours for camera {camera_id}",
             )
     with _stated(camera_id):
         plan = plan_export(
@@ -204,47 +210,57 @@ def create_export(
             destination=plan.request.destination,
         )
         done = ctx.clock()
-        with ctx.engine.begin() as conn:
-            write_first(conn)
-            if _held_grant(conn, grant.id, account_id, camera_id, start_us, end_us, done) is None:
-                raise grants.NoGrant(
-                    f"grant {grant.id} was revoked or expired while the export was made"
+        try:
+            with ctx.engine.begin() as conn:
+                write_first(conn)
+                held = _held_grant(conn, grant.id, account_id, camera_id, start_us, end_us, done)
+                if held is None:
+                    raise _Lapsed
+                conn.execute(
+                    insert(E).values(
+                        id=export_id,
+                        grant_id=grant.id,
+                        camera_id=camera_id,
+                        start_us=start_us,
+                        end_us=end_us,
+                        covered_start_us=result.covered_start_us,
+                        covered_end_us=result.covered_end_us,
+                        segments=result.segments,
+                        bytes=result.bytes,
+                        manifest_sha256=result.manifest_sha256,
+                        watermarked=result.watermarked,
+                        created_by=account_id,
+                        created_us=now,
+                    )
                 )
-            conn.execute(
-                insert(E).values(
-                    id=export_id,
-                    grant_id=grant.id,
-                    camera_id=camera_id,
-                    start_us=start_us,
-                    end_us=end_us,
-                    covered_start_us=result.covered_start_us,
-                    covered_end_us=result.covered_end_us,
-                    segments=result.segments,
-                    bytes=result.bytes,
-                    manifest_sha256=result.manifest_sha256,
-                    watermarked=result.watermarked,
-                    created_by=account_id,
-                    created_us=now,
+                ledger.record(
+                    conn,
+                    actor=ledger.account_actor(username),
+                    action=ledger.EXPORT_CREATED,
+                    object=f"export:{export_id}",
+                    details={
+                        **details(result),
+                        "clip_sha256": clip.sha256,
+                        "watermarked": result.watermarked,
+                        "closing_checkpoint": plan.closing_seq,
+                        "checkpoint_signed": plan.signed_now,
+                        "originals_included": originals,
+                    },
+                    time_us=done,
                 )
-            )
-            ledger.record(
-                conn,
-                actor=ledger.account_actor(username),
-                action=ledger.EXPORT_CREATED,
-                object=f"export:{export_id}",
-                details={
-                    **details(result),
-                    "clip_sha256": clip.sha256,
-                    "watermarked": result.watermarked,
-                    "closing_checkpoint": plan.closing_seq,
-                    "checkpoint_signed": plan.signed_now,
-                    "originals_included": originals,
-                },
-                time_us=done,
-            )
-            os.rename(work, final)
-            renamed = True
-            bundle.fsync_dir(root)
+                os.rename(work, final)
+                renamed = True
+                bundle.fsync_dir(root)
+        except _Lapsed:  # the transaction rolled back: the refusal is recorded on its own
+            raise _refused(
+                ctx,
+                username,
+                camera_id,
+                grant.id,
+                start_us,
+                end_us,
+                f"grant {grant.id} was revoked or expired while the export was made",
+            ) from None
         committed = True
         measure.finish()
         return result
@@ -265,6 +281,37 @@ def _progress(report: Report | None, rows: tuple[Row, ...], *, watermark: bool) 
     if watermark:
         weights["watermark"] = footage * WATERMARK_WEIGHT
     return Progress(report, weights)
+
+
+class _Lapsed(Exception):
+    """The grant was revoked or expired while the export was made (inside its commit)."""
+
+
+def _refused(
+    ctx: Context,
+    username: str,
+    camera_id: int,
+    grant_id: int,
+    start_us: int,
+    end_us: int,
+    reason: str,
+) -> grants.NoGrant:
+    """A grant found lapsed by the export itself, recorded in the ledger like every refusal
+    of grants.require (an access-denied entry), to be raised."""
+    ledger.record_now(
+        ctx,
+        actor=ledger.account_actor(username),
+        action=ledger.ACCESS_DENIED,
+        object=f"camera:{camera_id}",
+        details={
+            "need": Action.COPY.value,
+            "start_us": start_us,
+            "end_us": end_us,
+            "grant": grant_id,
+            "reason": reason,
+        },
+    )
+    return grants.NoGrant(reason)
 
 
 @contextlib.contextmanager
