@@ -238,7 +238,19 @@ def test_what_the_services_say_is_said_in_chinese() -> None:
     ],
 )
 def test_language_of_the_command_line(environ: dict[str, str], lang: str) -> None:
-    assert i18n.cli_lang(environ) == lang
+    assert i18n.cli_lang(environ, "utf-8") == lang
+
+
+def test_chinese_only_where_the_output_can_carry_it() -> None:
+    """LANG=en_US.ISO-8859-1 LANGUAGE=zh_CN chose Chinese for a Latin-1 terminal, and every
+    line it printed was a UnicodeEncodeError; a real process shows the English instead."""
+    latin = {"LANG": "en_US.ISO-8859-1", "LANGUAGE": "zh_CN"}
+    assert i18n.cli_lang(latin, "iso-8859-1") == "en"
+    assert i18n.cli_lang(latin, "utf-8") == "zh"
+    assert i18n.cli_lang({"CUSTODES_LANG": "zh"}, "ascii") == "en"
+    res = run("en_US.ISO-8859-1", "--help", LANGUAGE="zh_CN", PYTHONIOENCODING="iso-8859-1")
+    assert res.returncode == 0, res.stderr
+    assert "Usage" in res.stdout
 
 
 def test_errors_status_and_tables_in_chinese_json_the_same(ctx: Context) -> None:

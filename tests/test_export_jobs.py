@@ -210,6 +210,23 @@ def test_a_grant_revoked_while_queued_fails_the_job_with_a_recorded_refusal(
     assert jobs.get_job(world.ctx, job.id).state == jobs.FAILED
 
 
+def test_one_account_cannot_queue_more_than_its_share(world: World) -> None:
+    """The worker makes one export at a time, oldest first: a thousand jobs of one account
+    would keep everyone else's waiting for days. Three queued or running at once; a fourth
+    is refused (in the reader's language: the route's 409 says it) until one ends."""
+    from custodes.entrypoints.web import invalid
+
+    made = [world.submit() for _ in range(jobs.MAX_OPEN_PER_ACCOUNT)]
+    with pytest.raises(exports.ExportError, match="at most 3 exports") as refused:
+        world.submit()
+    assert "最多 3 个" in invalid.sentence(str(refused.value), "zh")
+    assert _count(world.ctx, schema.export_jobs) == jobs.MAX_OPEN_PER_ACCOUNT
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None and claimed.id == made[0].id
+    assert jobs.run(world.ctx, claimed).state == jobs.DONE
+    assert world.submit().state == jobs.QUEUED  # one ended: room again
+
+
 def test_a_grant_revoked_while_the_export_is_made_fails_it_with_a_recorded_refusal(
     world: World,
 ) -> None:

@@ -258,7 +258,7 @@ def capacity_plan(data: DataOpt = None, as_json: JsonOpt = False) -> None:
         "%(growth_bytes)s GB; reserve %(reserve_bytes)s GB; headroom %(headroom_bytes)s GB "
         "(%(days)s)"
     )
-    out.print(volume % {"path": v.path, "days": days, **gb})
+    out.print(escape(volume % {"path": v.path, "days": days, **gb}))
     colour = "green" if v.ok else "red"
     said_now = said.alarm_message(v.message, v.message_key, v.message_params, LANG)
     out.print(f"[{colour}]{escape(said_now)}[/]")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gettext
 import io
 import os
+import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -54,11 +55,23 @@ def choose(cookie: str | None, accept_language: str | None) -> str:
 CLI_LANG_ENV = "CUSTODES_LANG"  # en or zh: a script's choice, whatever the locale
 
 
-def cli_lang(environ: Mapping[str, str] = os.environ) -> str:
+def cli_lang(environ: Mapping[str, str] = os.environ, encoding: str | None = None) -> str:
     """The command line's language: CUSTODES_LANG if it names one; else the locale's, as
     gettext reads it. The first of LC_ALL, LC_MESSAGES, LANG that is set is the locale;
     under any locale but C/POSIX, LANGUAGE (a list, "zh_CN:en") comes first. Chinese
-    under zh, English otherwise."""
+    under zh, English otherwise — and English where the output cannot carry Chinese
+    (`encoding`, standard output's by default: LANG=en_US.ISO-8859-1 LANGUAGE=zh_CN made
+    every line a UnicodeEncodeError)."""
+    lang = _cli_choice(environ)
+    if lang == "zh":
+        try:
+            "中文".encode(encoding or getattr(sys.stdout, "encoding", None) or "utf-8")
+        except (LookupError, UnicodeEncodeError):
+            return "en"
+    return lang
+
+
+def _cli_choice(environ: Mapping[str, str]) -> str:
     chosen = environ.get(CLI_LANG_ENV, "").strip().lower()
     if chosen in LANGUAGES:
         return chosen

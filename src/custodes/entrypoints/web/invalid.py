@@ -116,6 +116,7 @@ FORMS: tuple[str, ...] = (
     "kind: must be one of %(choices)s",
     "export %(n)s: the bundle is gone",
     "no export job %(n)s",
+    "at most %(n)s exports of yours can be queued or running at once: wait for one to finish",
     "grant %(n)s was revoked or expired while the export was made",
     "grant %(n)s is not a live copy grant of yours for camera %(camera)s",
     # an export refused by what the index holds (services/exports/plan.py, build.py)

@@ -22,10 +22,11 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import func, insert, select, update
 
 from custodes.adapters import bundle
 from custodes.adapters.db import schema
+from custodes.adapters.db.engine import write_first
 from custodes.domain.access_rules import Action
 from custodes.services import grants
 from custodes.services.context import Context
@@ -51,6 +52,12 @@ INTERRUPTED = (
 # process (memory, a crashing ffmpeg) would otherwise restart with the service for ever, and
 # take recording down with it each time.
 MAX_ATTEMPTS = 3
+
+# How many jobs one account may have queued or running at once: the worker makes one export
+# at a time, oldest first, so one account's thousand jobs would keep everyone else's waiting
+# for days (and fill the exports volume down to the recording reserve).
+MAX_OPEN_PER_ACCOUNT = 3
+TOO_MANY = "at most %(n)s exports of yours can be queued or running at once: wait for one to finish"
 
 PROGRESS_EVERY_S = 0.5  # at most two progress writes a second: a poll each second sees it move
 LIST_LIMIT = 100
@@ -140,7 +147,8 @@ def submit(
 ) -> Job:
     """Queue an export of [start_us, end_us) of one camera under the account's copy grant
     `grant_id`. Refused at once (ExportError, or grants.NoGrant recorded in the ledger) when
-    the synchronous export would refuse it before any work."""
+    the synchronous export would refuse it before any work, and when the account has
+    MAX_OPEN_PER_ACCOUNT jobs queued or running already."""
     check_range(start_us, end_us)
     grants.require(
         ctx,
@@ -153,6 +161,14 @@ def submit(
         grant_id=grant_id,
     )
     with ctx.engine.begin() as conn:
+        write_first(conn)  # the count and the insert as one: two submissions cannot both pass
+        open_now = conn.execute(
+            select(func.count())
+            .select_from(J)
+            .where(J.c.account_id == account_id, J.c.state.in_((QUEUED, RUNNING)))
+        ).scalar_one()
+        if open_now >= MAX_OPEN_PER_ACCOUNT:
+            raise ExportError(TOO_MANY % {"n": MAX_OPEN_PER_ACCOUNT})
         job_id = conn.execute(
             insert(J)
             .values(
