@@ -214,6 +214,25 @@ def _at(path: str) -> Callable[[str], bool]:
     return lambda url: urlsplit(url).path == path
 
 
+_TIMELINE_X = """ms => { const s = document.querySelector('#timeline');
+  const from = Number(s.dataset.from), to = Number(s.dataset.to);
+  const left = s.getBoundingClientRect().left + s.clientLeft;
+  return left + (ms - from) / (to - from) * s.clientWidth; }"""
+
+
+def _timeline_window(page: Page) -> tuple[float, float]:
+    """The window (ms since the epoch) the camera page's timeline last drew."""
+    w = page.eval_on_selector("#timeline", "s => [Number(s.dataset.from), Number(s.dataset.to)]")
+    return w[0], w[1]
+
+
+def _timeline_x(page: Page, ms: float) -> float:
+    """Where on the screen the camera page's timeline draws the instant `ms`: a press aimed
+    at a time, not at a fraction of a bar that keeps growing while the camera records."""
+    x: float = page.evaluate(_TIMELINE_X, ms)
+    return x
+
+
 def _advances(page: Page, selector: str, timeout_ms: int = 20000) -> None:
     page.wait_for_function(
         "s => { const v = document.querySelector(s); return v && v.currentTime > 1.0; }",

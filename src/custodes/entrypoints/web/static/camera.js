@@ -60,6 +60,8 @@ function draw() {
   const from = viewEnd - span();
   const x = (ms) => ((ms - from) / span()) * w;
   svg.replaceChildren();
+  svg.dataset.from = String(from); // the window drawn (ms): where an instant lies on it
+  svg.dataset.to = String(viewEnd);
   for (const s of data.spans) {
     svg.appendChild(rect(x(s.start_us / 1e3), x(s.end_us / 1e3), "span",
       `${t("Recorded")} ${formatTime(s.start_us / 1e3, true)} – ${formatTime(s.end_us / 1e3)}`));
