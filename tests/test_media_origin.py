@@ -253,3 +253,56 @@ def test_media_at_a_grants_start_sends_nothing_from_before_it(
     clip.write_bytes(res.content)
     video = [float(p["pts_time"]) for p in _packets(clip, "v:0")]
     assert video and origin + round(video[0] * 1e6) >= grant_start
+
+
+def _sent_until_us(path: Path, stream: str) -> list[tuple[float, float]]:
+    """Every packet's presentation time and duration (s) in the MP4 sent."""
+    res = subprocess.run(
+        [
+            "ffprobe",
+            "-v",
+            "error",
+            "-select_streams",
+            stream,
+            "-show_entries",
+            "packet=pts_time,duration_time",
+            "-of",
+            "json",
+            str(path),
+        ],
+        capture_output=True,
+        check=True,
+    )
+    return [
+        (float(p["pts_time"]), float(p.get("duration_time", 0)))
+        for p in json.loads(res.stdout)["packets"]
+    ]
+
+
+@pytest.mark.parametrize("end_into", [5_010_000, 6_500_000, 8_000_000, 9_990_000])
+def test_media_at_a_grants_end_sends_nothing_from_after_it(
+    officer: TestClient, ctx: Context, tmp_path: Path, end_into: int
+) -> None:
+    """The concat demuxer's outpoint stops at the first packet whose decode time reaches it:
+    the audio frame begun just before it (21 ms of sound at 48 kHz, 128 ms at 8 kHz) and, with
+    B-frames, a frame shown after it went out past a grant's end. No frame the media sends
+    shows an instant after the grant, and no sound it sends goes on past it."""
+    rows = _seal(ctx, 1, audio=True)
+    first = rows[0].start_us
+    grant_end = first + end_into
+    with _holder_of(ctx, first, grant_end) as c:
+        params = {"start": iso(first + 3_000_000), "end": iso(grant_end)}
+        res = c.get("/api/v1/cameras/1/media", params=params)
+    assert res.status_code == 200, res.text
+    origin = int(res.headers["X-Custodes-Media-Start-Us"])
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(res.content)
+    video = _sent_until_us(clip, "v:0")
+    sound = _sent_until_us(clip, "a:0")
+    assert video and sound
+    last_frame = origin + round(max(pts for pts, _ in video) * 1e6)
+    assert last_frame <= grant_end, (last_frame - grant_end) / 1e6
+    heard_until = origin + round(max(pts + d for pts, d in sound) * 1e6)
+    assert heard_until <= grant_end, (heard_until - grant_end) / 1e6
+    # and it does not stop short by more than the margin: footage the grant covers is shown
+    assert last_frame >= grant_end - 300_000, (last_frame - grant_end) / 1e6

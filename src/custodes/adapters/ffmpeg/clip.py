@@ -35,6 +35,12 @@ ORIGIN_READ_S = 1.5
 # keyframe at least this far after the floor: the audio frame before a keyframe goes out
 # with it (an AAC frame: 21 ms at 48 kHz, 128 ms at 8 kHz).
 FLOOR_MARGIN_US = 200_000
+# Where the media must not go past an end (the range asked for, inside a grant), it stops
+# this far before it: the concat demuxer's outpoint ends at the first packet whose decode
+# time reaches it, so the packets just before go out whole: an AAC frame sounding past the
+# end (21 ms at 48 kHz, 128 ms at 8 kHz) and, with B-frames, a frame shown after it (up to
+# four frames of reordering at 25 fps fit).
+END_MARGIN_US = 200_000
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,13 @@ def start_within(first: Piece, keyframes_us: list[int], start_us: int, floor_us:
     if not after:
         return None
     return max(start_us, after[0] + 1_000)
+
+
+def end_clear_of(pieces: list[Piece], end_us: int) -> tuple[list[Piece], int]:
+    """The pieces and end to give `concat_list` so that nothing after `end_us` goes out:
+    the end moved back by END_MARGIN_US, and the pieces that begin at or after it dropped."""
+    cut_us = end_us - END_MARGIN_US
+    return [p for p in pieces if p.start_us < cut_us], cut_us
 
 
 async def start_clear_of(

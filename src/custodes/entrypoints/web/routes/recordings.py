@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from custodes.adapters.ffmpeg.clip import (
     Piece,
     clip_command,
+    end_clear_of,
     init_segment,
     media_origin,
     start_clear_of,
@@ -184,10 +185,13 @@ async def media(
     pieces = [Piece(ctx.data.archive / r.path, r.start_us, r.end_us) for r in refs]
     # stream copy starts at a keyframe: never one before the grant's start
     clear = await start_clear_of(pieces, a, grant.start_us)
-    if clear is None or clear[1] >= b:
+    if clear is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
     pieces, first_us = clear
-    list_file = write_concat_list(pieces, first_us, b)
+    pieces, cut_us = end_clear_of(pieces, b)  # and never one after the end
+    if not pieces or first_us >= cut_us:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
+    list_file = write_concat_list(pieces, first_us, cut_us)
     origin = asyncio.create_task(media_origin(list_file, pieces, first_us, audio))
     proc = await asyncio.create_subprocess_exec(
         *clip_command(list_file, audio=audio),
