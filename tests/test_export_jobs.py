@@ -350,6 +350,106 @@ def test_a_process_killed_mid_job_leaves_no_half_bundle_and_the_restart_finishes
     _verifies(world.ctx, done.export_id)
 
 
+class _Crash(BaseException):
+    """The process dying where it is (no handler of the run's sees it)."""
+
+
+def _bundles(ctx: Context) -> list[Path]:
+    return [p for p in ctx.data.exports.iterdir() if not p.name.startswith(PARTIAL_PREFIX)]
+
+
+def _reporting(monkeypatch: pytest.MonkeyPatch, then: Callable[[int, int], None]) -> None:
+    """The job's progress reports, each passed on and then given to `then`."""
+    real = jobs._reporter
+
+    def reporter(
+        ctx: Context, job_id: int, should_stop: Callable[[], bool] | None
+    ) -> Callable[[int, int], None]:
+        report = real(ctx, job_id, should_stop)
+
+        def and_then(done: int, total: int) -> None:
+            report(done, total)
+            then(done, total)
+
+        return and_then
+
+    monkeypatch.setattr(jobs, "_reporter", reporter)
+
+
+def test_a_process_that_dies_once_the_export_is_on_record_never_makes_it_twice(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The process dies just after the export's commit (its last progress report): the job
+    is done with that export, so recovery at the next start finds nothing to run again; one
+    request, one export, one bundle."""
+
+    def die_at_the_end(done: int, total: int) -> None:
+        if done >= total:
+            raise _Crash
+
+    _reporting(monkeypatch, die_at_the_end)
+    job = world.submit()
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None
+    with pytest.raises(_Crash):
+        jobs.run(world.ctx, claimed)
+    monkeypatch.undo()
+    assert jobs.recover(world.ctx) == 0
+    left = jobs.get_job(world.ctx, job.id)
+    assert left.state == jobs.DONE and left.export_id is not None
+    assert jobs.claim_next(world.ctx) is None
+    assert _count(world.ctx, schema.exports) == 1
+    assert [p.name for p in _bundles(world.ctx)] == [left.export_id]
+    _verifies(world.ctx, left.export_id)
+
+
+def test_a_failure_after_the_commit_does_not_fail_a_job_whose_export_is_on_record(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error once the export is committed (here its last progress write) is no failure of
+    the job: a job shown failed while its export exists would be asked for again."""
+
+    def fail_at_the_end(done: int, total: int) -> None:
+        if done >= total:
+            raise RuntimeError("after the commit")
+
+    _reporting(monkeypatch, fail_at_the_end)
+    world.submit()
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None
+    ended = jobs.run(world.ctx, claimed)
+    assert ended.state == jobs.DONE and ended.export_id is not None, ended
+    assert ended.error_msgid is None and ended.progress == 1.0
+    assert _count(world.ctx, schema.exports) == 1
+
+
+def test_a_run_whose_job_was_queued_again_puts_no_export_on_record(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Recovery queues the job again while a run still makes it (the run is taken for dead):
+    that run's export is rolled back, its bundle removed, and the job left to the next run,
+    which makes the one export."""
+    recovered: list[int] = []
+
+    def recovery_meanwhile(done: int, total: int) -> None:
+        if not recovered:
+            recovered.append(jobs.recover(world.ctx))
+
+    _reporting(monkeypatch, recovery_meanwhile)
+    job = world.submit()
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None
+    ended = jobs.run(world.ctx, claimed)
+    assert recovered == [1]
+    assert ended.state == jobs.QUEUED and ended.export_id is None, ended
+    assert _count(world.ctx, schema.exports) == 0 and _bundles(world.ctx) == []
+    monkeypatch.undo()
+    again = jobs.claim_next(world.ctx)
+    assert again is not None and again.id == job.id
+    done = jobs.run(world.ctx, again)
+    assert done.state == jobs.DONE and _count(world.ctx, schema.exports) == 1
+
+
 def test_recovery_leaves_the_jobs_this_process_still_runs(world: World) -> None:
     """The web server restarts a failed application in the same process: its new worker
     must not queue again the job an older worker of the process still runs."""

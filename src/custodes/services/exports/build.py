@@ -12,7 +12,7 @@ import itertools
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 from pydantic import ValidationError
@@ -102,6 +102,7 @@ def create_export(
     end_us: int,
     watermark: bool = False,
     progress: Report | None = None,
+    in_commit: Callable[[Connection, ExportResult], None] | None = None,
 ) -> ExportResult:
     """Make the bundle of [start_us, end_us) of one camera under `grant` (obtained with
     grants.require(..., need=Action.COPY) or `require_grant`). Whole segments, each lying
@@ -112,7 +113,11 @@ def create_export(
 
     `progress`, when given, is told the work done of the work in all as it is measured
     (progress.py), from the threads doing it; the total once the bundle is on record. Should
-    it raise, the export is abandoned: ffmpeg is stopped and nothing is left behind."""
+    it raise, the export is abandoned: ffmpeg is stopped and nothing is left behind.
+
+    `in_commit`, when given, is called inside the transaction that puts the export on record,
+    with its connection and the result: what it writes commits with the export or not at all
+    (an export job marks itself done), and should it raise, the export is abandoned too."""
     if end_us <= start_us:
         raise ExportError("the end of the range must be after its start")
     if end_us - start_us > MAX_EXPORT_US:
@@ -248,6 +253,8 @@ def create_export(
                     },
                     time_us=done,
                 )
+                if in_commit is not None:
+                    in_commit(conn, result)
                 os.rename(work, final)
                 renamed = True
                 bundle.fsync_dir(root)

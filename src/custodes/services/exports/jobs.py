@@ -22,7 +22,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 
 from custodes.adapters import bundle
 from custodes.adapters.db import schema
@@ -32,6 +32,7 @@ from custodes.services import grants
 from custodes.services.context import Context
 from custodes.services.exports.build import MAX_EXPORT_US, create_export
 from custodes.services.exports.errors import ExportError, NothingRecorded
+from custodes.services.exports.records import ExportResult
 
 log = logging.getLogger(__name__)
 
@@ -277,7 +278,12 @@ def claim_next(ctx: Context) -> Job | None:
 def run(ctx: Context, job: Job, should_stop: Callable[[], bool] | None = None) -> Job:
     """Make the export of a claimed job and record how it ended: done with its export, failed
     with why (a msgid and its parameters), or — `should_stop` true while it runs — back in the
-    queue. The grant is checked again now, as the account (a refusal is a ledger entry)."""
+    queue. The grant is checked again now, as the account (a refusal is a ledger entry).
+
+    The job is marked done inside the transaction that puts its export on record, so a job
+    has one export at most: a process that dies once the export is committed leaves the job
+    done, not running to be made again, and nothing after the commit can fail it. Every other
+    ending is written only while the job is still this run's (running, on this attempt)."""
     try:
         grant = grants.require(
             ctx,
@@ -289,7 +295,7 @@ def run(ctx: Context, job: Job, should_stop: Callable[[], bool] | None = None) -
             need=Action.COPY,
             grant_id=job.grant_id,
         )
-        result = create_export(
+        create_export(
             ctx,
             grant=grant,
             account_id=job.account_id,
@@ -299,38 +305,61 @@ def run(ctx: Context, job: Job, should_stop: Callable[[], bool] | None = None) -
             end_us=job.end_us,
             watermark=job.watermark,
             progress=_reporter(ctx, job.id, should_stop),
+            in_commit=_done_with(ctx, job),
         )
     except Stopped:  # an orderly stop is no attempt that died (MAX_ATTEMPTS)
-        _set(
+        _end(
             ctx,
-            job.id,
+            job,
             state=QUEUED,
             started_us=None,
             progress_done=0,
             progress_total=0,
             attempts=J.c.attempts - 1,
         )
-        return get_job(ctx, job.id)
+    except _TakenAway:
+        log.warning("export job %s was queued again while it ran: its export dropped", job.id)
     except (grants.NoGrant, NothingRecorded) as exc:
-        return _failed(ctx, job.id, exc.msgid or str(exc), exc.params)
+        _failed(ctx, job, exc.msgid or str(exc), exc.params)
     except ExportError as exc:
-        return _failed(ctx, job.id, str(exc), {})
+        _failed(ctx, job, str(exc), {})
     except Exception:
         log.exception("export job %s failed", job.id)
-        return _failed(ctx, job.id, FAILED_ON_SERVER, {})
-    with ctx.engine.connect() as conn:
-        total = conn.execute(select(J.c.progress_total).where(J.c.id == job.id)).scalar_one()
-    total = max(1, int(total))
-    _set(
-        ctx,
-        job.id,
-        state=DONE,
-        export_id=result.id,
-        finished_us=ctx.clock(),
-        progress_done=total,
-        progress_total=total,
-    )
+        _failed(ctx, job, FAILED_ON_SERVER, {})
     return get_job(ctx, job.id)
+
+
+class _TakenAway(Exception):
+    """The job is no longer this run's (recovery queued it again while it ran): the export
+    it made must not go on record beside the one the next run makes."""
+
+
+def _this_run(job: Job) -> Any:
+    """The job's row while this run still holds it."""
+    return (J.c.id == job.id) & (J.c.state == RUNNING) & (J.c.attempts == job.attempts)
+
+
+def _done_with(ctx: Context, job: Job) -> Callable[[Connection, ExportResult], None]:
+    """create_export's `in_commit`: the job done with its export, in the export's own
+    transaction; _TakenAway (the export rolled back) when the run no longer holds it."""
+
+    def mark(conn: Connection, result: ExportResult) -> None:
+        total = case((J.c.progress_total > 0, J.c.progress_total), else_=1)
+        marked = conn.execute(
+            update(J)
+            .where(_this_run(job), J.c.export_id.is_(None))
+            .values(
+                state=DONE,
+                export_id=result.id,
+                finished_us=ctx.clock(),
+                progress_done=total,
+                progress_total=total,
+            )
+        )
+        if not marked.rowcount:
+            raise _TakenAway
+
+    return mark
 
 
 def _reporter(
@@ -352,16 +381,22 @@ def _reporter(
     return report
 
 
-def _failed(ctx: Context, job_id: int, msgid: str, params: dict[str, str]) -> Job:
-    _set(
+def _failed(ctx: Context, job: Job, msgid: str, params: dict[str, str]) -> None:
+    _end(
         ctx,
-        job_id,
+        job,
         state=FAILED,
         finished_us=ctx.clock(),
         error_msgid=msgid,
         error_params=json.dumps(params, sort_keys=True),
     )
-    return get_job(ctx, job_id)
+
+
+def _end(ctx: Context, job: Job, **values: object) -> None:
+    """How this run ended, written only while it still holds the job: never over a job that
+    is done (its export on record) or that another run took."""
+    with ctx.engine.begin() as conn:
+        conn.execute(update(J).where(_this_run(job)).values(**values))
 
 
 def _set(ctx: Context, job_id: int, **values: object) -> None:
