@@ -1,7 +1,8 @@
 """The export manager on the grant page in Chromium, in English and in Chinese: the Export
 button queues a job, its <progress> bar and percentage follow it until it is done, then the
 export's download link is in the grant's lasting list; a job that fails says why in the
-page's language; a reload while a job runs shows it and its progress again."""
+page's language until its asker dismisses it; a reload while a job runs shows it and its
+progress again; a watched job the list leaves out is followed on its own."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import Browser, Page
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, update
 
 from custodes.adapters.db import schema
 from custodes.domain.access_rules import Action
@@ -182,3 +183,99 @@ def test_a_failure_says_why_and_a_reload_shows_a_running_job_again(
     # the failed job is still there, still saying why, in the page's language
     assert nothing in page.inner_text("#export-jobs .export-job[data-state='failed']")
     _shot(page, f"grant-export-running-{locale}.png")
+    # the failure seen, its asker dismisses it: gone from the page, and after a reload too
+    button = page.locator("#export-jobs .export-job[data-state='failed'] .job-dismiss")
+    assert button.inner_text() == {"en-US": "Dismiss", "zh-CN": "清除"}[locale]
+    button.click()
+    page.wait_for_selector("#export-jobs .export-job[data-state='failed']", state="detached")
+    page.reload()
+    page.wait_for_selector("#export-jobs .export-job[data-state='running']")
+    assert page.query_selector("#export-jobs .export-job[data-state='failed']") is None
+
+
+def _plant(setup: GrantSetup, name: str, rows: list[dict[str, Any]]) -> list[int]:
+    """Job rows of CAST[name] under the grant, written into the served database (the worker
+    takes only queued ones); their ids."""
+    officer = CAST[name]
+    now = _now_us()
+    base = {
+        "grant_id": setup.grant.id,
+        "camera_id": 1,
+        "start_us": now - 2 * MIN,
+        "end_us": now - MIN,
+        "watermark": False,
+        "account_id": officer.account_id,
+        "username": officer.username,
+        "progress_done": 0,
+        "progress_total": 100,
+        "attempts": 1,
+        "created_us": now,
+        "started_us": now,
+    }
+    ctx = open_context(SERVED[0], migrate=False)
+    try:
+        with ctx.engine.begin() as conn:
+            return [
+                int(
+                    conn.execute(
+                        insert(schema.export_jobs)
+                        .values(**{**base, **row})
+                        .returning(schema.export_jobs.c.id)
+                    ).scalar_one()
+                )
+                for row in rows
+            ]
+    finally:
+        ctx.engine.dispose()
+
+
+def test_a_watched_job_the_list_leaves_out_is_followed_and_one_gone_is_let_go(
+    server: str, browser: Browser, copy_grant: Any
+) -> None:
+    """The list answers the newest jobs only (jobs.LIST_LIMIT): a job the page watches that
+    newer ones pushed out of it was shown as it last was, for ever, and polled for ever; one
+    that is gone (404) likewise. The first is now read on its own and shown as it is (failed);
+    the second is let go, and the polling ends."""
+    now = _now_us()
+    name = "watcher"
+    setup = copy_grant(name, now - 24 * 3600 * SEC, now)
+    older = now - 3600 * SEC
+    pushed, gone = _plant(
+        setup,
+        name,
+        [
+            {"state": jobs.RUNNING, "progress_done": 40, "created_us": older},
+            {"state": jobs.RUNNING, "created_us": older - 1},
+        ],
+    )
+    page = _as(browser, server, name)
+    polls: list[str] = []
+    page.on("request", lambda r: polls.append(r.url) if "/exports/jobs" in r.url else None)
+    page.goto(f"{server}/grants/{setup.grant.id}")
+    page.wait_for_selector(f"#job-{pushed}[data-state='running']")
+    page.wait_for_selector(f"#job-{gone}")
+    # newer jobs first: SQLite would give a deleted highest id to the next row
+    _plant(
+        setup,
+        name,
+        [{"state": jobs.DONE, "created_us": now + i} for i in range(jobs.LIST_LIMIT)],
+    )
+    ctx = open_context(SERVED[0], migrate=False)
+    try:
+        with ctx.engine.begin() as conn:
+            J = schema.export_jobs
+            conn.execute(delete(J).where(J.c.id == gone))
+            conn.execute(
+                update(J)
+                .where(J.c.id == pushed)
+                .values(state=jobs.FAILED, finished_us=now, error_msgid=jobs.FAILED_ON_SERVER)
+            )
+    finally:
+        ctx.engine.dispose()
+    page.wait_for_selector(f"#job-{pushed}[data-state='failed']", timeout=30_000)
+    page.wait_for_function(f"() => document.getElementById('job-{gone}') === null")
+    page.wait_for_timeout(2_000)  # a poll on its way when the page saw it
+    before = len(polls)
+    page.wait_for_timeout(3_000)  # three polls' time
+    assert len(polls) == before, polls[before:]
+    page.context.close()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from custodes.adapters.bundle import PARTIAL_PREFIX
 from custodes.adapters.db import schema
@@ -610,11 +610,94 @@ def test_http_an_altered_archive_fails_the_job_said_in_either_language(
     assert _count(world.ctx, schema.exports) == 0 and _partials(world.ctx) == []
 
 
+def test_a_job_that_has_not_ended_cannot_be_dismissed_and_only_by_its_asker(
+    world: World,
+) -> None:
+    job = world.submit()
+    with pytest.raises(exports.ExportError, match="not ended"):
+        jobs.dismiss(world.ctx, job.id, account_id=world.officer.account_id)
+    claimed = jobs.claim_next(world.ctx)
+    assert claimed is not None
+    with pytest.raises(exports.ExportError, match="not ended"):
+        jobs.dismiss(world.ctx, job.id, account_id=world.officer.account_id)
+    done = jobs.run(world.ctx, claimed)
+    with pytest.raises(jobs.NotYours):
+        jobs.dismiss(world.ctx, job.id, account_id=world.setup.manager.account_id)
+    assert jobs.list_jobs(world.ctx) == [done]
+    gone = jobs.dismiss(world.ctx, job.id, account_id=world.officer.account_id)
+    assert gone.dismissed_us is not None and gone.state == jobs.DONE
+    assert jobs.list_jobs(world.ctx) == []
+    assert jobs.list_jobs(world.ctx, dismissed=True) == [gone]
+    again = jobs.dismiss(world.ctx, job.id, account_id=world.officer.account_id)
+    assert again == gone  # once is enough: the time stays the first
+
+
+def test_http_a_failed_job_is_dismissed_by_its_asker_and_kept(
+    world: World, client: TestClient
+) -> None:
+    """A failed job's line stays on the grant page until its asker dismisses it: then the
+    list leaves it out, the job itself is kept and still read by id. A job still running
+    cannot be (409, in the reader's language); another account cannot (404, or 403 to a
+    role that reads the jobs)."""
+    log_in(client, world.officer)
+    empty = client.post(
+        "/api/v1/exports/jobs", json=_body(world, start=iso(T0 + 30 * SEC), end=iso(T0 + 40 * SEC))
+    )
+    assert empty.status_code == 202, empty.text
+    failed = _ended(client, empty.json()["id"])
+    assert failed["state"] == "failed" and failed["dismissed_us"] is None
+    listed = client.get("/api/v1/exports/jobs", params={"grant_id": world.setup.grant.id})
+    assert [j["id"] for j in listed.json()] == [failed["id"]]
+
+    other = person(world.ctx, Role.EXTERNAL_OFFICER)
+    log_in(client, other)
+    assert client.post(f"/api/v1/exports/jobs/{failed['id']}/dismiss").status_code == 404
+    log_in(client, world.setup.manager)  # reads every job, dismisses none but its own
+    theirs = client.post(f"/api/v1/exports/jobs/{failed['id']}/dismiss")
+    assert theirs.status_code == 403 and "只有提出该导出任务的账户" in theirs.json()["detail"]
+
+    log_in(client, world.officer)
+    res = client.post(f"/api/v1/exports/jobs/{failed['id']}/dismiss")
+    assert res.status_code == 200, res.text
+    assert res.json()["dismissed_us"] is not None and res.json()["state"] == "failed"
+    assert client.get("/api/v1/exports/jobs").json() == []
+    kept = client.get(f"/api/v1/exports/jobs/{failed['id']}")
+    assert kept.status_code == 200 and kept.json()["error_msgid"] == failed["error_msgid"]
+
+    with world.ctx.engine.begin() as conn:  # a job the worker runs (it takes queued ones only)
+        running = conn.execute(
+            insert(schema.export_jobs)
+            .values(
+                grant_id=world.setup.grant.id,
+                camera_id=world.archive.cam,
+                start_us=START,
+                end_us=END,
+                watermark=False,
+                account_id=world.officer.account_id,
+                username=world.officer.username,
+                state=jobs.RUNNING,
+                progress_done=1,
+                progress_total=2,
+                attempts=1,
+                created_us=T0,
+            )
+            .returning(schema.export_jobs.c.id)
+        ).scalar_one()
+    refused = client.post(f"/api/v1/exports/jobs/{running}/dismiss")
+    assert refused.status_code == 409 and "尚未结束" in refused.json()["detail"], refused.text
+    english = client.post(
+        f"/api/v1/exports/jobs/{running}/dismiss", headers={"Accept-Language": "en"}
+    )
+    assert english.json()["detail"].startswith("an export job that is queued or running")
+    assert jobs.get_job(world.ctx, running).dismissed_us is None
+
+
 def test_http_job_routes_need_a_session(client: TestClient) -> None:
     for method, path in [
         ("POST", "/api/v1/exports/jobs"),
         ("GET", "/api/v1/exports/jobs"),
         ("GET", "/api/v1/exports/jobs/1"),
+        ("POST", "/api/v1/exports/jobs/1/dismiss"),
     ]:
         assert client.request(method, path).status_code == 401, (method, path)
 

@@ -560,6 +560,7 @@ export_jobs = Table(
     Column("export_id", String(32), ForeignKey("exports.id")),
     Column("error_msgid", Text),
     Column("error_params", Text),
+    Column("dismissed_us", BigInteger),  # its asker put the ended job out of the list (0013)
     Index("ix_export_jobs_state", "state", "id"),
     Index("ix_export_jobs_account", "account_id", "created_us"),
 )

@@ -96,6 +96,8 @@ JS_STRINGS = (
     "Export failed",
     "Exported",
     "Export progress",
+    "Dismiss",
+    "Not dismissed",
 )
 
 

@@ -59,6 +59,7 @@ EXTRA: tuple[tuple[str, frozenset[int]], ...] = (
     ("GET /api/v1/grants/check", frozenset({404})),  # no such camera
     ("POST /api/v1/exports", frozenset({404, 409, 507})),
     ("POST /api/v1/exports/jobs", frozenset({409})),  # a range over the limit of one export
+    ("POST /api/v1/exports/jobs/*/dismiss", frozenset({409})),  # a job that has not ended
     ("GET /api/v1/exports/*", frozenset({410})),  # the bundle was removed
     ("POST /api/v1/holds", frozenset({404})),  # no such camera
     ("POST /api/v1/holds/*", frozenset({409})),  # already released, or by the same account

@@ -60,11 +60,18 @@ MAX_ATTEMPTS = 3
 MAX_OPEN_PER_ACCOUNT = 3
 TOO_MANY = "at most %(n)s exports of yours can be queued or running at once: wait for one to finish"
 
+NOT_ENDED = "an export job that is queued or running cannot be dismissed: it has not ended"
+NOT_YOURS = "only the account that asked for an export job can dismiss it"
+
 PROGRESS_EVERY_S = 0.5  # at most two progress writes a second: a poll each second sees it move
 LIST_LIMIT = 100
 
 
 class JobNotFound(LookupError):
+    pass
+
+
+class NotYours(PermissionError):
     pass
 
 
@@ -92,6 +99,7 @@ class Job:
     export_id: str | None
     error_msgid: str | None
     error_params: dict[str, str]
+    dismissed_us: int | None = None
 
     @property
     def progress(self) -> float:
@@ -124,6 +132,7 @@ def _job(r: Any) -> Job:
         export_id=r.export_id,
         error_msgid=r.error_msgid,
         error_params={str(k): str(v) for k, v in params.items()},
+        dismissed_us=None if r.dismissed_us is None else int(r.dismissed_us),
     )
 
 
@@ -205,16 +214,40 @@ def list_jobs(
     account_id: int | None = None,
     grant_id: int | None = None,
     limit: int = LIST_LIMIT,
+    dismissed: bool = False,
 ) -> list[Job]:
     """Newest first, at most `limit`; one account's (None: everyone's), under one grant
-    (None: any)."""
+    (None: any); those dismissed by their askers only when `dismissed`."""
     query = select(J).order_by(J.c.created_us.desc(), J.c.id.desc()).limit(limit)
+    if not dismissed:
+        query = query.where(J.c.dismissed_us.is_(None))
     if account_id is not None:
         query = query.where(J.c.account_id == account_id)
     if grant_id is not None:
         query = query.where(J.c.grant_id == grant_id)
     with ctx.engine.connect() as conn:
         return [_job(r) for r in conn.execute(query)]
+
+
+def dismiss(ctx: Context, job_id: int, *, account_id: int) -> Job:
+    """The ended job (done or failed) out of its asker's list: the row stays, with when.
+    Only its asker may (NotYours); a queued or running job cannot be (ExportError: it would
+    go on unseen). Dismissing it again changes nothing."""
+    job = get_job(ctx, job_id)
+    if job.account_id != account_id:
+        raise NotYours(NOT_YOURS)
+    with ctx.engine.begin() as conn:
+        ended = conn.execute(
+            update(J)
+            .where(J.c.id == job_id, J.c.state.in_((DONE, FAILED)), J.c.dismissed_us.is_(None))
+            .values(dismissed_us=ctx.clock())
+        )
+    if not ended.rowcount:
+        found = get_job(ctx, job_id)
+        if found.dismissed_us is None:
+            raise ExportError(NOT_ENDED)
+        return found
+    return get_job(ctx, job_id)
 
 
 def recover(ctx: Context, running_here: Collection[int] = ()) -> int:

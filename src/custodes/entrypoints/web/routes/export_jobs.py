@@ -1,7 +1,7 @@
 """Export jobs over HTTP: an export made in the background, its progress watched.
 
 POST /exports/jobs (202, the job queued) · GET /exports/jobs (mine, newest first) ·
-GET /exports/jobs/{id}
+GET /exports/jobs/{id} · POST /exports/jobs/{id}/dismiss (an ended job out of my list)
 
 The grant page uses these: the export of a day of footage takes minutes, longer than a request
 should wait. `POST /exports` still makes the export within the request, for API clients that
@@ -54,6 +54,9 @@ class ExportJobOut(BaseModel):
     error: str | None = Field(description="why it failed, in the request's language")
     error_msgid: str | None = Field(description="why it failed: the English msgid")
     error_params: dict[str, str]
+    dismissed_us: int | None = Field(
+        description="when its asker put it out of the list (GET /exports/jobs leaves it out)"
+    )
 
 
 def _out(job: jobs.Job, lang: str, zone: str) -> ExportJobOut:
@@ -80,6 +83,7 @@ def _out(job: jobs.Job, lang: str, zone: str) -> ExportJobOut:
         error=failure(job, lang, zone),
         error_msgid=job.error_msgid,
         error_params=job.error_params,
+        dismissed_us=job.dismissed_us,
     )
 
 
@@ -143,7 +147,8 @@ def list_jobs(
     session: SessionDep, ctx: CtxDep, lang: LangDep, grant_id: QueryId | None = None
 ) -> list[ExportJobOut]:
     """My export jobs, newest first (the newest 100), under one grant if `grant_id` is given;
-    everyone's for the roles that read the access register (as GET /exports)."""
+    everyone's for the roles that read the access register (as GET /exports). A job its
+    asker dismissed is left out (GET /exports/jobs/{id} still answers it)."""
     everyone = allows(session.role, Permission.REGISTER_READ)
     found = jobs.list_jobs(
         ctx, account_id=None if everyone else session.account_id, grant_id=grant_id
@@ -158,3 +163,19 @@ def get(job_id: PathId, session: SessionDep, ctx: CtxDep, lang: LangDep) -> Expo
     `error` in the request's language. Another account's is a 404 unless the role reads the
     access register."""
     return _out(_visible(ctx, session, job_id), lang, site_timezone(ctx))
+
+
+@router.post("/{job_id}/dismiss", response_model=ExportJobOut)
+def dismiss(job_id: PathId, session: SessionDep, ctx: CtxDep, lang: LangDep) -> ExportJobOut:
+    """Put an ended job (done or failed) of mine out of my list, as a failed one's line on the
+    grant page: the job itself is kept (GET /exports/jobs/{id}). A queued or running job is
+    refused (409: it would go on unseen); another account's is a 404, or a 403 for the roles
+    that read it."""
+    _visible(ctx, session, job_id)
+    try:
+        job = jobs.dismiss(ctx, job_id, account_id=session.account_id)
+    except jobs.NotYours as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except ExportError as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+    return _out(job, lang, site_timezone(ctx))

@@ -3,6 +3,8 @@
 // bar and its percentage, polled every second while one is unfinished. A job this page saw
 // unfinished stays, "Exported" at 100 %, once done, and its export appears in the grant's
 // export list (`onDone` reloads that); jobs done before the page was opened are that list.
+// A failed job's line has a Dismiss button: the job is put out of the asker's list for good
+// (POST /exports/jobs/{id}/dismiss), so failures seen do not pile up on the page.
 import { api, formatTime, t } from "./app.js";
 
 const POLL_MS = 1000;
@@ -14,6 +16,7 @@ const STATE_WORDS = {
 export function exportJobs({ grantId, box, cameraName, onDone }) {
   const seen = new Map(); // job id → the state last shown
   const watched = new Set(); // the jobs this page saw unfinished
+  const dismissed = new Set(); // dismissed here: a poll on its way may still list them
 
   function line(job) {
     const p = document.createElement("p");
@@ -44,10 +47,46 @@ export function exportJobs({ grantId, box, cameraName, onDone }) {
       why.textContent = job.error;
       p.append(" ", why);
     }
+    if (job.state === "failed") p.append(" ", dismissButton(job, p));
     return p;
   }
 
-  function show(jobs) {
+  function dismissButton(job, p) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "job-dismiss";
+    button.textContent = t("Dismiss");
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      let said = t("Not dismissed");
+      try {
+        const res = await api(`/exports/jobs/${job.id}/dismiss`, { method: "POST" });
+        if (res.ok) {
+          dismissed.add(job.id);
+          watched.delete(job.id);
+          p.remove();
+          return;
+        }
+        const body = await res.json().catch(() => ({}));
+        if (typeof body.detail === "string") said = body.detail;
+      } catch {
+        // the network: said below
+      }
+      button.disabled = false;
+      let note = p.querySelector(".job-dismiss-error");
+      if (!note) {
+        note = document.createElement("span");
+        note.className = "error job-dismiss-error";
+        note.setAttribute("role", "alert");
+        p.append(" ", note);
+      }
+      note.textContent = said;
+    });
+    return button;
+  }
+
+  function show(all) {
+    const jobs = all.filter((j) => j.dismissed_us === null && !dismissed.has(j.id));
     let finished = false;
     for (const job of jobs) {
       const before = seen.get(job.id);
@@ -55,7 +94,7 @@ export function exportJobs({ grantId, box, cameraName, onDone }) {
       if (UNFINISHED.has(job.state)) watched.add(job.id);
       seen.set(job.id, job.state);
     }
-    // a job just submitted that a poll sent before it was answered cannot list: kept as shown
+    // a job submitted while this poll was on its way is not in it: kept as shown
     const listed = new Set(jobs.map((j) => j.id));
     const pending = [...watched].filter((id) => !listed.has(id));
     const kept = pending.map((id) => document.getElementById(`job-${id}`)).filter(Boolean);
@@ -65,14 +104,31 @@ export function exportJobs({ grantId, box, cameraName, onDone }) {
     return pending.length > 0 || jobs.some((j) => UNFINISHED.has(j.state));
   }
 
+  // The grant's jobs, and each watched job the list left out (it holds the newest only) read
+  // on its own; one that is gone (404) is watched no more, so polling ends.
+  async function fetchJobs() {
+    const res = await api(`/exports/jobs?grant_id=${grantId}`);
+    if (!res.ok) return null;
+    const jobs = await res.json();
+    const listed = new Set(jobs.map((j) => j.id));
+    for (const id of [...watched].filter((id) => !listed.has(id))) {
+      const one = await api(`/exports/jobs/${id}`);
+      if (one.ok) jobs.push(await one.json());
+      else if (one.status === 404) watched.delete(id);
+      else return null;
+    }
+    jobs.sort((a, b) => b.created_us - a.created_us || b.id - a.id);
+    return jobs;
+  }
+
   // One loop of polls at a time: it runs while a job is unfinished, and a submission
   // starts it again when it has ended.
   let polling = false;
   async function poll() {
     let more = true; // a poll that failed (the network, a restart) is tried again
     try {
-      const res = await api(`/exports/jobs?grant_id=${grantId}`);
-      if (res.ok) more = show(await res.json());
+      const jobs = await fetchJobs();
+      if (jobs !== null) more = show(jobs);
     } catch {
       // tried again below
     }
