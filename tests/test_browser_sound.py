@@ -24,7 +24,7 @@ from custodes.adapters.simulator.clips import ensure_aac, ensure_clip
 from custodes.adapters.simulator.process import Mount
 from custodes.paths import DATABASE_URL_ENV
 
-from .browser_env import PASSWORD, SERVED, _api, _as, _shot, serving
+from .browser_env import CAST, PASSWORD, SERVED, _api, _as, _shot, serving
 from .recording import wait_for
 
 pytestmark = pytest.mark.slow
@@ -199,27 +199,74 @@ def test_a_camera_without_sound_plays_its_video_and_says_it_has_no_sound(
     page.context.close()
 
 
+def _views(name: str) -> int:
+    """The media-viewed entries of CAST[name]'s account in the served installation's ledger."""
+    from custodes.services import ledger
+    from custodes.services.context import open_context
+
+    ctx = open_context(SERVED[0], migrate=False)
+    try:
+        lg = schema.ledger
+        with ctx.engine.connect() as conn:
+            return len(
+                conn.execute(
+                    select(lg.c.seq).where(
+                        lg.c.action == ledger.MEDIA_VIEWED,
+                        lg.c.actor == ledger.account_actor(CAST[name].username),
+                    )
+                ).all()
+            )
+    finally:
+        ctx.engine.dispose()
+
+
+def _plays_without_sound(page: Page, server: str, span: dict[str, Any]) -> None:
+    page.goto(f"{server}/cameras/1?at={_iso(span['start_us'] + 2_000_000)}")
+    page.wait_for_function(
+        "() => document.getElementById('playback').currentTime > 1.5", timeout=60000
+    )
+    state = _state(page)
+    assert state["audio"] == 0 and state["text"] == "No sound track", state
+
+
 def test_a_browser_that_cannot_take_the_audio_codec_plays_the_video_alone(
     server: str, browser: Browser, view_grants: Callable[..., None]
 ) -> None:
-    """When the browser's MSE refuses the response's codecs with the audio in them, the range
-    is asked for again with `audio=false` and the video plays, without sound."""
+    """A browser whose MSE takes no AAC: the request names the audio codecs it takes, the
+    server leaves the AAC out, and the video plays without sound — one request, one view in
+    the ledger (it asked twice, the second time with `audio=false`: two views for one)."""
     span = _span(server, 1, 10)
     view_grants("viewer-no-aac", [(span["start_us"], span["end_us"])], cameras=(1,))
     page = _as(browser, server, "viewer-no-aac")
     page.add_init_script(
         """(() => { const ok = MediaSource.isTypeSupported.bind(MediaSource);
-        MediaSource.isTypeSupported = (t) => !(t.startsWith('video/') && t.includes('mp4a'))
-          && ok(t); })();"""
+        MediaSource.isTypeSupported = (t) => !t.includes('mp4a') && ok(t); })();"""
     )
     urls = _media_requests(page)
-    page.goto(f"{server}/cameras/1?at={_iso(span['start_us'] + 2_000_000)}")
-    page.wait_for_function(
-        "() => document.getElementById('playback').currentTime > 1.5", timeout=60000
+    _plays_without_sound(page, server, span)
+    (url,) = urls
+    assert "audio=false" not in url and "audio_codecs=" in url and "mp4a" not in url, url
+    assert _views("viewer-no-aac") == 1
+    page.context.close()
+
+
+def test_a_browser_that_refuses_the_codecs_it_was_answered_asks_for_the_video_alone(
+    server: str, browser: Browser, view_grants: Callable[..., None]
+) -> None:
+    """The browser takes AAC beside the baseline H.264 it is probed with, but refuses it beside
+    the recording's own video codec: the answer's codecs are refused, and the range is asked
+    for again with `audio=false`; the video plays, without sound."""
+    span = _span(server, 1, 10)
+    view_grants("viewer-picky", [(span["start_us"], span["end_us"])], cameras=(1,))
+    page = _as(browser, server, "viewer-picky")
+    page.add_init_script(
+        """(() => { const ok = MediaSource.isTypeSupported.bind(MediaSource);
+        MediaSource.isTypeSupported = (t) => !(t.startsWith('video/') && t.includes('mp4a')
+          && !t.includes('avc1.42E01E')) && ok(t); })();"""
     )
-    assert len(urls) == 2 and "audio=false" not in urls[0] and "audio=false" in urls[1], urls
-    state = _state(page)
-    assert state["audio"] == 0 and state["text"] == "No sound track", state
+    urls = _media_requests(page)
+    _plays_without_sound(page, server, span)
+    assert len(urls) == 2 and "mp4a.40.2" in urls[0] and "audio=false" in urls[1], urls
     page.context.close()
 
 

@@ -5,30 +5,39 @@ audio: the recorder's segment options) and against what the MP4 it sends holds."
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from custodes.adapters.db import schema
+from custodes.adapters.ffmpeg.clip import stop_clip
 from custodes.adapters.ffmpeg.command import SEGMENT_FORMAT_OPTIONS
 from custodes.adapters.ffmpeg.stderr import StreamInfo
 from custodes.clock import iso
 from custodes.domain.camera import CameraSpec
 from custodes.domain.timing import RunClock
+from custodes.domain.transport import LOOPBACK_PLAIN
 from custodes.entrypoints.web.app import create_app
 from custodes.entrypoints.web.deps import CSRF_HEADER
+from custodes.entrypoints.web.server import WebServer
 from custodes.services import cameras as svc
+from custodes.services import ledger
 from custodes.services.context import Context
 from custodes.services.sealing import Sealer, SegmentClosed
 
+from .conftest import free_port
 from .grant_setup import approved_grant
+from .recording import wait_for
 
 T0 = 1_795_000_000_000_000
 FPS = 25
@@ -306,3 +315,115 @@ def test_media_at_a_grants_end_sends_nothing_from_after_it(
     assert heard_until <= grant_end, (heard_until - grant_end) / 1e6
     # and it does not stop short by more than the margin: footage the grant covers is shown
     assert last_frame >= grant_end - 300_000, (last_frame - grant_end) / 1e6
+
+
+def _views(ctx: Context) -> int:
+    lg = schema.ledger
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(select(lg.c.seq).where(lg.c.action == ledger.MEDIA_VIEWED)).all()
+    return len(rows)
+
+
+def test_media_leaves_out_sound_the_client_cannot_play_in_one_answer(
+    officer: TestClient, ctx: Context, tmp_path: Path
+) -> None:
+    """A browser that cannot play the recorded sound's codec asked for the range twice (the
+    second time with audio=false): two views on record for one. Told the codecs it plays,
+    /media leaves out sound in any other — one answer, one ledger entry — whose time 0 is
+    that of the video alone; sound it plays is kept."""
+    rows = _seal(ctx, 1, audio=True)
+    start = rows[0].start_us + 3_300_000
+    window = {"start": iso(start), "end": iso(start + 4_000_000)}
+    before = _views(ctx)
+    res = officer.get("/api/v1/cameras/1/media", params={**window, "audio_codecs": "opus,flac"})
+    assert res.status_code == 200, res.text
+    assert re.fullmatch(r"avc1\.[0-9A-F]{6}", res.headers["X-Custodes-Codecs"]), res.headers
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(res.content)
+    assert _packets(clip, "v:0") and not _packets(clip, "a:0")
+    assert _views(ctx) == before + 1
+    alone = officer.get("/api/v1/cameras/1/media", params={**window, "audio": "false"})
+    assert res.headers["X-Custodes-Media-Start-Us"] == alone.headers["X-Custodes-Media-Start-Us"]
+
+    kept = officer.get(
+        "/api/v1/cameras/1/media", params={**window, "audio_codecs": "opus,MP4A.40.2"}
+    )  # codec strings compared without regard to case (mp4a.6B, fLaC)
+    assert re.fullmatch(r"avc1\.[0-9A-F]{6},mp4a\.40\.2", kept.headers["X-Custodes-Codecs"])
+    for bad in ("", "mp4a.40.2,", "a b", "x" * 300):
+        refused = officer.get("/api/v1/cameras/1/media", params={**window, "audio_codecs": bad})
+        assert refused.status_code == 422, (bad, refused.text)
+
+
+def test_a_viewer_who_leaves_mid_way_leaves_no_concat_list_behind(
+    ctx: Context, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The recorded player drops a response at every seek. The server (as `serve` runs it)
+    then stopped its ffmpeg in a cancelled scope, where the wait raised at once and the
+    concat list — the archive paths asked for — stayed behind in the temporary directory,
+    one per seek. It goes, and ffmpeg is reaped."""
+    lists = tmp_path / "tmp"
+    lists.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(lists))  # where the server writes them
+    svc.add_camera(ctx, CameraSpec(name="Sound", url="rtsp://h/x", place="p"))
+    rows = _seal(ctx, 1, audio=True)
+    holder = approved_grant(ctx, camera_ids=[1], start_us=T0, end_us=T0 + 3_600_000_000).holders[0]
+    port = free_port()
+    server = WebServer(ctx, "127.0.0.1", port, LOOPBACK_PLAIN)
+    server.start()
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        with httpx.Client(base_url=base, timeout=30) as c:
+            wait_for("the web server", lambda: _up(c), 20, every=0.1)
+            res = c.post(
+                "/auth/login", json={"username": holder.username, "password": holder.password}
+            )
+            assert res.status_code == 200, res.text
+            params = {"start": iso(rows[0].start_us), "end": iso(rows[-1].end_us)}
+            for _ in range(3):
+                with c.stream("GET", "/cameras/1/media", params=params) as media:
+                    assert media.status_code == 200
+                    assert next(media.iter_raw(4096))  # the first bytes, then away
+            wait_for("the lists removed", lambda: not list(lists.glob("custodes-clip-*")), 20)
+    finally:
+        server.stop()
+
+
+def _up(c: httpx.Client) -> bool:
+    try:
+        return c.get("/health").status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _unread_ffmpeg() -> Any:
+    """An ffmpeg writing raw video to a pipe nobody reads, once its pipe and reader are full."""
+
+    async def started() -> asyncio.subprocess.Process:
+        proc = await asyncio.create_subprocess_exec(
+            "ffmpeg", "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
+            "-i", "testsrc2=size=640x480:rate=25", "-f", "rawvideo", "-",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.DEVNULL,
+            stdin=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        await asyncio.sleep(1.5)  # 37 frames of 460 KB: far more than both hold
+        return proc
+
+    return started
+
+
+def test_a_clip_stopped_unread_is_reaped() -> None:
+    """asyncio's wait() of a killed ffmpeg returns only once its pipe is closed, and a pipe
+    whose reader stopped reading is not: /media's kill and wait hung for ever (a client that
+    took the sound it cannot play, a viewer gone). `stop_clip` reads what is left first."""
+
+    async def stop() -> None:
+        proc = await _unread_ffmpeg()()
+        try:
+            await asyncio.wait_for(stop_clip(proc), 20)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await asyncio.wait_for(proc.communicate(), 20)
+
+    asyncio.run(stop())

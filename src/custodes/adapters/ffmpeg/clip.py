@@ -20,6 +20,7 @@ of the output shows the instant inpoint - 1.305 + t (to within the first frame).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -260,3 +261,18 @@ async def media_origin(
     if proc.returncode != 0:
         return None
     return origin_us(out.decode(errors="replace"), pieces, start_us, audio)
+
+
+async def stop_clip(proc: asyncio.subprocess.Process) -> None:
+    """The clip's ffmpeg killed and reaped. What is left in its pipe is read to the end first:
+    asyncio's wait() returns only once the pipes are closed too, and a pipe whose reader
+    stopped reading (its buffer full, the clip not read on) never is: the wait hung for ever
+    (tests/test_media_origin.py)."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    if proc.stdout is not None:
+        with contextlib.suppress(OSError, ValueError):
+            while await proc.stdout.read(64 * 1024):
+                pass
+    await proc.wait()

@@ -13,8 +13,10 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
@@ -26,6 +28,7 @@ from custodes.adapters.ffmpeg.clip import (
     init_segment,
     media_origin,
     start_clear_of,
+    stop_clip,
     write_concat_list,
 )
 from custodes.clock import iso
@@ -42,6 +45,8 @@ router = APIRouter(prefix="/cameras/{camera_id}", tags=["recordings"])
 MAX_TIMELINE_DAYS = 31
 MAX_MEDIA_HOURS = 2
 CHUNK = 64 * 1024
+AUDIO_CODECS_MAX = 200
+AUDIO_CODECS_PATTERN = r"^[A-Za-z0-9.\-]{1,32}(,[A-Za-z0-9.\-]{1,32})*$"
 
 
 class SpanOut(BaseModel):
@@ -141,6 +146,18 @@ async def media(
     start: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     end: Annotated[datetime, Query(description="ISO 8601; UTC if no zone")],
     audio: Annotated[bool, Query(description="false: the video track alone")] = True,
+    audio_codecs: Annotated[
+        str | None,
+        Query(
+            max_length=AUDIO_CODECS_MAX,
+            pattern=AUDIO_CODECS_PATTERN,
+            description=(
+                "the audio codecs the client plays (RFC 6381, comma-separated, e.g. "
+                "`mp4a.40.2,opus`, in any case): recorded sound in another is left out, as with "
+                "audio=false, so that a client need not ask twice (two views on record)"
+            ),
+        ),
+    ] = None,
 ) -> StreamingResponse:
     """One MP4 of [start, end): stream copy, from the keyframe at or before `start`. The
     `X-Custodes-Codecs` header gives the RFC 6381 codecs of its tracks, video first (e.g.
@@ -192,28 +209,18 @@ async def media(
     if not pieces or first_us >= cut_us:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "nothing recorded in that range")
     list_file = write_concat_list(pieces, first_us, cut_us)
-    origin = asyncio.create_task(media_origin(list_file, pieces, first_us, audio))
-    proc = await asyncio.create_subprocess_exec(
-        *clip_command(list_file, audio=audio),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        stdin=asyncio.subprocess.DEVNULL,
-    )
-
-    assert proc.stdout is not None
-    stdout = proc.stdout
     try:
-        head, codec = await init_segment(lambda: stdout.read(CHUNK))
-        origin_us = await origin
+        proc, head, codec, origin_us = await _clip(list_file, pieces, first_us, audio)
+        sound = codec.split(",", 1)[1] if codec is not None and "," in codec else None
+        takes = None if audio_codecs is None else set(audio_codecs.lower().split(","))
+        if sound is not None and takes is not None and sound.lower() not in takes:
+            await stop_clip(proc)  # sound the client cannot play: the video alone
+            proc, head, codec, origin_us = await _clip(list_file, pieces, first_us, False)
     except BaseException:
-        with contextlib.suppress(ProcessLookupError):
-            proc.kill()
-        await proc.wait()
-        origin.cancel()
-        with contextlib.suppress(BaseException):
-            await origin
         list_file.unlink(missing_ok=True)
         raise
+    assert proc.stdout is not None
+    stdout = proc.stdout
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -222,11 +229,11 @@ async def media(
             while chunk := await stdout.read(CHUNK):
                 yield chunk
         finally:
-            if proc.returncode is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.kill()
-            await proc.wait()
+            # a viewer who leaves cancels this: the list goes first, and the wait is shielded
+            # (in a cancelled scope every await raises at once: the list stayed behind)
             list_file.unlink(missing_ok=True)
+            with anyio.CancelScope(shield=True):
+                await stop_clip(proc)
 
     headers = {
         "X-Custodes-Requested": f"{iso(a)}/{iso(b)}",
@@ -238,3 +245,30 @@ async def media(
     if origin_us is not None:
         headers["X-Custodes-Media-Start-Us"] = str(origin_us)
     return StreamingResponse(body(), media_type="video/mp4", headers=headers)
+
+
+async def _clip(
+    list_file: Path, pieces: list[Piece], first_us: int, audio: bool
+) -> tuple[asyncio.subprocess.Process, bytes, str | None, int | None]:
+    """The clip's ffmpeg, started, with what it sent up to its init segment, the codecs that
+    names and the instant at its time 0 (clip.py); stopped again should that fail."""
+    origin = asyncio.create_task(media_origin(list_file, pieces, first_us, audio))
+    proc = await asyncio.create_subprocess_exec(
+        *clip_command(list_file, audio=audio),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    try:
+        head, codec = await init_segment(lambda: stdout.read(CHUNK))
+        origin_us = await origin
+    except BaseException:  # cancelled too: what follows is shielded, or it would not run
+        origin.cancel()
+        with anyio.CancelScope(shield=True):
+            await stop_clip(proc)
+            with contextlib.suppress(BaseException):
+                await origin
+        raise
+    return proc, head, codec, origin_us

@@ -4,9 +4,11 @@
 // start. Here the one response is read with fetch() as it streams, each piece appended to one
 // SourceBuffer of its tracks (codecs from the X-Custodes-Codecs header: the video's, and the
 // recorded audio's when there is one, e.g. "avc1.640028,mp4a.40.2"): when playback outruns
-// it the video waits, and never goes back. Audio is asked for when the browser takes AAC in
-// MSE; when it cannot take the audio codec the response names, the range is asked for again
-// with `audio=false` (the video alone). Buffered footage more than KEEP_S behind the play head
+// it the video waits, and never goes back. The request names the audio codecs this browser
+// takes in MSE (`audio_codecs`): the server leaves out sound in any other, in the one
+// answer, so one view is one request and one entry in the ledger. Should the browser refuse
+// the codecs the answer names all the same, the range is asked for again with `audio=false`
+// (the video alone). Buffered footage more than KEEP_S behind the play head
 // is dropped; reading waits while AHEAD_S are buffered ahead (the server's ffmpeg then waits
 // too). Without MSE, or for a video codec it cannot take, the video element plays the
 // address itself.
@@ -21,7 +23,13 @@ const KEEP_S = 20;
 const AHEAD_S = 90;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const AAC = 'audio/mp4; codecs="mp4a.40.2"';
+// The audio codecs (RFC 6381) a camera's recording may hold in MP4, as fmp4.py names them.
+const AUDIO_CODECS = ["mp4a.40.2", "mp4a.40.5", "mp4a.40.29", "mp4a.40.34", "mp4a.69", "mp4a.6B",
+  "opus", "flac", "ac-3", "ec-3"];
+// Those this browser's MSE takes beside H.264 (the pairing is what the buffer is made of).
+const playableAudio = () => AUDIO_CODECS.filter((c) =>
+  MediaSource.isTypeSupported(`audio/mp4; codecs="${c}"`)
+  && MediaSource.isTypeSupported(`video/mp4; codecs="avc1.42E01E,${c}"`));
 const ORIGIN = "X-Custodes-Media-Start-Us";
 
 export class RecordedPlayer {
@@ -48,7 +56,9 @@ export class RecordedPlayer {
     }
     const abort = new AbortController();
     this.abort = abort;
-    let res = await this.fetch(url, MediaSource.isTypeSupported(AAC), abort.signal);
+    const sound = playableAudio();
+    let res = await this.fetch(sound.length ? `${url}&audio_codecs=${sound.join(",")}` : url,
+      sound.length > 0, abort.signal);
     if (!res) return; // superseded, or the connection failed: nothing to show
     let codecs = res.headers.get("X-Custodes-Codecs");
     const videoCodec = codecs?.split(",")[0];
