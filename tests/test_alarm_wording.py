@@ -29,7 +29,7 @@ from custodes.clock import iso
 from custodes.domain.alarm_wording import MESSAGES, Wording, placeholders, render
 from custodes.domain.camera import CameraSpec
 from custodes.domain.roles import Role
-from custodes.domain.verification import Finding
+from custodes.domain.verification import finding
 from custodes.entrypoints.cli import app
 from custodes.entrypoints.web import i18n, said
 from custodes.entrypoints.web.app import create_app
@@ -49,8 +49,8 @@ from .test_zh_walk import Findings
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 EN = {"Accept-Language": "en-GB,en;q=0.9"}
 CAMERA = "大门 Gate camera"
-# a verification finding's kind and detail are data of the verification, passed through
-FINDING = Finding("hash-mismatch", 3, 3, "段 3 的摘要不符")
+# a verification finding is worded by its kind and parts (domain/finding_wording.py)
+FINDING = finding("modified", 3, 3, ("file-changed", {"seq": "3", "path": "cam1/3.mp4"}))
 S = 1_000_000
 
 
@@ -110,8 +110,8 @@ def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: Tes
     assert "录像程序也未说明原因" in offline
     low = _chinese(alarms.DISK_LOW, ctx)
     assert low.startswith("存储卷容纳不下") and "约 0.0 天后" in low
-    integrity = _chinese(alarms.INTEGRITY, ctx)
-    assert integrity.startswith(f"校验发现 1 个问题；第一个：摄像机 {CAMERA}：hash-mismatch：")
+    # the finding's kind and detail in words too: they read "modified", "seq 3: … was changed"
+    integrity = f"校验发现 1 个问题；第一个：摄像机 {CAMERA}：被修改：序号 3：cam1/3.mp4 已被修改"
     cut = (
         "自报警发出以来，0 个片段因未完整写入而被截短封存，0 个文件被隔离；最近一次：序号 3 "
         "录像停止时仍未关闭（崩溃、被终止或故障）：已封存 1.23 秒"
@@ -126,9 +126,14 @@ def test_alarms_raised_by_each_service_read_in_chinese(ctx: Context, client: Tes
         assert page.text.count(text) == 2, text  # the list and the banner
     # nothing else in English: the data (names, times, the path, the finding) taken out
     with ctx.engine.connect() as conn:
-        params = [v for a in alarms.open_alarms(conn) for v in (a.params or {}).values()]
+        params = [
+            v
+            for a in alarms.open_alarms(conn)
+            for k, v in (a.params or {}).items()
+            if k not in ("kind", "detail", "detail_parts")  # said, not data
+        ]
     findings = Findings()
-    data = [CAMERA, *params, FINDING.kind, str(ctx.data.archive), manager.username]
+    data = [CAMERA, *params, "cam1/3.mp4", str(ctx.data.archive), manager.username]
     findings.check("/alarms", page.text, data)
     assert findings.items == []
     health = c.get("/health", headers=ZH)

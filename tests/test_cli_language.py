@@ -201,7 +201,9 @@ def test_what_the_services_say_is_said_in_chinese() -> None:
     """A service's English message by the web's catalogue or one of the command line's own
     forms (cli_i18n.sentence), in a Chinese process."""
     said = {
-        "seq 7: file 1/2026/x.mp4 is gone": "序号 7：文件 1/2026/x.mp4 已不存在",
+        "only 3 days of headroom beyond the retention floors": (
+            "超出最短保存期限所需空间的余量仅够 3 天"
+        ),
         "no account 'nobody'": "没有编号为 'nobody' 的账户",
         "entries 3–9 are not covered by a signed checkpoint yet": "第 3–9 条尚无已签名的检查点覆盖",
         "something nobody words": "something nobody words",

@@ -18,6 +18,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeGuard
 
 # The keys, each with its English msgid: `%(name)s` for a parameter (locale/*.po translate
 # them). A key is stored in alarms.message_key: never rename or reuse one.
@@ -74,6 +75,10 @@ MESSAGES: dict[str, str] = {
     ),
 }
 
+# Parameters kept beside a message's own, for a reader's language, by the message's key: the
+# first finding's parts (domain/finding_wording.py), which word its `detail` and `kind`.
+EXTRA_PARAMS: dict[str, frozenset[str]] = {"verify-found": frozenset({"detail_parts"})}
+
 # Parameters that are instants, stored as UTC ISO 8601 ("2026-12-02T06:00:00.000Z"): shown in
 # the site's time zone where a person reads them (UTC appears nowhere a person reads it).
 INSTANT_PARAMS = frozenset({"since"})
@@ -110,7 +115,7 @@ class Wording:
         if self.key not in MESSAGES:
             raise ValueError(f"no alarm message {self.key!r}")
         # what is stored must render: checked where it is made, not when it is shown
-        if render(MESSAGES[self.key], self.params) is None:
+        if render(MESSAGES[self.key], own(self.key, self.params)) is None:
             raise ValueError(
                 f"alarm message {self.key!r} takes {sorted(placeholders(MESSAGES[self.key]))}, "
                 f"given {sorted(self.params)}"
@@ -118,22 +123,35 @@ class Wording:
 
     @property
     def english(self) -> str:
-        return render(MESSAGES[self.key], self.params) or MESSAGES[self.key]
+        return render(MESSAGES[self.key], own(self.key, self.params)) or MESSAGES[self.key]
 
     def params_json(self) -> str:
         return json.dumps(dict(self.params), ensure_ascii=False, sort_keys=True)
 
 
+def own(key: str, params: Mapping[str, str]) -> dict[str, str]:
+    """The parameters the message of `key` fills in: those of EXTRA_PARAMS left out."""
+    extra = EXTRA_PARAMS.get(key, frozenset())
+    return {k: v for k, v in params.items() if k not in extra}
+
+
 def stored_params(text: str | None) -> dict[str, str] | None:
     """Parameters as stored (a JSON object of strings), or None when they are not that."""
+    value = stored_json(text)
+    return value if is_params(value) else None
+
+
+def stored_json(text: str | None) -> object:
+    """What `text` holds as JSON; None for no text or text that is not JSON."""
     if text is None:
         return None
     try:
-        value = json.loads(text)
+        return json.loads(text)
     except ValueError:
         return None
-    if not isinstance(value, dict) or not all(
+
+
+def is_params(value: object) -> TypeGuard[dict[str, str]]:
+    return isinstance(value, dict) and all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-    ):
-        return None
-    return value
+    )

@@ -22,6 +22,9 @@ Irregular timing — a segment placed before its predecessor ends (receipt-time 
 loaded machine), rows out of time order (the wall clock stepped back) — is reported as
 `timing`, never as a failure: the times are in every link, so an edit of them is caught by
 the chain, and what is left is the recorder's view of the clock.
+
+What a finding says is worded by key and parameters (domain/finding_wording.py), so that each
+reader has it in their language; its English `detail` is rendered from them.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from custodes.domain.chain import GENESIS, Cadence, Checkpoint, segment_link
+from custodes.domain.finding_wording import Part, english
 
 TIMING = "timing"
 # Below this, a neighbour's overlap is not even worth a timing note (receipt-time jitter).
@@ -59,11 +63,26 @@ class SignedPoint:
 
 @dataclass(frozen=True)
 class Finding:
+    """`detail` is the English of `parts` (domain/finding_wording.py), said in a reader's
+    language from them; a finding made without parts is its detail alone."""
+
     kind: str
     first_seq: int | None
     last_seq: int | None
     detail: str
     failure: bool = True
+    parts: tuple[Part, ...] = ()
+
+
+def finding(
+    kind: str, first: int | None, last: int | None, *parts: Part, failure: bool = True
+) -> Finding:
+    """A finding worded by `parts`: ValueError when they do not render (checked where it is
+    made, not where it is shown)."""
+    detail = english(parts)
+    if detail is None:
+        raise ValueError(f"finding {kind!r}: parts {parts!r} do not render")
+    return Finding(kind, first, last, detail, failure, tuple(parts))
 
 
 @dataclass
@@ -71,11 +90,11 @@ class Judgement:
     findings: list[Finding] = field(default_factory=list)
     ok_seqs: list[int] = field(default_factory=list)
 
-    def add(self, kind: str, first: int | None, last: int | None, detail: str) -> None:
-        self.findings.append(Finding(kind, first, last, detail))
+    def add(self, kind: str, first: int | None, last: int | None, *parts: Part) -> None:
+        self.findings.append(finding(kind, first, last, *parts))
 
-    def note(self, kind: str, first: int | None, last: int | None, detail: str) -> None:
-        self.findings.append(Finding(kind, first, last, detail, failure=False))
+    def note(self, kind: str, first: int | None, last: int | None, *parts: Part) -> None:
+        self.findings.append(finding(kind, first, last, *parts, failure=False))
 
 
 @dataclass(frozen=True)
@@ -90,7 +109,7 @@ class Evidence:
     pruned: Sequence[tuple[int, int]]  # (first_seq, last_seq) removed by the sweep
     checkpoints_db: Sequence[SignedPoint]
     checkpoints_file: Sequence[SignedPoint]
-    file_problems: Sequence[str]  # unparsable checkpoint-file lines
+    file_problems: Sequence[Part]  # unparsable checkpoint-file lines
     keys: dict[str, str]  # key id -> public key (hex)
     digests: dict[str, str | None]
     unindexed_files: Sequence[str]
@@ -113,7 +132,7 @@ def judge(
     _check_vouched_end(ev, valid, j, bad)
     _check_files(ev, j, bad)
     for path in ev.unindexed_files:
-        j.add("inserted", None, None, f"{path}: a file in the archive that no index row names")
+        j.add("inserted", None, None, ("file-unindexed", {"path": path}))
     _check_timing(ev, j)
     _check_tail(ev, valid, cadence, j)
     j.ok_seqs = [r.seq for r in ev.rows if r.seq not in bad]
@@ -130,30 +149,26 @@ def _check_checkpoints(
     by_seq: dict[int, SignedPoint] = {}
     for key, cp in [*in_db.items(), *((k, c) for k, c in in_file.items() if k not in in_db)]:
         where = (
-            ""
-            if key in in_db and key in in_file
-            else (" (database)" if key in in_db else " (checkpoint file)")
+            "both" if key in in_db and key in in_file else ("database" if key in in_db else "file")
         )
         public = ev.keys.get(cp.key_id)
         message = Checkpoint(ev.camera_id, cp.seq, cp.link, cp.time_us, cp.key_id).message()
         if public is None:
-            j.add(
-                "checkpoint", cp.seq, cp.seq, f"checkpoint {cp.seq}{where}: unknown key {cp.key_id}"
-            )
+            said = {"seq": str(cp.seq), "where": where, "key": cp.key_id}
+            j.add("checkpoint", cp.seq, cp.seq, ("checkpoint-unknown-key", said))
         elif not signature_ok(public, message, cp.signature):
             j.add(
                 "checkpoint",
                 cp.seq,
                 cp.seq,
-                f"checkpoint {cp.seq}{where}: signature does not verify",
+                ("checkpoint-bad-signature", {"seq": str(cp.seq), "where": where}),
             )
         elif cp.seq in by_seq and by_seq[cp.seq].link != cp.link:
             j.add(
                 "checkpoint",
                 cp.seq,
                 cp.seq,
-                f"two signed checkpoints at seq {cp.seq} name different links: the database "
-                "and the checkpoint file tell two histories",
+                ("checkpoints-disagree", {"seq": str(cp.seq)}),
             )
         else:
             by_seq.setdefault(cp.seq, cp)
@@ -164,15 +179,14 @@ def _check_checkpoints(
             "checkpoint",
             db_only[0],
             db_only[-1],
-            f"{len(db_only)} checkpoint(s) of the database are not in the checkpoint file "
-            "(truncated or edited)",
+            ("checkpoints-db-only", {"count": str(len(db_only))}),
         )
     if file_only:
         j.add(
             "checkpoint",
             file_only[0],
             file_only[-1],
-            f"{len(file_only)} checkpoint(s) of the checkpoint file are not in the database",
+            ("checkpoints-file-only", {"count": str(len(file_only))}),
         )
     for problem in ev.file_problems:
         j.add("checkpoint", None, None, problem)
@@ -189,19 +203,19 @@ def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[i
             anchor = cp_links.get(row.seq - 1)
             if not _covered(hole, pruned):
                 vouched = [s for s in cp_links if hole[0] <= s <= hole[1]]
-                by = f" (signed checkpoint {vouched[-1]} vouches for them)" if vouched else ""
-                j.add(
-                    "missing",
-                    hole[0],
-                    hole[1],
-                    f"index rows {hole[0]}–{hole[1]} are gone{by}{_claimed(ev, hole)}",
+                span = {"first": str(hole[0]), "last": str(hole[1])}
+                gone: Part = (
+                    ("rows-gone-vouched", {**span, "checkpoint": str(vouched[-1])})
+                    if vouched
+                    else ("rows-gone", span)
                 )
+                j.add("missing", hole[0], hole[1], gone, *_claimed(ev, hole))
             elif anchor is None:
                 j.add(
                     "missing",
                     hole[0],
                     hole[1],
-                    f"pruned range ends at {hole[1]} without a signed checkpoint there",
+                    ("pruned-unanchored", {"last": str(hole[1])}),
                 )
             prev = bytes.fromhex(anchor) if anchor is not None else _UNKNOWN
         if prev is not _UNKNOWN:
@@ -213,22 +227,19 @@ def _walk_chain(ev: Evidence, cp_links: dict[int, str], j: Judgement, bad: set[i
                     "index-altered",
                     row.seq,
                     row.seq,
-                    f"seq {row.seq}: its fields and the previous link do not give its link",
+                    ("row-link-wrong", {"seq": str(row.seq)}),
                 )
                 bad.add(row.seq)
         prev = bytes.fromhex(row.link)  # go on from what is stored: one edit, one finding
         expected = row.seq + 1
 
 
-def _claimed(ev: Evidence, hole: tuple[int, int]) -> str:
+def _claimed(ev: Evidence, hole: tuple[int, int]) -> tuple[Part, ...]:
     claims = [(a, b) for a, b in ev.unproven_pruned if a <= hole[1] and b >= hole[0]]
     if not claims:
-        return ""
+        return ()
     a, b = claims[0]
-    return (
-        f"; a pruned-range row claims seq {a}–{b} was swept, but no sweep-batch entry of "
-        "the ledger records that deletion"
-    )
+    return (("sweep-unrecorded", {"first": str(a), "last": str(b)}),)
 
 
 def _covered(hole: tuple[int, int], pruned: list[tuple[int, int]]) -> bool:
@@ -273,7 +284,7 @@ def _check_against_checkpoints(
                 "inserted",
                 k,
                 k,
-                f"seq {k} was inserted: without it the chain reaches signed checkpoint {cp.seq}",
+                ("row-inserted", {"seq": str(k), "checkpoint": str(cp.seq)}),
             )
             bad.add(k)
             offset += 1
@@ -282,8 +293,14 @@ def _check_against_checkpoints(
                 "missing",
                 lo + offset,
                 cp.seq + offset,
-                f"{cp.seq + offset - moved} row(s) removed before checkpoint {cp.seq} "
-                f"(its segment is now seq {moved})",
+                (
+                    "rows-removed",
+                    {
+                        "count": str(cp.seq + offset - moved),
+                        "checkpoint": str(cp.seq),
+                        "moved": str(moved),
+                    },
+                ),
             )
             bad.update(range(lo + offset, moved + 1))
             offset = moved - cp.seq
@@ -292,8 +309,14 @@ def _check_against_checkpoints(
                 "index-altered",
                 lo + offset,
                 cp.seq + offset,
-                f"rows {lo + offset}–{cp.seq + offset} were rewritten, removed or reordered: "
-                f"the chain does not reach signed checkpoint {cp.seq}",
+                (
+                    "rows-rewritten",
+                    {
+                        "first": str(lo + offset),
+                        "last": str(cp.seq + offset),
+                        "checkpoint": str(cp.seq),
+                    },
+                ),
             )
             bad.update(s + offset for s in range(lo, cp.seq + 1) if s + offset in by_seq)
         previous_cp, prev_link = cp.seq, bytes.fromhex(cp.link)
@@ -316,15 +339,19 @@ def _check_vouched_end(ev: Evidence, valid: list[SignedPoint], j: Judgement, bad
     since = below[-1] + 1 if below else 0
     unchecked = [r.seq for r in ev.rows if since <= r.seq]
     bad.update(unchecked)
-    also = (
-        f"; rows {unchecked[0]}–{unchecked[-1]} cannot be checked against it" if unchecked else ""
+    also: tuple[Part, ...] = (
+        (("rows-unchecked", {"first": str(unchecked[0]), "last": str(unchecked[-1])}),)
+        if unchecked
+        else ()
     )
+    gone = {
+        "first": str(first),
+        "last": str(top.seq),
+        "checkpoint": str(top.seq),
+        "newest": str(newest_row),
+    }
     j.add(
-        "missing",
-        first,
-        top.seq,
-        f"segments {first}–{top.seq} are gone: signed checkpoint {top.seq} vouches for "
-        f"them, and the index ends at {newest_row}{also}{_claimed(ev, (first, top.seq))}",
+        "missing", first, top.seq, ("segments-gone", gone), *also, *_claimed(ev, (first, top.seq))
     )
 
 
@@ -360,7 +387,9 @@ def _check_files(ev: Evidence, j: Judgement, bad: set[int]) -> None:
             continue
         actual = ev.digests[row.path]
         if actual is None:
-            j.add("missing", row.seq, row.seq, f"seq {row.seq}: file {row.path} is gone")
+            j.add(
+                "missing", row.seq, row.seq, ("file-gone", {"seq": str(row.seq), "path": row.path})
+            )
             bad.add(row.seq)
         elif actual != row.sha256:
             other = owner.get(actual)
@@ -369,10 +398,14 @@ def _check_files(ev: Evidence, j: Judgement, bad: set[int]) -> None:
                     "reordered",
                     row.seq,
                     row.seq,
-                    f"seq {row.seq}: {row.path} holds the bytes of seq {other}",
+                    (
+                        "file-of-another",
+                        {"seq": str(row.seq), "path": row.path, "other": str(other)},
+                    ),
                 )
             else:
-                j.add("modified", row.seq, row.seq, f"seq {row.seq}: {row.path} was changed")
+                changed = {"seq": str(row.seq), "path": row.path}
+                j.add("modified", row.seq, row.seq, ("file-changed", changed))
             bad.add(row.seq)
 
 
@@ -395,9 +428,14 @@ def _check_timing(ev: Evidence, j: Judgement) -> None:
             TIMING,
             overlaps[0][0],
             overlaps[-1][0],
-            f"{len(overlaps)} segment(s) start before their predecessor ends, by up to "
-            f"{worst[1] / 1e6:.3f} s (seq {worst[0]}): receipt-time jitter (a loaded machine "
-            "reads ffmpeg late), not a change to the footage",
+            (
+                "timing-overlap",
+                {
+                    "count": str(len(overlaps)),
+                    "seconds": f"{worst[1] / 1e6:.3f}",
+                    "seq": str(worst[0]),
+                },
+            ),
         )
     if backwards:
         worst = max(backwards, key=lambda o: o[1])
@@ -405,9 +443,14 @@ def _check_timing(ev: Evidence, j: Judgement) -> None:
             TIMING,
             backwards[0][0],
             backwards[-1][0],
-            f"{len(backwards)} segment(s) start before their predecessor starts, by up to "
-            f"{worst[1] / 1e6:.3f} s (seq {worst[0]}): the wall clock stepped back while "
-            "recording",
+            (
+                "timing-backwards",
+                {
+                    "count": str(len(backwards)),
+                    "seconds": f"{worst[1] / 1e6:.3f}",
+                    "seq": str(worst[0]),
+                },
+            ),
         )
 
 
@@ -430,12 +473,11 @@ def _check_tail(ev: Evidence, valid: Iterable[SignedPoint], cadence: Cadence, j:
         and judged[-1].end_us - since_us < cadence.seconds * 1_000_000
     )
     j.findings.append(
-        Finding(
+        finding(
             "unsigned-tail",
             tail[0].seq,
             tail[-1].seq,
-            f"{len(tail)} segment(s) after the newest checkpoint"
-            + (" (within one checkpoint interval)" if within else ", more than one interval"),
+            ("tail-within" if within else "tail-beyond", {"count": str(len(tail))}),
             failure=not within,
         )
     )

@@ -43,9 +43,6 @@ FORMS = (
     "account system administrator first",
     "%(name)s is the last enabled system administrator and cannot be disabled; make another "
     "account system administrator first",
-    "seq %(seq)s: file %(path)s is gone",  # domain/verification.py, `verify`
-    "seq %(seq)s: %(path)s was changed",
-    "%(path)s: a file in the archive that no index row names",
     "the volume holds every camera's retention",  # services/capacity.py, `retention plan`
     "only %(days)s days of headroom beyond the retention floors",
     "the volume cannot hold the retention floors: %(short)s GB short; recording stops in about "

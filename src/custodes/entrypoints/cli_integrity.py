@@ -14,9 +14,9 @@ from rich.table import Table
 from custodes.clock import iso
 from custodes.domain import instants
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
-from custodes.entrypoints.cli_i18n import LANG, _, sentence
+from custodes.entrypoints.cli_i18n import LANG, _
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import i18n
+from custodes.entrypoints.web import i18n, said
 from custodes.services import cameras as camera_service
 from custodes.services import keys
 from custodes.services.verify import VerifyReport, raise_or_clear_alarm
@@ -95,7 +95,7 @@ def _print(report: VerifyReport) -> None:
         for f in cam.findings:
             seqs = "" if f.first_seq is None else f"{f.first_seq}–{f.last_seq}"
             colour = "red" if f.failure else "yellow"
-            kind, detail = escape(_(f.kind)), escape(sentence(f.detail))
+            kind, detail = map(escape, said.finding(f.kind, f.parts, f.detail, LANG))
             table.add_row(escape(cam.name), f"[{colour}]{kind}[/]", seqs, "", detail)
     out.print(table)
     mb = report.bytes_hashed / 1e6

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, insert, select
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import write_first
 from custodes.domain.chain import GENESIS, Checkpoint, segment_link
+from custodes.domain.finding_wording import Part
 from custodes.paths import DataDir
 from custodes.services import index
 from custodes.services.signing import (
@@ -76,11 +77,12 @@ def append_to_file(data: DataDir, cp: SignedCheckpoint) -> None:
     append_line(file_path(data, cp.camera_id), asdict(cp))
 
 
-def read_file(data: DataDir, camera_id: int) -> tuple[list[SignedCheckpoint], list[str]]:
-    """The file's checkpoints, and a problem line for each line that does not parse."""
+def read_file(data: DataDir, camera_id: int) -> tuple[list[SignedCheckpoint], list[Part]]:
+    """The file's checkpoints, and a problem (domain/finding_wording.py) for each line that
+    does not parse."""
     path = file_path(data, camera_id)
     found: list[SignedCheckpoint] = []
-    bad: list[str] = []
+    bad: list[Part] = []
     if not path.exists():
         return found, bad
     with path.open("rb") as f:
@@ -98,7 +100,7 @@ def read_file(data: DataDir, camera_id: int) -> tuple[list[SignedCheckpoint], li
                     )
                 )
             except (ValueError, KeyError, TypeError):
-                bad.append(f"{path.name} line {number} is not a checkpoint (cut or edited)")
+                bad.append(("checkpoint-line-bad", {"file": path.name, "line": str(number)}))
     return found, bad
 
 

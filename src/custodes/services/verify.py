@@ -28,6 +28,7 @@ from custodes.adapters.db import schema
 from custodes.clock import iso
 from custodes.domain.alarm_wording import Wording
 from custodes.domain.chain import Cadence
+from custodes.domain.finding_wording import Part, parts_json
 from custodes.domain.verification import Evidence, Finding, Row, SignedPoint, judge
 from custodes.services import alarms, checkpoints, signing
 from custodes.services.context import Context
@@ -111,6 +112,7 @@ class VerifyReport:
                             "first_seq": f.first_seq,
                             "last_seq": f.last_seq,
                             "detail": f.detail,
+                            "wording": [{"key": k, "params": dict(p)} for k, p in f.parts],
                             "failure": f.failure,
                         }
                         for f in c.findings
@@ -270,7 +272,7 @@ RECENT_US = 120 * 1_000_000  # a checkpoint signed this recently may still be on
 
 def _checkpoint_stores(
     ctx: Context, cam_id: int
-) -> tuple[list[SignedPoint], list[SignedPoint], list[str]]:
+) -> tuple[list[SignedPoint], list[SignedPoint], list[Part]]:
     """Both checkpoint stores, the file first: a line is appended only after its row
     commits, so the file read first can only lack checkpoints that the database has — those
     committed meanwhile (the newest, or signed in the last two minutes: an export's
@@ -358,6 +360,7 @@ def raise_or_clear_alarm(ctx: Context, report: VerifyReport) -> bool:
                     "camera": str(cam.name),
                     "kind": str(first.kind),
                     "detail": str(first.detail),
+                    "detail_parts": parts_json(first.parts),
                 },
             )
             return alarms.raise_alarm(conn, alarms.INTEGRITY, said, now)

@@ -2,7 +2,8 @@
 at a time"): an alarm's message, stored as a key and its parameters (domain/alarm_wording.py),
 and the recorder's reasons — a gap's reason, a camera's last error, why the health page calls
 a camera offline — stored as the English the recorder wrote, matched here exactly
-(RECORDER_REASONS) or by one of REASON_FORMS, whose values are filled back in.
+(RECORDER_REASONS) or by one of REASON_FORMS, whose values are filled back in; and a
+verification finding, by its kind and parts (domain/finding_wording.py).
 
 Total: a text no catalogue knows (an ffmpeg line, another version's words) is shown as it is,
 and so is an alarm without a key or whose key or parameters do not fit. No web framework here:
@@ -12,12 +13,13 @@ the command line words alarms with it too.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from custodes.domain import alarm_wording
+from custodes.domain import alarm_wording, finding_wording
+from custodes.domain.finding_wording import Part
 from custodes.entrypoints.web import i18n
 
 # What the recorder says went wrong, as it says it (msgids, locale/*.po): the causes read in
@@ -94,6 +96,14 @@ def recorder_reason(text: str, lang: str) -> str:
     return text
 
 
+def finding(kind: str, parts: Sequence[Part], detail: str, lang: str) -> tuple[str, str]:
+    """A verification finding's kind and detail in `lang`: the detail said from its parts,
+    or the stored English `detail` when it has none or they do not fit."""
+    tr = i18n.translations(lang)
+    said = finding_wording.said(parts, tr.gettext)
+    return tr.gettext(kind), detail if said is None else said
+
+
 def alarm_message(
     message: str,
     key: str | None,
@@ -110,7 +120,10 @@ def alarm_message(
     template = alarm_wording.MESSAGES.get(key) if key is not None else None
     if template is None or params is None:
         return message
-    shown = dict(params)
+    shown = alarm_wording.own(str(key), params)
+    if key == "verify-found" and {"kind", "detail"} <= shown.keys():
+        parts = finding_wording.stored_parts(params.get("detail_parts"))
+        shown["kind"], shown["detail"] = finding(shown["kind"], parts or (), shown["detail"], lang)
     if zone is not None:
         for instant in alarm_wording.INSTANT_PARAMS & shown.keys():
             shown[instant] = _site_time(shown[instant], zone)

@@ -1,0 +1,138 @@
+"""One language at a time (issue 12): what verification finds is worded by key and
+parameters (domain/finding_wording.py), so the integrity alarm on the web and `custodes
+verify` read in the reader's language — its kind too, not the raw "index-altered". The
+detail was English text, passed through into the Chinese alarm list and banner."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from custodes.domain import finding_wording, verification
+from custodes.domain.alarm_wording import placeholders
+from custodes.domain.chain import Checkpoint
+from custodes.domain.finding_wording import DETAILS, WORDS, parts_json, stored_parts
+from custodes.domain.verification import Evidence, Finding, SignedPoint, judge
+from custodes.entrypoints.web import i18n, said
+from custodes.services import checkpoints
+
+from .test_verification_timing import CADENCE, CAM, SEG, T0, _evidence, _signature_ok
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+KINDS = {"missing", "modified", "inserted", "reordered", "index-altered", "checkpoint"}
+
+
+def _tampered() -> Evidence:
+    """Twelve segments and one signed checkpoint at seq 5 (the rest an unsigned tail beyond
+    one interval), with a file changed, one gone, one holding another's bytes, a stray file,
+    a checkpoint of an unknown key in the database alone, a damaged line of the checkpoint
+    file, a row's size edited, and a segment placed half a second early."""
+    starts = [T0 + i * SEG for i in range(12)]
+    starts[9] -= 500_000
+    ev = _evidence(starts)
+    rows = list(ev.rows)
+    five = rows[5]
+    body = Checkpoint(CAM, 5, five.link, T0, "kid")
+    cp = SignedPoint(5, five.link, T0, "kid", body.message().hex())
+    stranger = SignedPoint(3, rows[3].link, T0, "other", "00")
+    rows[7] = dataclasses.replace(rows[7], bytes=1)  # its link no longer fits
+    digests = dict(ev.digests)
+    digests["p2"] = "f" * 64
+    digests["p3"] = None
+    digests["p4"] = rows[6].sha256
+    return dataclasses.replace(
+        ev,
+        rows=rows,
+        checkpoints_db=[cp, stranger],
+        checkpoints_file=[cp],
+        file_problems=[("checkpoint-line-bad", {"file": f"{CAM}.jsonl", "line": "3"})],
+        digests=digests,
+        unindexed_files=[f"{CAM}/stray.mp4"],
+    )
+
+
+def _chinese_only(text: str, data: list[str]) -> bool:
+    for value in sorted(data, key=len, reverse=True):  # "p4" is in "stray.mp4"
+        text = text.replace(value, "")
+    return CJK.search(text) is not None and not re.search(r"[A-Za-z]{2,}", text)
+
+
+def test_every_finding_reads_in_chinese_its_kind_too() -> None:
+    j = judge(_tampered(), dataclasses.replace(CADENCE, segments=3), _signature_ok)
+    kinds = {f.kind for f in j.findings}
+    assert kinds >= KINDS | {"timing", "unsigned-tail"}, j.findings
+    data = ["p2", "p3", "p4", f"{CAM}/stray.mp4", f"{CAM}.jsonl", "other", "ffmpeg"]
+    for f in j.findings:
+        assert f.parts, f
+        assert finding_wording.english(f.parts) == f.detail  # the stored English
+        kind, detail = said.finding(f.kind, f.parts, f.detail, "zh")
+        assert _chinese_only(kind, []), f.kind
+        assert _chinese_only(detail, data), (f.detail, detail)
+        assert said.finding(f.kind, f.parts, f.detail, "en") == (f.kind, f.detail)
+
+
+def test_a_damaged_checkpoint_line_is_a_part_too(tmp_path: Path) -> None:
+    from custodes.paths import DataDir
+
+    data = DataDir(tmp_path)
+    path = checkpoints.file_path(data, CAM)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"{not json\n")
+    found, problems = checkpoints.read_file(data, CAM)
+    assert found == [] and problems == [("checkpoint-line-bad", {"file": path.name, "line": "1"})]
+    _, detail = said.finding("checkpoint", problems, "?", "zh")
+    assert detail == f"{path.name} 第 1 行不是检查点（被截断或编辑）"
+
+
+def test_every_detail_has_a_chinese_translation_with_its_parameters() -> None:
+    zh = i18n.translations("zh")
+    en = i18n.translations("en")
+    for key, msgid in DETAILS.items():
+        chinese = zh.gettext(msgid)
+        assert chinese != msgid and CJK.search(chinese), key
+        assert placeholders(chinese) == placeholders(msgid), key
+        assert en.gettext(msgid) == msgid, key
+    for words in WORDS.values():
+        for word in filter(None, words.values()):
+            assert CJK.search(zh.gettext(word)), word
+    for kind in KINDS | {"timing", "unsigned-tail"}:
+        assert CJK.search(zh.gettext(kind)), kind
+
+
+def test_every_key_the_judge_uses_is_in_the_catalogue() -> None:
+    """A part is checked when it is made (`finding` raises): this finds one on a path no
+    other test takes."""
+    source = Path(verification.__file__).read_text(encoding="utf-8")
+    used = set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', source)) - {"index-altered", "unsigned-tail"}
+    assert used and used <= DETAILS.keys(), used - DETAILS.keys()
+    assert used | {"checkpoint-line-bad"} == DETAILS.keys(), DETAILS.keys() - used
+
+
+def test_wording_is_total() -> None:
+    parts = (("file-changed", {"seq": "3", "path": "x"}),)
+    assert stored_parts(parts_json(parts)) == parts
+    for bad in (None, "", "{", "{}", '[["k"]]', '[["k", {"a": 1}]]', "[[1, {}]]", "[5]"):
+        assert stored_parts(bad) is None, bad
+    tr = i18n.translations("zh").gettext
+    assert finding_wording.said((), tr) is None
+    assert finding_wording.said((("no-such-key", {}),), tr) is None
+    assert finding_wording.said((("file-changed", {"seq": "3"}),), tr) is None
+    assert (
+        finding_wording.said((("checkpoint-bad-signature", {"seq": "1", "where": "x"}),), tr)
+        is None
+    )
+    assert said.finding("modified", (("no-such-key", {}),), "stored", "zh") == ("被修改", "stored")
+    try:
+        verification.finding("modified", 1, 1, ("file-changed", {"seq": "1"}))
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a part that does not render was made")
+    # an alarm whose stored parts are damaged reads as its stored English detail
+    message = "verification found 1 problem(s); first: camera c: modified: stored"
+    params = {"count": "1", "camera": "c", "kind": "modified", "detail": "stored"}
+    for stored in ("[[", parts_json((("no-such-key", {}),)), "%(x)s"):
+        text = said.alarm_message(message, "verify-found", {**params, "detail_parts": stored}, "zh")
+        assert text == "校验发现 1 个问题；第一个：摄像机 c：被修改：stored", stored
+    assert Finding("modified", 1, 1, "as it was").parts == ()  # made before keys: its detail
