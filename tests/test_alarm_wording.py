@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import struct
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from typer.testing import CliRunner
 from custodes.adapters.db import schema
 from custodes.adapters.db.engine import make_engine
 from custodes.adapters.diskspace import Usage
-from custodes.adapters.ffmpeg import stderr
+from custodes.adapters.ffmpeg import segment_file, stderr
 from custodes.clock import iso
 from custodes.domain.alarm_wording import MESSAGES, Wording, placeholders, render
 from custodes.domain.camera import CameraSpec
@@ -371,3 +372,53 @@ def test_a_gap_and_a_last_error_read_in_the_readers_language(
     alarm = c.get("/alarms", headers=ZH).text
     assert f"摄像机“{CAMERA}”已有 60 秒未录到任何内容" in alarm and chinese in alarm
     assert refused in c.get("/alarms", headers=EN).text
+
+
+def _box(kind: bytes, payload: bytes = b"", size: int | None = None) -> bytes:
+    return struct.pack(">I4s", 8 + len(payload) if size is None else size, kind) + payload
+
+
+def test_why_a_file_holds_no_footage_reads_in_chinese(ctx: Context, tmp_path: Path) -> None:
+    """A spool file with no footage is quarantined (or removed when provably empty), and
+    the footage-cut alarm quotes why: that reason — the scan's finding inside salvage's
+    words — read as English in the Chinese alarm list."""
+    head = _box(b"ftyp", b"isom") + _box(b"moov", b"\0" * 8)
+    files = {
+        "short": b"abc",
+        "large-header": struct.pack(">I4s", 1, b"mdat") + b"\0\0\0\0",
+        "impossible": struct.pack(">I4s", 4, b"free"),
+        "cut": _box(b"ftyp", b"\0" * 12, size=100),
+        "moof": head + _box(b"moof", b"\0" * 8),
+        "no-header": _box(b"free", b"\0" * 8) + b"\0\0",
+        "no-fragment": head,
+    }
+    reasons = []
+    for n, (name, content) in enumerate(files.items()):
+        spool = tmp_path / "spool" / "cam1" / f"run{n}" / f"{name}.mp4"
+        spool.parent.mkdir(parents=True)
+        spool.write_bytes(content)
+        with pytest.raises(salvage.NoFootage) as caught:
+            salvage.salvage(ctx.data, spool, segment_file.scan(spool), salvage.OPEN, None)
+        reasons.append(str(caught.value))
+    assert any("kept in" in r for r in reasons) and any("removed" in r for r in reasons)
+    codes = ["ftyp", "moov", "moof", "mdat", "MP4", "free"]  # the boxes' own names
+    for reason in reasons:
+        chinese = said.recorder_reason(reason, "zh")
+        assert said.recorder_reason(reason, "en") == reason
+        shown = chinese.replace(str(ctx.data.quarantine), "")
+        for word in [*codes, *(p.name for p in tmp_path.rglob("*.mp4"))]:
+            shown = shown.replace(word, "")
+        shown = re.sub(r"/[\w./-]+", "", shown)  # the path it is kept in
+        assert re.search(r"[\u4e00-\u9fff]", shown), (reason, chinese)
+        assert not re.search(r"[A-Za-z]{2,}", shown), (reason, chinese)
+    kept = next(r for r in reasons if "kept in" in r)
+    camera = camera_service.add_camera(
+        ctx, CameraSpec(name=CAMERA, url="rtsp://127.0.0.1:9/x", place="大堂")
+    ).id
+    with ctx.engine.begin() as conn:
+        latest = (alarms.QUARANTINED, {"reason": kept})
+        alarms.raise_footage_cut(conn, camera, latest, ctx.clock())
+    with ctx.engine.connect() as conn:
+        (a,) = [a for a in alarms.open_alarms(conn) if a.kind == alarms.FOOTAGE_CUT]
+    text = said.alarm_message(a.message, a.message_key, a.params, "zh")
+    assert said.recorder_reason(kept, "zh") in text and "kept in" not in text

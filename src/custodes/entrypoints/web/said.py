@@ -48,6 +48,13 @@ RECORDER_REASONS: tuple[str, ...] = (
     "disk full",
     "the camera's address was changed: reconnecting to it",
     "the camera's recording thread ended and was restarted",
+    # why a spool file holds no footage (services/salvage.py, adapters/ffmpeg/segment_file.py)
+    "no whole fragment",
+    "its fragments cannot be read",
+    "a box header is cut short at the end of the file",
+    "its last fragment has no media data (a moof without its mdat)",
+    "no MP4 header (ftyp and moov)",
+    "no fragment of media",
 )
 # Those with a number or a name in them: `%(name)s` stands for it.
 REASON_FORMS: tuple[str, ...] = (
@@ -69,30 +76,47 @@ REASON_FORMS: tuple[str, ...] = (
         )
         for tail in ("", "; the unfinished fragment (%(bytes)s bytes) is kept in %(path)s")
     ),
+    "%(n)s byte(s) at the end are not a whole box header",
+    "a box of impossible size %(size)s at byte %(pos)s",
+    "its last box (%(name)s) is cut short: %(got)s of %(size)s bytes",
+)
+# Those whose values are reasons too, worded in turn (one level): a file quarantined, why.
+NESTED_FORMS: tuple[str, ...] = (
+    "no playable fragment: %(why)s; kept in %(path)s",
+    "no footage (%(why)s); removed",
 )
 # An alarm's parameter that is itself a reason of the recorder, by the alarm's key.
-REASON_PARAMS: dict[str, str] = {"camera-silent": "reason", "footage-cut-salvaged": "note"}
+REASON_PARAMS: dict[str, str] = {
+    "camera-silent": "reason",
+    "footage-cut-salvaged": "note",
+    "footage-cut-quarantined": "reason",
+}
 
 
 @cache
 def _forms() -> tuple[tuple[re.Pattern[str], str], ...]:
     found = []
-    for form in REASON_FORMS:
+    for form in (*REASON_FORMS, *NESTED_FORMS):
         pattern = re.sub(r"%\\\((\w+)\\\)s", r"(?P<\1>.+?)", re.escape(form))
         found.append((re.compile(pattern, re.DOTALL), form))
     return tuple(found)
 
 
-def recorder_reason(text: str, lang: str) -> str:
-    """A reason of the recorder in `lang`; a text it does not know, as it is."""
+def recorder_reason(text: str, lang: str, nested: bool = True) -> str:
+    """A reason of the recorder in `lang`; a text it does not know, as it is. The values of
+    a NESTED_FORMS are worded in turn (not theirs: one level)."""
     tr = i18n.translations(lang)
     if text in RECORDER_REASONS:
         return tr.gettext(text)
     for pattern, form in _forms():
         m = pattern.fullmatch(text)
-        if m is not None:
-            shown = alarm_wording.render(tr.gettext(form), m.groupdict())
-            return text if shown is None else shown
+        if m is None or (form in NESTED_FORMS and not nested):
+            continue
+        values = m.groupdict()
+        if form in NESTED_FORMS:
+            values = {k: recorder_reason(v, lang, nested=False) for k, v in values.items()}
+        shown = alarm_wording.render(tr.gettext(form), values)
+        return text if shown is None else shown
     return text
 
 
