@@ -205,7 +205,10 @@ def test_what_the_services_say_is_said_in_chinese() -> None:
             "超出最短保存期限所需空间的余量仅够 3 天"
         ),
         "no account 'nobody'": "没有编号为 'nobody' 的账户",
-        "entries 3–9 are not covered by a signed checkpoint yet": "第 3–9 条尚无已签名的检查点覆盖",
+        "root is the last enabled system administrator and cannot be demoted; make another "
+        "account system administrator first": (
+            "root 是最后一个启用的系统管理员，不能降为其他角色；请先将另一账户设为系统管理员"
+        ),
         "something nobody words": "something nobody words",
     }
     script = (

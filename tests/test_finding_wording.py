@@ -5,18 +5,22 @@ detail was English text, passed through into the Chinese alarm list and banner."
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import re
 from pathlib import Path
 
 from custodes.domain import finding_wording, verification
+from custodes.domain import ledger as domain_ledger
 from custodes.domain.alarm_wording import placeholders
 from custodes.domain.chain import Checkpoint
 from custodes.domain.finding_wording import DETAILS, WORDS, parts_json, stored_parts
 from custodes.domain.verification import Evidence, Finding, SignedPoint, judge
 from custodes.entrypoints.web import i18n, said
 from custodes.services import checkpoints
+from custodes.services import ledger as service_ledger
 
+from .test_ledger import chain_rows
 from .test_verification_timing import CADENCE, CAM, SEG, T0, _evidence, _signature_ok
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -100,13 +104,74 @@ def test_every_detail_has_a_chinese_translation_with_its_parameters() -> None:
         assert CJK.search(zh.gettext(kind)), kind
 
 
-def test_every_key_the_judge_uses_is_in_the_catalogue() -> None:
-    """A part is checked when it is made (`finding` raises): this finds one on a path no
-    other test takes."""
-    source = Path(verification.__file__).read_text(encoding="utf-8")
-    used = set(re.findall(r'"([a-z]+(?:-[a-z]+)+)"', source)) - {"index-altered", "unsigned-tail"}
-    assert used and used <= DETAILS.keys(), used - DETAILS.keys()
-    assert used | {"checkpoint-line-bad"} == DETAILS.keys(), DETAILS.keys() - used
+def _keys_used(module: object) -> set[str]:
+    """The wording keys a module's source names: the third argument of `.of(…)`/`.add(…)`
+    (the ledger's) and the first of a `("key", {…})` part (the archive's)."""
+    tree = ast.parse(Path(str(getattr(module, "__file__", ""))).read_text(encoding="utf-8"))
+    found: set[str] = set()
+
+    def strings(node: ast.expr) -> list[str]:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return [node.value]
+        if isinstance(node, ast.IfExp):
+            return strings(node.body) + strings(node.orelse)
+        return []
+
+    key = re.compile(r"[a-z]+(?:-[a-z]+)+")
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+            if isinstance(node.elts[1], ast.Dict | ast.Name):
+                found.update(filter(key.fullmatch, strings(node.elts[0])))
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("of", "add")
+            and len(node.args) >= 3
+        ):
+            found.update(strings(node.args[2]))
+    return found
+
+
+def test_every_key_a_verifier_uses_is_in_the_catalogue() -> None:
+    """A part is checked when it is made (a ValueError): this finds a key on a path no other
+    test takes before a verifier stops on it — and a key in the catalogue no one says."""
+    used = set().union(
+        *(_keys_used(m) for m in (verification, checkpoints, domain_ledger, service_ledger))
+    )
+    assert used == DETAILS.keys(), (used - DETAILS.keys(), DETAILS.keys() - used)
+
+
+def test_what_the_ledgers_verification_finds_reads_in_chinese() -> None:
+    """`custodes ledger verify` said its findings in English in a Chinese locale but for the
+    unsigned tail, which was matched by form."""
+    rows, _ = chain_rows(6)
+    altered = [list(r) for r in rows[:3] + rows[4:]]  # entry 4 gone
+    altered[1][5] = '{"x":1}'  # entry 2 changed
+    altered[4][6] = "0" * 64  # entry 6 no longer links to 5
+    claim = domain_ledger.LedgerCheckpoint(1, "ab" * 32, T0, "k", "00")
+    ghost = domain_ledger.LedgerCheckpoint(9, "cd" * 32, T0, "k", "00")
+    walked = domain_ledger.walk(altered, head=(5, "ef" * 32), checkpoints=[claim, ghost])
+    findings = [
+        *walked.findings,
+        *domain_ledger.compare_checkpoints([claim], [ghost]),
+        domain_ledger.walk(rows, head=None).findings[0],
+    ]
+    kinds = {f.kind for f in findings}
+    assert kinds >= {
+        domain_ledger.ALTERED,
+        domain_ledger.MISSING,
+        domain_ledger.BROKEN_LINK,
+        domain_ledger.CHECKPOINT_MISMATCH,
+        domain_ledger.HEAD_MISMATCH,
+        domain_ledger.CHECKPOINT_FILE,
+        domain_ledger.UNSIGNED_TAIL,
+    }, findings
+    for f in findings:
+        assert f.parts and finding_wording.english(f.parts) == f.message, f
+        _, chinese = said.finding(f.kind, f.parts, f.message, "zh")
+        hashes = re.sub(r"\b[0-9a-f]{16}\b", "", chinese)
+        assert _chinese_only(hashes, []), (f.message, chinese)
+        assert f.to_json()["wording"] == [{"key": k, "params": dict(p)} for k, p in f.parts]
 
 
 def test_wording_is_total() -> None:

@@ -94,13 +94,19 @@ def test_entry_encoding_is_fixed_and_unambiguous() -> None:
         dl.canonical_json({"x": float("nan")})
 
 
-def test_walk_names_each_kind_of_damage() -> None:
+def chain_rows(n: int) -> tuple[list[list[Any]], str]:
+    """Entries 1..n as the ledger's rows, linked, and the last one's hash."""
     rows: list[list[Any]] = []
     prev = dl.GENESIS
-    for seq in range(1, 6):
+    for seq in range(1, n + 1):
         h = dl.entry_hash(prev, seq, T0 + seq, "a", "x", "o", "{}")
         rows.append([seq, T0 + seq, "a", "x", "o", "{}", prev, h])
         prev = h
+    return rows, prev
+
+
+def test_walk_names_each_kind_of_damage() -> None:
+    rows, prev = chain_rows(5)
     clean = dl.walk(rows, head=(5, prev))
     assert [f.kind for f in clean.findings] == [dl.UNSIGNED_TAIL]
     assert clean.entries == 5 and clean.last_seq == 5

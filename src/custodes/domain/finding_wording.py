@@ -1,11 +1,11 @@
 """What a verification finding says, as data (issue 12, "One language at a time"). Pure.
 
-A finding of `domain/verification.py` is worded by parts, each a key of `DETAILS` and its
-parameters, said one after the other (a part after the first carries its own punctuation: a
-clause that applies, "; rows 5–7 cannot be checked against it"). The English `detail` kept
-on the finding (the logs, the ledger, `--json`) is rendered from the same catalogue; where a
-person reads a finding, each part's msgid is translated (entrypoints/web/locale/*.po) and
-filled in with the same parameters.
+A finding of `domain/verification.py` (the archive) or `domain/ledger.py` (the ledger) is
+worded by parts, each a key of `DETAILS` and its parameters, said one after the other (a
+part after the first carries its own punctuation: a clause that applies, "; rows 5–7 cannot
+be checked against it"). The English `detail` kept on the finding (the logs, the ledger,
+`--json`) is rendered from the same catalogue; where a person reads a finding, each part's
+msgid is translated (entrypoints/web/locale/*.po) and filled in with the same parameters.
 
 Parameters are data and pass through as they are (a seq, a path, a key id, a number already
 formatted) — but for those of `WORDS`, whose value is one of a few words that are themselves
@@ -87,6 +87,25 @@ DETAILS: dict[str, str] = {
         "%(count)s segment(s) after the newest checkpoint (within one checkpoint interval)"
     ),
     "tail-beyond": "%(count)s segment(s) after the newest checkpoint, more than one interval",
+    # the ledger (domain/ledger.py `walk`, services/ledger.py)
+    "entries-missing": "entries %(span)s are missing",
+    "entry-out-of-order": "entry %(seq)s is out of order after %(after)s",
+    "entry-unlinked": "entry %(seq)s does not link to entry %(prev)s",
+    "entry-altered": "entry %(seq)s does not match its hash (changed after writing)",
+    "entry-hash-disputed": (
+        "a signed checkpoint says entry %(seq)s has hash %(claimed)s…, the ledger has %(stored)s…"
+    ),
+    "entry-not-found": "a signed checkpoint names entry %(seq)s: not found",
+    "head-missing": "the ledger has entries but no head row",
+    "head-wrong": (
+        "the head names entry %(seq)s (%(hash)s…), the last entry is %(last)s (%(last_hash)s…)"
+    ),
+    "entries-unsigned": "entries %(first)s–%(last)s are not covered by a signed checkpoint yet",
+    "ledger-checkpoint-db-only": "checkpoint %(seq)s is in the database, not the file",
+    "ledger-checkpoint-file-only": "checkpoint %(seq)s is in the file, not the database",
+    "ledger-line-damaged": "%(file)s line %(line)s is damaged",
+    "ledger-bad-signature": "checkpoint %(seq)s: the signature does not verify with key %(key)s",
+    "key-id-wrong": "%(store)s: key %(key)s is not that key's id",
 }
 
 # Parameters whose value is a word that is itself said: value → English msgid.

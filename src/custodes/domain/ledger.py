@@ -30,6 +30,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from custodes.domain.finding_wording import Part, english
+
 DOMAIN = b"custodes-ledger-v1\x00"
 CHECKPOINT_DOMAIN = b"custodes-ledger-checkpoint-v1\x00"
 GENESIS = "0" * 64
@@ -162,18 +164,32 @@ def checkpoint_message(seq: int, hash_hex: str, time_us: int, key_id: str) -> by
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem (or note) found by verification; `seq` is None when it is not one entry's."""
+    """One problem (or note) found by verification; `seq` is None when it is not one entry's.
+    `message` is the English of `parts` (domain/finding_wording.py), said in a reader's
+    language from them."""
 
     seq: int | None
     kind: str
     message: str
+    parts: tuple[Part, ...] = ()
+
+    @classmethod
+    def of(cls, at: int | None, kind: str, wording: str, /, **params: str) -> Finding:
+        """A finding of entry `at`, worded by one part: ValueError when it does not render
+        (checked where it is made)."""
+        part: Part = (wording, params)
+        message = english((part,))
+        if message is None:
+            raise ValueError(f"ledger finding {kind!r}: {part!r} does not render")
+        return cls(at, kind, message, (part,))
 
     @property
     def failure(self) -> bool:
         return self.kind not in INFORMATIONAL
 
     def to_json(self) -> dict[str, object]:
-        return {"seq": self.seq, "kind": self.kind, "message": self.message}
+        wording = [{"key": k, "params": dict(p)} for k, p in self.parts]
+        return {"seq": self.seq, "kind": self.kind, "message": self.message, "wording": wording}
 
 
 @dataclass
@@ -183,9 +199,9 @@ class Findings:
     items: list[Finding] = field(default_factory=list)
     dropped: int = 0
 
-    def add(self, seq: int | None, kind: str, message: str) -> None:
+    def add(self, at: int | None, kind: str, wording: str, /, **params: str) -> None:
         if len(self.items) < MAX_FINDINGS:
-            self.items.append(Finding(seq, kind, message))
+            self.items.append(Finding.of(at, kind, wording, **params))
         else:
             self.dropped += 1
 
@@ -225,11 +241,11 @@ def walk(
         if seq != expected:
             if seq > expected:
                 span = str(expected) if seq == expected + 1 else f"{expected}–{seq - 1}"
-                found.add(expected, MISSING, f"entries {span} are missing")
+                found.add(expected, MISSING, "entries-missing", span=span)
             else:
-                found.add(seq, ALTERED, f"entry {seq} is out of order after {expected - 1}")
+                found.add(seq, ALTERED, "entry-out-of-order", seq=str(seq), after=str(expected - 1))
         elif prev_hash != prev:
-            found.add(seq, BROKEN_LINK, f"entry {seq} does not link to entry {seq - 1}")
+            found.add(seq, BROKEN_LINK, "entry-unlinked", seq=str(seq), prev=str(seq - 1))
         try:
             a, b, o, d = actor.encode(), action.encode(), obj.encode(), details.encode()
             computed = sha256(
@@ -248,7 +264,7 @@ def walk(
         except (ValueError, TypeError, AttributeError, struct.error):
             computed = ""
         if computed != stored:
-            found.add(seq, ALTERED, f"entry {seq} does not match its hash (changed after writing)")
+            found.add(seq, ALTERED, "entry-altered", seq=str(seq))
         if seq in claims:
             for claimed in sorted(claims.pop(seq)):
                 if claimed == stored:
@@ -257,28 +273,35 @@ def walk(
                     found.add(
                         seq,
                         CHECKPOINT_MISMATCH,
-                        f"a signed checkpoint says entry {seq} has hash {claimed[:16]}…, "
-                        f"the ledger has {str(stored)[:16]}…",
+                        "entry-hash-disputed",
+                        seq=str(seq),
+                        claimed=claimed[:16],
+                        stored=str(stored)[:16],
                     )
         prev, expected = stored, seq + 1
     last_seq = expected - 1
     for seq in sorted(claims):  # checkpoints of entries that are not there
-        found.add(seq, CHECKPOINT_MISMATCH, f"a signed checkpoint names entry {seq}: not found")
+        found.add(seq, CHECKPOINT_MISMATCH, "entry-not-found", seq=str(seq))
     if head is None:
         if entries:
-            found.add(None, HEAD_MISMATCH, "the ledger has entries but no head row")
+            found.add(None, HEAD_MISMATCH, "head-missing")
     elif head != (last_seq, prev):
         found.add(
             head[0],
             HEAD_MISMATCH,
-            f"the head names entry {head[0]} ({head[1][:16]}…), the last entry is "
-            f"{last_seq} ({prev[:16]}…)",
+            "head-wrong",
+            seq=str(head[0]),
+            hash=str(head[1])[:16],
+            last=str(last_seq),
+            last_hash=str(prev)[:16],
         )
     if last_seq > signed_upto:
         found.add(
             signed_upto + 1,
             UNSIGNED_TAIL,
-            f"entries {signed_upto + 1}–{last_seq} are not covered by a signed checkpoint yet",
+            "entries-unsigned",
+            first=str(signed_upto + 1),
+            last=str(last_seq),
         )
     return Walk(entries, last_seq, prev, found.items, found.dropped)
 
@@ -289,11 +312,11 @@ def compare_checkpoints(
     """The database's checkpoints and the file's copy must be the same set."""
     db, file = set(in_db), set(in_file)
     out = [
-        Finding(cp.seq, CHECKPOINT_FILE, f"checkpoint {cp.seq} is in the database, not the file")
+        Finding.of(cp.seq, CHECKPOINT_FILE, "ledger-checkpoint-db-only", seq=str(cp.seq))
         for cp in sorted(db - file, key=lambda c: c.seq)
     ]
     out += [
-        Finding(cp.seq, CHECKPOINT_FILE, f"checkpoint {cp.seq} is in the file, not the database")
+        Finding.of(cp.seq, CHECKPOINT_FILE, "ledger-checkpoint-file-only", seq=str(cp.seq))
         for cp in sorted(file - db, key=lambda c: c.seq)
     ]
     return out

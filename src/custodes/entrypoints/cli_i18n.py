@@ -36,9 +36,8 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 # What the services say that no web page words, by form (msgids, locale/*.po): the command
-# line's own occasions (a ledger's unsigned tail, the last administrator refused here).
+# line's own occasions (the last administrator refused here, the retention plan).
 FORMS = (
-    "entries %(first)s–%(last)s are not covered by a signed checkpoint yet",
     "%(name)s is the last enabled system administrator and cannot be demoted; make another "
     "account system administrator first",
     "%(name)s is the last enabled system administrator and cannot be disabled; make another "

@@ -17,8 +17,8 @@ from custodes.adapters.db.grants import GrantError, grant_application_role
 from custodes.domain import instants
 from custodes.domain.ledger import Finding
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, err, fail, out
-from custodes.entrypoints.cli_i18n import LANG, _, sentence
-from custodes.entrypoints.web import i18n
+from custodes.entrypoints.cli_i18n import LANG, _
+from custodes.entrypoints.web import i18n, said
 from custodes.services import ledger
 
 ledger_app = typer.Typer(
@@ -93,7 +93,8 @@ def _print_report(report: ledger.VerifyReport) -> None:
         table = Table(*(_(h) for h in ("seq", "finding", "what")))
         for f in report.findings:
             kind = _(f.kind) if f.failure else _("%(kind)s (note)") % {"kind": _(f.kind)}
-            add_text_row(table, _seq(f), kind, sentence(f.message))
+            what = said.finding(f.kind, f.parts, f.message, LANG)[1]
+            add_text_row(table, _seq(f), kind, what)
         out.print(table)
     if report.dropped:
         more = _("… and %(n)s more finding(s) not listed") % {"n": f"{report.dropped:,}"}

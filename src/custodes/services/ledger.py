@@ -406,7 +406,15 @@ def checkpoints_from_file(path: Path) -> tuple[list[LedgerCheckpoint], list[Find
             try:
                 found.append(LedgerCheckpoint.from_json(json.loads(line)))
             except (ValueError, KeyError, TypeError):
-                bad.append(Finding(None, CHECKPOINT_FILE, f"{path.name} line {number} is damaged"))
+                bad.append(
+                    Finding.of(
+                        None,
+                        CHECKPOINT_FILE,
+                        "ledger-line-damaged",
+                        file=path.name,
+                        line=str(number),
+                    )
+                )
     return found, bad
 
 
@@ -472,10 +480,12 @@ def verify(ctx: Context) -> VerifyReport:
                 good.append(cp)
             else:
                 findings.append(
-                    Finding(
+                    Finding.of(
                         cp.seq,
                         BAD_SIGNATURE,
-                        f"checkpoint {cp.seq}: the signature does not verify with key {cp.key_id}",
+                        "ledger-bad-signature",
+                        seq=str(cp.seq),
+                        key=str(cp.key_id),
                     )
                 )
         rows = cursor(stream=True)
@@ -510,7 +520,7 @@ def _trusted_keys(
                 keys.setdefault(key_id, set()).add(public)
             else:
                 findings.append(
-                    Finding(None, BAD_SIGNATURE, f"{where}: key {key_id} is not that key's id")
+                    Finding.of(None, BAD_SIGNATURE, "key-id-wrong", store=where, key=key_id)
                 )
     return keys, findings
 
