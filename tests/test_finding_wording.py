@@ -201,3 +201,23 @@ def test_wording_is_total() -> None:
         text = said.alarm_message(message, "verify-found", {**params, "detail_parts": stored}, "zh")
         assert text == "校验发现 1 个问题；第一个：摄像机 c：被修改：stored", stored
     assert Finding("modified", 1, 1, "as it was").parts == ()  # made before keys: its detail
+
+
+def test_what_a_reviewer_fed_the_renderers_stays_total() -> None:
+    """Stored alarms are read on every page (the banner): an empty kind showed the
+    catalogue's header, and parts nested past the JSON parser's depth raised."""
+    message = "verification found 1 problem(s); first: camera c: : d"
+    params = {"count": "1", "camera": "c", "kind": "", "detail": "d"}
+    text = said.alarm_message(message, "verify-found", params, "zh")
+    assert "Project-Id-Version" not in text and text.endswith("：：d")
+    deep = {**params, "kind": "modified", "detail_parts": "[" * 100_000}
+    assert said.alarm_message(message, "verify-found", deep, "zh").endswith("被修改：d")
+    # the path a quarantined file is kept in is data, even when it reads like a reason
+    assert said.recorder_reason("no playable fragment: stopped; kept in stopped", "zh") == (
+        "没有可播放的分片：已停止；已保存在 stopped"
+    )
+    # a finding is hashable, as a frozen dataclass is
+    assert (
+        len({verification.finding("modified", 1, 1, ("file-changed", {"seq": "1", "path": "p"}))})
+        == 1
+    )

@@ -147,7 +147,7 @@ def stored_json(text: str | None) -> object:
         return None
     try:
         return json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # "[[[[…" nested past the parser's depth
         return None
 
 

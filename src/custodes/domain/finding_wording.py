@@ -129,16 +129,16 @@ def said(parts: Sequence[Part], translate: Callable[[str], str]) -> str | None:
         template = DETAILS.get(key)
         if template is None:
             return None
-        shown = dict(params)
+        shown, plain = dict(params), dict(params)
         for name, words in WORDS.items():
             if name in shown:
                 word = words.get(shown[name])
                 if word is None:
                     return None
-                shown[name] = translate(word) if word else ""
+                shown[name], plain[name] = (translate(word) if word else ""), word
         text = render(translate(template), shown)
         if text is None:
-            text = render(template, shown)  # a translation gone wrong: its English
+            text = render(template, plain)  # a translation gone wrong: its English, whole
         if text is None:
             return None
         out.append(text)

@@ -171,7 +171,7 @@ class Finding:
     seq: int | None
     kind: str
     message: str
-    parts: tuple[Part, ...] = ()
+    parts: tuple[Part, ...] = field(default=(), hash=False)  # dicts: hashed by the rest
 
     @classmethod
     def of(cls, at: int | None, kind: str, wording: str, /, **params: str) -> Finding:

@@ -71,7 +71,7 @@ class Finding:
     last_seq: int | None
     detail: str
     failure: bool = True
-    parts: tuple[Part, ...] = ()
+    parts: tuple[Part, ...] = field(default=(), hash=False)  # dicts: hashed by the rest
 
 
 def finding(

@@ -80,7 +80,7 @@ REASON_FORMS: tuple[str, ...] = (
     "a box of impossible size %(size)s at byte %(pos)s",
     "its last box (%(name)s) is cut short: %(got)s of %(size)s bytes",
 )
-# Those whose values are reasons too, worded in turn (one level): a file quarantined, why.
+# Those whose `why` is a reason too, worded in turn (one level): a file quarantined, why.
 NESTED_FORMS: tuple[str, ...] = (
     "no playable fragment: %(why)s; kept in %(path)s",
     "no footage (%(why)s); removed",
@@ -104,7 +104,7 @@ def _forms() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 def recorder_reason(text: str, lang: str, nested: bool = True) -> str:
     """A reason of the recorder in `lang`; a text it does not know, as it is. The values of
-    a NESTED_FORMS are worded in turn (not theirs: one level)."""
+    NESTED_FORMS' `why` is worded in turn (not its own: one level)."""
     tr = i18n.translations(lang)
     if text in RECORDER_REASONS:
         return tr.gettext(text)
@@ -113,8 +113,8 @@ def recorder_reason(text: str, lang: str, nested: bool = True) -> str:
         if m is None or (form in NESTED_FORMS and not nested):
             continue
         values = m.groupdict()
-        if form in NESTED_FORMS:
-            values = {k: recorder_reason(v, lang, nested=False) for k, v in values.items()}
+        if form in NESTED_FORMS:  # the reason inside; the path it is kept in is data
+            values["why"] = recorder_reason(values["why"], lang, nested=False)
         shown = alarm_wording.render(tr.gettext(form), values)
         return text if shown is None else shown
     return text
@@ -125,7 +125,8 @@ def finding(kind: str, parts: Sequence[Part], detail: str, lang: str) -> tuple[s
     or the stored English `detail` when it has none or they do not fit."""
     tr = i18n.translations(lang)
     said = finding_wording.said(parts, tr.gettext)
-    return tr.gettext(kind), detail if said is None else said
+    # gettext("") is the catalogue's header: an empty kind stays empty
+    return (tr.gettext(kind) if kind else kind), detail if said is None else said
 
 
 def alarm_message(
