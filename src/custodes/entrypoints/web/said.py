@@ -103,8 +103,8 @@ def _forms() -> tuple[tuple[re.Pattern[str], str], ...]:
 
 
 def recorder_reason(text: str, lang: str, nested: bool = True) -> str:
-    """A reason of the recorder in `lang`; a text it does not know, as it is. The values of
-    NESTED_FORMS' `why` is worded in turn (not its own: one level)."""
+    """A reason of the recorder in `lang`; a text it does not know, as it is. The `why` of
+    one of NESTED_FORMS is worded in turn (one level: its own `why` is not)."""
     tr = i18n.translations(lang)
     if text in RECORDER_REASONS:
         return tr.gettext(text)
