@@ -151,29 +151,7 @@ def test_a_failure_says_why_and_a_reload_shows_a_running_job_again(
     assert failed is not None and nothing in failed.inner_text()
     _shot(page, f"grant-export-failed-{locale}.png")
 
-    ctx = open_context(SERVED[0], migrate=False)
-    try:
-        officer = CAST[name]
-        with ctx.engine.begin() as conn:
-            conn.execute(
-                insert(schema.export_jobs).values(
-                    grant_id=setup.grant.id,
-                    camera_id=1,
-                    start_us=now - 2 * MIN,
-                    end_us=now - MIN,
-                    watermark=False,
-                    account_id=officer.account_id,
-                    username=officer.username,
-                    state=jobs.RUNNING,
-                    progress_done=40,
-                    progress_total=100,
-                    attempts=1,
-                    created_us=now,
-                    started_us=now,
-                )
-            )
-    finally:
-        ctx.engine.dispose()
+    _plant(setup, name, [{"state": jobs.RUNNING, "progress_done": 40}])
     page.reload()
     running = page.wait_for_selector("#export-jobs .export-job[data-state='running']")
     assert running is not None
