@@ -94,8 +94,10 @@ def test_access_flow_request_approve_play_export_register(
     # what the grant covers is offered in the site's time (Asia/Shanghai here), never UTC:
     # from its first whole second
     begun = (now - timedelta(minutes=10)).astimezone(site)
-    offered = officer.input_value("#from")
-    assert offered in (begun.strftime(local), (begun + timedelta(seconds=1)).strftime(local))
+    # (read as a time: the browser drops the seconds of a whole minute, "…T19:54")
+    offered = datetime.fromisoformat(officer.input_value("#from")).replace(tzinfo=site)
+    first = begun.replace(microsecond=0)
+    assert offered in (first, first + timedelta(seconds=1)), offered
     # play the last minute the grant covers, typed in the site's time
     officer.fill("#from", (now - timedelta(minutes=1)).astimezone(site).strftime(local))
     officer.fill("#to", now.astimezone(site).strftime(local))
