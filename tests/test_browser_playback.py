@@ -155,6 +155,11 @@ def test_dragging_the_timeline_pans_it_and_only_a_click_plays(
     page.mouse.up()
     _advances(page, "#playback")
     assert any("/media?" in u for u in asked), asked
+    # what the player says ("Playing from …") and its play head's time kept the timeline where
+    # it was: a press aimed at it lands where it was aimed (it moved down a line, and a press
+    # measured before was lost)
+    assert page.inner_text("#playback-position") != ""
+    assert page.eval_on_selector("#timeline", "t => t.getBoundingClientRect().y") == top
     # while it plays (the timeline redrawn at every timeupdate, the pressed bar replaced), a
     # press held as long as a person holds one still plays from where it is let go
     for held_ms in (150, 400):

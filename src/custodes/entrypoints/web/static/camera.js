@@ -255,7 +255,8 @@ async function playOn() {
 // With "Select range" pressed, or Shift held at the press, a drag selects a range instead.
 // A bookmark pressed is remembered at the press, for the same reason.
 const DRAG_PX = 4;
-let drag = null; // { x, y, end: viewEnd at the press, moved, mark: ms or null, select: ms or null }
+// { x, y, end: viewEnd at the press, moved, at: ms pressed, mark: ms or null, select: ms or null }
+let drag = null;
 const timeAt = (clientX) => {
   const box = svg.getBoundingClientRect();
   return viewEnd - span() + ((clientX - box.left) / box.width) * span();
@@ -264,7 +265,7 @@ svg.addEventListener("pointerdown", (e) => {
   if (e.button !== 0) return;
   const flag = e.target.closest?.(".bookmark");
   drag = {
-    x: e.clientX, y: e.clientY, end: viewEnd, moved: false,
+    x: e.clientX, y: e.clientY, end: viewEnd, moved: false, at: timeAt(e.clientX),
     mark: flag ? Number(flag.dataset.at) : null,
     select: selecting || e.shiftKey ? timeAt(e.clientX) : null,
   };
@@ -292,12 +293,10 @@ function release(e) {
   drag = null;
   if (press.moved) { if (press.select === null) load(); return; } // the view dragged to
   if (e.type !== "pointerup") return;
-  const box = svg.getBoundingClientRect();
-  const inside = e.clientX >= box.left && e.clientX <= box.right &&
-    e.clientY >= box.top && e.clientY <= box.bottom;
-  if (!inside) return;
-  const ms = press.mark ?? timeAt(e.clientX);
-  goTo(ms);
+  // let go where it was pressed (a pointer dragged off the timeline moves no handler of its):
+  // the instant under the press, whatever the page's layout did meanwhile
+  if (Math.hypot(e.clientX - press.x, e.clientY - press.y) > DRAG_PX) return;
+  goTo(press.mark ?? press.at);
 }
 window.addEventListener("pointerup", release);
 window.addEventListener("pointercancel", release);
@@ -352,10 +351,10 @@ function showSound() {
   const fast = video.playbackRate > MAX_SOUND_RATE;
   video.muted = !has || fast || !soundWanted;
   if (!sound) return;
-  sound.hidden = !playing;
-  sound.disabled = !has || fast;
-  sound.textContent = !has ? t("No sound track") : fast ? t("Muted above 4×")
-    : soundWanted ? t("Mute") : t("Unmute");
+  // shown while nothing plays too (greyed): a button that came and went moved the timeline
+  sound.disabled = !playing || !has || fast;
+  sound.textContent = !playing ? t("Unmute") : !has ? t("No sound track")
+    : fast ? t("Muted above 4×") : soundWanted ? t("Mute") : t("Unmute");
 }
 function toggleSound() {
   if (!player.hasAudio || video.playbackRate > MAX_SOUND_RATE) return;
