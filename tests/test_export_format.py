@@ -402,49 +402,49 @@ def _drop(path: str) -> Callable[[dict[str, Any]], None]:
 YEAR_9999 = 253_402_300_799_000_000
 
 
-@pytest.mark.parametrize(
-    ("change", "message"),
-    [
-        (_set("segments.0.seq", True), "segments[0].seq is not an integer"),
-        (_set("segments.0.bytes", 1000.0), "segments[0].bytes is not an integer"),
-        (_set("camera.id", "3"), "camera.id is not an integer"),
-        (_set("request.destination_abroad", 0), "request.destination_abroad is not true or false"),
-        (_set("camera.name", 5), "camera.name is not a string"),
-        (_drop("request.staff.1.username"), "request.staff[1].username is missing"),
-        (_drop("chain.unsigned_tail"), "chain.unsigned_tail is missing"),
-        (_drop("watermarked"), "watermarked is missing"),
-        (_set("keys.0.comment", "x"), f"keys[0].comment is not a field of {fmt.FORMAT}"),
-        (_set("extra", {}), f"extra is not a field of {fmt.FORMAT}"),
-        (_set("clip.sha256", "AB" * 32), "clip.sha256 is not lower-case hex of 64 digits"),
-        (_set("segments.1.link", "04" * 31), "segments[1].link is not lower-case hex of 64"),
-        (_set("signer.key_id", "0123"), "signer.key_id is not lower-case hex of 16 digits"),
-        (
-            _set("chain.checkpoints.0.signature", "zz" * 64),
-            "chain.checkpoints[0].signature is not lower-case hex of 128 digits",
-        ),
-        (
-            _set("export.created_us", YEAR_9999),
-            "export.created_us is not a time between 1970 and 2200",
-        ),
-        (_set("segments.0.start_us", -1), "segments[0].start_us is not a time between 1970"),
-        (_set("segments.0.bytes", 2**63), "segments[0].bytes is out of range"),
-        (_set("chain.anchors.0.seq", -2), "chain.anchors[0].seq is out of range"),
-        (
-            _set("covered.gaps.0.start", "2026-11-18T11:06:45.000000Z"),
-            "covered.gaps[0].start is not 2026-11-18T11:06:44.000000Z, the ISO 8601 form of "
-            "start_us",
-        ),
-        (_drop("chain.checkpoints.1.time"), "chain.checkpoints[1].time is missing"),
-        (_set("clip.file", "../clip.mp4"), "clip.file must be 'clip.mp4'"),
-        (
-            _set("segments.1.file", "segments/000000000002.mp4"),
-            "segments[1].file must be 'segments/000000000003.mp4'",
-        ),
-        (_set("format", "custodes-export-v2"), "format 'custodes-export-v2' is not"),
-        (_set("segments", {}), "segments is not a list"),
-        (_set("chain", []), "chain is not an object"),
-    ],
-)
+# a manifest edited, and the start of what decoding says of it
+STRICT_CASES: list[tuple[Callable[[dict[str, Any]], None], str]] = [
+    (_set("segments.0.seq", True), "segments[0].seq is not an integer"),
+    (_set("segments.0.bytes", 1000.0), "segments[0].bytes is not an integer"),
+    (_set("camera.id", "3"), "camera.id is not an integer"),
+    (_set("request.destination_abroad", 0), "request.destination_abroad is not true or false"),
+    (_set("camera.name", 5), "camera.name is not a string"),
+    (_drop("request.staff.1.username"), "request.staff[1].username is missing"),
+    (_drop("chain.unsigned_tail"), "chain.unsigned_tail is missing"),
+    (_drop("watermarked"), "watermarked is missing"),
+    (_set("keys.0.comment", "x"), f"keys[0].comment is not a field of {fmt.FORMAT}"),
+    (_set("extra", {}), f"extra is not a field of {fmt.FORMAT}"),
+    (_set("clip.sha256", "AB" * 32), "clip.sha256 is not lower-case hex of 64 digits"),
+    (_set("segments.1.link", "04" * 31), "segments[1].link is not lower-case hex of 64"),
+    (_set("signer.key_id", "0123"), "signer.key_id is not lower-case hex of 16 digits"),
+    (
+        _set("chain.checkpoints.0.signature", "zz" * 64),
+        "chain.checkpoints[0].signature is not lower-case hex of 128 digits",
+    ),
+    (
+        _set("export.created_us", YEAR_9999),
+        "export.created_us is not a time between 1970 and 2200",
+    ),
+    (_set("segments.0.start_us", -1), "segments[0].start_us is not a time between 1970"),
+    (_set("segments.0.bytes", 2**63), "segments[0].bytes is out of range"),
+    (_set("chain.anchors.0.seq", -2), "chain.anchors[0].seq is out of range"),
+    (
+        _set("covered.gaps.0.start", "2026-11-18T11:06:45.000000Z"),
+        "covered.gaps[0].start is not 2026-11-18T11:06:44.000000Z, the ISO 8601 form of start_us",
+    ),
+    (_drop("chain.checkpoints.1.time"), "chain.checkpoints[1].time is missing"),
+    (_set("clip.file", "../clip.mp4"), "clip.file must be 'clip.mp4'"),
+    (
+        _set("segments.1.file", "segments/000000000002.mp4"),
+        "segments[1].file must be 'segments/000000000003.mp4'",
+    ),
+    (_set("format", "custodes-export-v2"), "format 'custodes-export-v2' is not"),
+    (_set("segments", {}), "segments is not a list"),
+    (_set("chain", []), "chain is not an object"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), STRICT_CASES)
 def test_decoding_is_strict_and_names_the_field(
     change: Callable[[dict[str, Any]], None], message: str
 ) -> None:
@@ -597,3 +597,29 @@ def test_absurd_bundles_get_a_clear_error_never_a_traceback(genuine: Path, tmp_p
     nested_key.write_text("[" * 100_000)
     code, output = verify_cli(genuine, "--key", str(nested_key))
     assert code == 2 and "a line is neither a hex key nor JSON" in " ".join(output.split())
+
+
+def test_a_forged_bundle_writes_nothing_to_the_recipient_s_terminal(
+    genuine: Path, tmp_path: Path
+) -> None:
+    """What a bundle says is printed inert: a forger's escape sequences (a green "verified"
+    line, a terminal title), carriage returns, line breaks and bidi overrides in the manifest
+    or in a file's name are shown as escapes, never acted on by the terminal."""
+    forged = copy_bundle(genuine, tmp_path / "forged")
+    fake = "\x1b[32mverified\x1b[0m: every file, link, checkpoint and the signature agree"
+
+    def inject(doc: dict[str, Any]) -> None:
+        doc["request"]["destination"] = f"room\n{fake}\r"
+        doc["camera"]["place"] = "gate\x1b]0;pwned\x07"
+        doc["camera"]["name"] = "cam\u202e4pm.exe"  # reads backwards after the override
+
+    rewrite_manifest(forged, inject)
+    (forged / "x\x1b[2K\x1b[1Astray.mp4").write_bytes(b"stray")  # erases the line above
+    code, output = verify_cli(forged)
+    assert code == 1, output
+    for acting in ("\x1b", "\r", "\x07", "\u202e"):
+        assert acting not in output, (acting, output)
+    assert not any(line.startswith("verified") for line in output.splitlines()), output
+    assert "destination: room\\n\\x1b[32mverified" in output, output
+    assert "\\u202e4pm.exe" in output, output
+    assert "x\\x1b[2K\\x1b[1Astray.mp4: in the bundle" in output, output

@@ -40,6 +40,8 @@ from pydantic.json_schema import GenerateJsonSchema
 from pydantic_core import PydanticCustomError
 
 from custodes.domain import instants
+from custodes.domain.export_wording import MANIFEST_PROBLEMS
+from custodes.domain.finding_wording import Part, english
 
 FORMAT: Final = "custodes-export-v1"
 MANIFEST_FILE = "manifest.json"
@@ -387,19 +389,24 @@ class Manifest(_Part):
     @model_validator(mode="after")
     def _files_are_where_the_format_puts_them(self) -> Manifest:
         if self.clip.file != CLIP_FILE:
-            raise _at("clip.file", f"must be {CLIP_FILE!r}")
+            raise _at("clip.file", "must-be", value=repr(CLIP_FILE))
         if self.watermarked is not None and self.watermarked.file != WATERMARKED_FILE:
-            raise _at("watermarked.file", f"must be {WATERMARKED_FILE!r}")
+            raise _at("watermarked.file", "must-be", value=repr(WATERMARKED_FILE))
         for i, s in enumerate(self.segments):
             if self.originals_included and s.file != segment_file(s.seq):
-                raise _at(f"segments[{i}].file", f"must be {segment_file(s.seq)!r}")
+                raise _at(f"segments[{i}].file", "must-be", value=repr(segment_file(s.seq)))
             if not self.originals_included and s.file is not None:
-                raise _at(f"segments[{i}].file", "must be null: the originals are not included")
+                raise _at(f"segments[{i}].file", "must-be-null")
         return self
 
 
-def _at(path: str, problem: str) -> PydanticCustomError:
-    return PydanticCustomError("manifest_rule", "{problem}", {"path": path, "problem": problem})
+def _at(path: str, key: str, **params: str) -> PydanticCustomError:
+    """A rule of the format broken at `path`: worded by `key` of MANIFEST_PROBLEMS."""
+    shown = {"path": path, **params}
+    problem = english([(key, shown)], MANIFEST_PROBLEMS) or key
+    return PydanticCustomError(
+        "manifest_rule", "{problem}", {"key": key, "params": shown, "problem": problem}
+    )
 
 
 # Encoding and decoding ------------------------------------------------------------------------
@@ -418,7 +425,12 @@ def encode(m: Manifest) -> bytes:
 
 
 class ManifestError(ValueError):
-    """The manifest is not a well-formed manifest of this format (names the field)."""
+    """The manifest is not a well-formed manifest of this format (names the field); `parts`
+    word it (domain/export_wording.py MANIFEST_PROBLEMS)."""
+
+    def __init__(self, message: str, parts: tuple[Part, ...] = ()) -> None:
+        super().__init__(message)
+        self.parts = parts
 
 
 def decode(raw: bytes) -> Manifest:
@@ -427,31 +439,44 @@ def decode(raw: bytes) -> Manifest:
     try:
         return Manifest.model_validate_json(raw)
     except ValidationError as exc:
-        raise ManifestError(describe(exc)) from None
+        parts = describe_parts(exc)
+        raise ManifestError(english(parts, MANIFEST_PROBLEMS) or str(exc), parts) from None
 
 
 def describe(exc: ValidationError) -> str:
     """A validation error of the manifest in words: the first problem, with its field."""
+    return english(describe_parts(exc), MANIFEST_PROBLEMS) or str(exc)
+
+
+def describe_parts(exc: ValidationError) -> tuple[Part, ...]:
+    """The same, as parts (keys of domain/export_wording.py MANIFEST_PROBLEMS): said in the
+    reader's language by `custodes verify-export`."""
     errors = exc.errors(include_url=False)
-    first = _problem(errors[0]) if errors else str(exc)
+    if not errors:
+        return (("other", {"path": "manifest", "message": str(exc)}),)
     more = len(errors) - 1
-    return first + (f" (and {more} more problem{'s' if more > 1 else ''})" if more else "")
+    tail: tuple[Part, ...] = ()
+    if more == 1:
+        tail = (("more-problem", {}),)
+    elif more > 1:
+        tail = (("more-problems", {"n": str(more)}),)
+    return (_problem(errors[0]), *tail)
 
 
-_PHRASES = {
-    "missing": "is missing",
-    "twin_missing": "is missing",
-    "extra_forbidden": f"is not a field of {FORMAT}",
-    "int_type": "is not an integer",
-    "string_type": "is not a string",
-    "bool_type": "is not true or false",
-    "tuple_type": "is not a list",
-    "model_type": "is not an object",
-    "model_attributes_type": "is not an object",
+_PHRASES = {  # a kind of pydantic's error → a key of MANIFEST_PROBLEMS
+    "missing": "field-missing",
+    "twin_missing": "field-missing",
+    "extra_forbidden": "not-a-field",
+    "int_type": "not-int",
+    "string_type": "not-string",
+    "bool_type": "not-bool",
+    "tuple_type": "not-list",
+    "model_type": "not-object",
+    "model_attributes_type": "not-object",
 }
 
 
-def _problem(error: Any) -> str:
+def _problem(error: Any) -> Part:
     kind = str(error["type"])
     ctx = error.get("ctx") or {}
     loc = [*error["loc"]]
@@ -459,22 +484,38 @@ def _problem(error: Any) -> str:
         loc.append(ctx["field"])
     path = _path(loc)
     if kind == "json_invalid":
-        return f"not JSON ({ctx.get('error', error['msg'])})"
+        return "not-json", {"error": str(ctx.get("error", error["msg"]))}
     if kind == "manifest_rule":
-        return f"{ctx['path']} {ctx['problem']}"
+        return str(ctx["key"]), {k: str(v) for k, v in ctx["params"].items()}
     if kind == "twin_differs":
-        return f"{path} is not {ctx['expected']}, the ISO 8601 form of {ctx['us']}"
+        return "twin-differs", {
+            "path": path,
+            "expected": str(ctx["expected"]),
+            "us": str(ctx["us"]),
+        }
     if kind == "string_pattern_mismatch":
         digits = re.search(r"\{(\d+)\}", str(ctx.get("pattern", "")))
-        return f"{path} is not lower-case hex of {digits[1] if digits else 'the right'} digits"
+        if digits:
+            return "not-hex", {"path": path, "digits": digits[1]}
+        return "not-hex-any", {"path": path}
     if kind in ("greater_than_equal", "less_than_equal"):
         if loc and str(loc[-1]).endswith("_us"):
-            return f"{path} is not a time between 1970 and 2200 (µs since the epoch)"
-        return f"{path} is out of range ({error['msg'].lower()})"
+            return "not-a-time", {"path": path}
+        below = kind == "greater_than_equal"
+        limit = ctx.get("ge" if below else "le", "?")
+        return ("below" if below else "above"), {"path": path, "limit": str(limit)}
     if kind == "literal_error":  # the format's name, the only literal
-        return f"{path} {repr(error.get('input'))[:80]} is not {FORMAT!r}"
-    phrase = _PHRASES.get(kind)
-    return f"{path} {phrase}" if phrase else f"{path}: {error['msg']}"
+        return "not-format", {
+            "path": path,
+            "value": repr(error.get("input"))[:80],
+            "format": repr(FORMAT),
+        }
+    key = _PHRASES.get(kind)
+    if key == "not-a-field":
+        return key, {"path": path, "format": FORMAT}
+    if key is not None:
+        return key, {"path": path}
+    return "other", {"path": path, "message": str(error["msg"])}
 
 
 def _path(loc: list[Any]) -> str:

@@ -30,6 +30,8 @@ from custodes.domain.export_format import (
     endorsement_message,
     key_id_of,
 )
+from custodes.domain.export_wording import problem_english, subject_english
+from custodes.domain.finding_wording import Part
 
 SignatureCheck = Callable[[str, bytes, str], bool]  # (public hex, message, signature hex)
 
@@ -54,12 +56,36 @@ class BundleFacts:
 
 @dataclass(frozen=True)
 class Finding:
+    """What is wrong and with what. `subject` and `problem` are the English (`--json`) of
+    `about` and `parts`, the wording by key (domain/export_wording.py) that a reader's
+    language says."""
+
     subject: str  # "clip.mp4", "segment 1234", "manifest.sig", "checkpoint 1299", "key …"
     problem: str
     failure: bool = True  # False: a warning (reported, the bundle still verifies)
+    about: Part = field(default=("file", {"name": ""}), compare=False, hash=False)
+    parts: tuple[Part, ...] = field(default=(), compare=False, hash=False)
 
     def __str__(self) -> str:
         return f"{self.subject}: {self.problem}"
+
+
+def _finding(about: Part, parts: tuple[Part, ...], *, failure: bool) -> Finding:
+    return Finding(
+        subject_english(about), problem_english(parts), failure, about=about, parts=parts
+    )
+
+
+def _file(name: str) -> Part:
+    return "file", {"name": name}
+
+
+def _key(key_id: str) -> Part:
+    return "key", {"key": key_id}
+
+
+def _seq(kind: str, seq: int) -> Part:
+    return kind, {"seq": str(seq)}
 
 
 class SignerTrust(StrEnum):
@@ -106,11 +132,19 @@ class Verdict:
             return Outcome.SIGNER_UNKNOWN
         return Outcome.VERIFIED
 
-    def fail(self, subject: str, problem: str) -> None:
-        self.findings.append(Finding(subject, problem))
+    def fail(self, about: Part, key: str, /, **params: object) -> None:
+        """A failure of `about`, worded by `key` of domain/export_wording.py PROBLEMS."""
+        self.findings.append(_finding(about, ((key, _text(params)),), failure=True))
 
-    def warn(self, subject: str, problem: str) -> None:
-        self.findings.append(Finding(subject, problem, failure=False))
+    def warn(self, about: Part, key: str, /, **params: object) -> None:
+        self.findings.append(_finding(about, ((key, _text(params)),), failure=False))
+
+    def fail_parts(self, about: Part, parts: tuple[Part, ...]) -> None:
+        self.findings.append(_finding(about, parts, failure=True))
+
+
+def _text(params: Mapping[str, object]) -> dict[str, str]:
+    return {name: str(value) for name, value in params.items()}
 
 
 def judge(
@@ -124,12 +158,12 @@ def judge(
     outcome says so, and the signer's key id must be compared by hand)."""
     v = Verdict(pinned=pinned is not None)
     if facts.manifest is None:
-        v.fail(MANIFEST_FILE, "missing")
+        v.fail(_file(MANIFEST_FILE), "missing")
         return v
     try:
         m = decode(facts.manifest)
     except ManifestError as exc:
-        v.fail(MANIFEST_FILE, f"not a valid manifest: {exc}")
+        v.fail_parts(_file(MANIFEST_FILE), (("manifest-invalid", {}), *exc.parts))
         return v
     v.manifest = m
     v.signer_key_id = m.signer.key_id
@@ -150,7 +184,7 @@ def _check_keys(m: Manifest, signature_ok: SignatureCheck, v: Verdict) -> dict[s
     keys: dict[str, KeyEntry] = {}
     for k in m.keys:
         if key_id_of(k.public_key) != k.key_id:
-            v.fail(f"key {k.key_id}", "its id is not the SHA-256 prefix of its public key")
+            v.fail(_key(k.key_id), "key-id-wrong")
             continue
         keys[k.key_id] = k
     for k in list(keys.values()):
@@ -158,13 +192,13 @@ def _check_keys(m: Manifest, signature_ok: SignatureCheck, v: Verdict) -> dict[s
             continue
         by = keys.get(k.endorsed_by)
         if by is None or k.endorsement is None:
-            v.fail(f"key {k.key_id}", f"endorsed by key {k.endorsed_by}, not in the bundle")
+            v.fail(_key(k.key_id), "endorser-absent", by=k.endorsed_by)
         elif signature_ok(
             by.public_key, endorsement_message(k.key_id, k.public_key), k.endorsement
         ):
             continue
         else:
-            v.fail(f"key {k.key_id}", f"the endorsement by key {k.endorsed_by} does not verify")
+            v.fail(_key(k.key_id), "endorsement-bad", by=k.endorsed_by)
         keys[k.key_id] = k.model_copy(update={"endorsed_by": None, "endorsement": None})
     return keys
 
@@ -178,65 +212,51 @@ def _check_signature(
 ) -> None:
     signer = m.signer
     if key_id_of(signer.public_key) != signer.key_id:
-        v.fail(SIGNATURE_FILE, "the signer's key id is not the SHA-256 prefix of its public key")
+        v.fail(_file(SIGNATURE_FILE), "signer-id-wrong")
     listed = keys.get(signer.key_id)
     if listed is None or listed.public_key != signer.public_key:
-        v.fail(
-            SIGNATURE_FILE,
-            f"the manifest is signed by key {signer.key_id}, which is not in the bundle's key list",
-        )
+        v.fail(_file(SIGNATURE_FILE), "signer-not-listed", key=signer.key_id)
     sig = facts.signature
     if sig is None:
-        v.fail(SIGNATURE_FILE, "missing: the manifest is not signed")
+        v.fail(_file(SIGNATURE_FILE), "signature-missing")
     elif len(sig) != 64:
-        v.fail(SIGNATURE_FILE, f"not an Ed25519 signature ({len(sig)} bytes, not 64)")
+        v.fail(_file(SIGNATURE_FILE), "signature-length", bytes=len(sig))
     elif not signature_ok(signer.public_key, facts.manifest or b"", sig.hex()):
-        v.fail(
-            SIGNATURE_FILE,
-            f"manifest signature invalid under key {signer.key_id}: manifest.json was changed "
-            "or signed by another key",
-        )
+        v.fail(_file(SIGNATURE_FILE), "signature-invalid", key=signer.key_id)
 
 
 def _walk_chain(m: Manifest, v: Verdict) -> dict[int, bytes | None]:
     """Recompute the chain over the segments and the rows after them; returns seq -> link
     (None where there is no link to start from)."""
-    rows: list[tuple[str, int, int, int, int, str, str]] = [
-        (f"segment {s.seq}", s.seq, s.start_us, s.end_us, s.bytes, s.sha256, s.link)
+    rows: list[tuple[Part, int, int, int, int, str, str]] = [
+        (_seq("segment", s.seq), s.seq, s.start_us, s.end_us, s.bytes, s.sha256, s.link)
         for s in m.segments
     ] + [
-        (f"chain row {c.seq}", c.seq, c.start_us, c.end_us, c.bytes, c.sha256, c.link)
+        (_seq("chain-row", c.seq), c.seq, c.start_us, c.end_us, c.bytes, c.sha256, c.link)
         for c in m.chain.after
     ]
     anchors = {a.seq: bytes.fromhex(a.link) for a in m.chain.anchors}
     if -1 in anchors and anchors[-1] != GENESIS:
-        v.fail("chain", "the anchor before seq 0 is not the genesis (32 zero bytes)")
+        v.fail(("chain", {}), "genesis-wrong")
     links: dict[int, bytes | None] = {}
     prev_seq: int | None = None
     prev: bytes | None = None
     for subject, seq, start, end, size, sha, stated in rows:
         if prev_seq is not None and seq <= prev_seq:
-            v.fail(subject, f"out of order in the manifest (after seq {prev_seq})")
+            v.fail(subject, "row-out-of-order", after=prev_seq)
             continue
         if prev_seq is not None and seq == prev_seq + 1:
             base = prev
         elif seq - 1 in anchors:
             base = anchors[seq - 1]
         else:
-            v.fail(
-                subject,
-                "no chain link before it in the manifest: the chain cannot be recomputed from here",
-            )
+            v.fail(subject, "row-unanchored")
             base = None
         link = None
         if base is not None:
             link = segment_link(base, m.camera.id, seq, start, end, size, sha)
             if link.hex() != stated:
-                v.fail(
-                    subject,
-                    "its digest, times or size in the manifest do not give its chain "
-                    "link (the entry was edited)",
-                )
+                v.fail(subject, "row-link-wrong")
         links[seq] = link
         prev_seq, prev = seq, link
     return links
@@ -253,29 +273,25 @@ def _check_checkpoints(
     good: list[CheckpointEntry] = []
     anchors = {a.seq: a.link for a in m.chain.anchors}
     for cp in m.chain.checkpoints:
-        subject = f"checkpoint {cp.seq}"
+        subject = _seq("checkpoint", cp.seq)
         key = keys.get(cp.key_id)
         message = Checkpoint(m.camera.id, cp.seq, cp.link, cp.time_us, cp.key_id).message()
         if key is None:
-            v.fail(subject, f"signed by key {cp.key_id}, which is not in the bundle")
+            v.fail(subject, "checkpoint-key-absent", key=cp.key_id)
             continue
         if not signature_ok(key.public_key, message, cp.signature):
-            v.fail(subject, f"its signature does not verify under key {cp.key_id}")
+            v.fail(subject, "checkpoint-signature-bad", key=cp.key_id)
             continue
         if cp.key_id not in v.checkpoint_key_ids:
             v.checkpoint_key_ids.append(cp.key_id)
         if cp.seq in links:
             link = links[cp.seq]
             if link is not None and link.hex() != cp.link:
-                v.fail(
-                    subject,
-                    "the chain recomputed from the manifest does not reach its "
-                    "signed link (segment entries were altered)",
-                )
+                v.fail(subject, "checkpoint-unreached")
             elif link is not None:
                 good.append(cp)
         elif cp.seq in anchors and anchors[cp.seq] != cp.link:
-            v.fail(subject, f"its signed link differs from the manifest's anchor at seq {cp.seq}")
+            v.fail(subject, "checkpoint-anchor-differs", seq=cp.seq)
     return good
 
 
@@ -308,17 +324,15 @@ def _check_coverage(
     tail = m.chain.unsigned_tail
     trailing = v.unsigned_seqs == exported[len(exported) - len(v.unsigned_seqs) :]
     if tail is not None and trailing and tail.first_seq <= first and tail.last_seq >= last:
-        v.warn(
-            _seqs(first, last),
-            "unsigned tail: no checkpoint had been signed after them when they were exported "
-            f"({tail.reason}); they rest on the manifest's signature alone",
-        )
+        v.warn(_seqs(first, last), "unsigned-tail", reason=tail.reason)
     else:
-        v.fail(_seqs(first, last), "no signed checkpoint vouches for them")
+        v.fail(_seqs(first, last), "unvouched")
 
 
-def _seqs(first: int, last: int) -> str:
-    return f"segment {first}" if first == last else f"segments {first}–{last}"
+def _seqs(first: int, last: int) -> Part:
+    if first == last:
+        return _seq("segment", first)
+    return "segments", {"first": str(first), "last": str(last)}
 
 
 def _closure(start: Iterable[str], keys: Mapping[str, KeyEntry]) -> set[str]:
@@ -348,12 +362,11 @@ def _check_trust(
     signer = m.signer.key_id
     cp_keys = {cp.key_id for cp in good} or set(v.checkpoint_key_ids)
     if signer not in _closure(cp_keys, keys):
-        held = ", ".join(sorted(cp_keys)) or "none"
-        v.fail(
-            SIGNATURE_FILE,
-            f"the manifest is signed by key {signer}, which signed none of the footage's "
-            f"checkpoints (signed by: {held}) and is not endorsed by a key that did",
-        )
+        if cp_keys:
+            held = ", ".join(sorted(cp_keys))
+            v.fail(_file(SIGNATURE_FILE), "signer-signed-no-checkpoint", key=signer, held=held)
+        else:
+            v.fail(_file(SIGNATURE_FILE), "signer-signed-no-checkpoint-none", key=signer)
     if pinned is None:
         v.signer_trust = SignerTrust.UNKNOWN
         return
@@ -363,76 +376,61 @@ def _check_trust(
     wanted = {p.lower() for p in pinned}
     matching = {k.key_id for k in keys.values() if k.public_key.lower() in wanted}
     trusted = _closure(matching, keys)
-    names = ", ".join(sorted(pinned_ids)) or "none"
+    names = ", ".join(sorted(pinned_ids)) or "-"  # a key file names at least one key
     if signer in trusted:
         v.signer_trust = SignerTrust.PINNED
     else:
         v.signer_trust = SignerTrust.UNTRUSTED
-        v.fail(
-            SIGNATURE_FILE,
-            f"signed by key {signer}, which is neither a pinned key ({names}) nor endorsed by "
-            "one: this bundle was not signed by the installation you trust",
-        )
+        v.fail(_file(SIGNATURE_FILE), "signer-not-pinned", key=signer, pinned=names)
     for key_id in sorted(set(v.checkpoint_key_ids) - trusted):
-        v.fail(
-            f"key {key_id}",
-            f"signed checkpoints but is neither a pinned key ({names}) nor endorsed by one",
-        )
+        v.fail(_key(key_id), "checkpoint-signer-not-pinned", pinned=names)
 
 
 def _check_statements(m: Manifest, v: Verdict) -> None:
     """What the manifest says must agree with itself."""
     if not m.segments:
-        v.fail(MANIFEST_FILE, "lists no segments")
+        v.fail(_file(MANIFEST_FILE), "no-segments")
         return
     first, last = m.segments[0], m.segments[-1]
     grant, requested, covered = m.grant, m.requested, m.covered
     if (covered.start_us, covered.end_us) != (first.start_us, last.end_us):
-        v.fail(
-            MANIFEST_FILE,
-            "the covered range is not the first segment's start to the last segment's end",
-        )
+        v.fail(_file(MANIFEST_FILE), "covered-not-segments")
     if requested.start_us < grant.start_us or requested.end_us > grant.end_us:
-        v.fail(MANIFEST_FILE, f"the requested range exceeds grant {grant.id}'s range")
+        v.fail(_file(MANIFEST_FILE), "requested-beyond-grant", grant=grant.id)
     if covered.start_us < grant.start_us or covered.end_us > grant.end_us:
-        v.fail(
-            MANIFEST_FILE,
-            f"the covered range exceeds grant {grant.id}'s range: footage outside the grant",
-        )
+        v.fail(_file(MANIFEST_FILE), "covered-beyond-grant", grant=grant.id)
     if grant.action not in ("copy", "retrieve-original"):
-        v.fail(MANIFEST_FILE, f"grant {grant.id} is a {grant.action!r} grant, not a copy grant")
+        v.fail(_file(MANIFEST_FILE), "grant-not-copy", grant=grant.id, action=repr(grant.action))
     if m.originals_included and grant.action != "retrieve-original":
         v.warn(  # bundles made before copy grants stopped yielding the originals
-            MANIFEST_FILE,
-            f"the original segment files are included, but grant {grant.id} is a "
-            f"{grant.action!r} grant, not a retrieve-original grant",
+            _file(MANIFEST_FILE), "originals-under-copy", grant=grant.id, action=repr(grant.action)
         )
     for s in m.segments:
         if s.end_us <= requested.start_us or s.start_us >= requested.end_us:
-            v.fail(f"segment {s.seq}", "lies outside the requested range")
+            v.fail(_seq("segment", s.seq), "segment-outside-request")
 
 
 def _check_files(m: Manifest, facts: BundleFacts, v: Verdict) -> None:
-    expected: dict[str, tuple[str, int, str]] = {}
-    expected[m.clip.file] = (m.clip.file, m.clip.bytes, m.clip.sha256)
+    expected: dict[str, tuple[Part, int, str]] = {}
+    expected[m.clip.file] = (_file(m.clip.file), m.clip.bytes, m.clip.sha256)
     if m.watermarked is not None:
         w = m.watermarked
-        expected[w.file] = (f"{w.file} (re-encoded viewing copy)", w.bytes, w.sha256)
+        expected[w.file] = (("viewing-copy", {"name": w.file}), w.bytes, w.sha256)
     for s in m.segments:
         if s.file is not None:  # absent under a copy grant: the chain vouches for the digests
-            expected[s.file] = (f"segment {s.seq}", s.bytes, s.sha256)
+            expected[s.file] = (_seq("segment", s.seq), s.bytes, s.sha256)
     for name, (subject, size, sha) in expected.items():
         got = facts.files.get(name)
         if got is None:
-            v.fail(subject, f"missing ({name})" if subject != name else "missing")
+            if subject == _file(name):
+                v.fail(subject, "missing")
+            else:
+                v.fail(subject, "missing-named", name=name)
         elif got.sha256 != sha:
-            v.fail(
-                subject,
-                f"sha256 differs from the manifest ({name}: {got.bytes} bytes, manifest {size})",
-            )
+            v.fail(subject, "digest-differs", name=name, bytes=got.bytes, size=size)
         elif got.bytes != size:
-            v.fail(subject, f"size differs from the manifest ({got.bytes}, manifest {size})")
+            v.fail(subject, "size-differs", bytes=got.bytes, size=size)
     for name in sorted(set(facts.files) - set(expected)):
-        v.warn(name, "in the bundle but not named by the manifest: not verified, not evidence")
+        v.warn(_file(name), "file-stray")
     for name in facts.odd:
-        v.fail(name, "not a regular file (a link or a device): not verified")
+        v.fail(_file(name), "file-odd")

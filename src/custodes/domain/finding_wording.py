@@ -114,25 +114,31 @@ WORDS: dict[str, dict[str, str]] = {
 }
 
 
-def english(parts: Sequence[Part]) -> str | None:
+def english(parts: Sequence[Part], details: Mapping[str, str] = DETAILS) -> str | None:
     """The finding in English, or None when a part does not fit (checked where it is made)."""
-    return said(parts, lambda msgid: msgid)
+    return said(parts, lambda msgid: msgid, details)
 
 
-def said(parts: Sequence[Part], translate: Callable[[str], str]) -> str | None:
+def said(
+    parts: Sequence[Part],
+    translate: Callable[[str], str],
+    details: Mapping[str, str] = DETAILS,
+    words: Mapping[str, Mapping[str, str]] = WORDS,
+) -> str | None:
     """The finding with each msgid (parts and words) passed through `translate`; None when
-    a part has no key in DETAILS, its parameters do not fit, or a word is not one of WORDS."""
+    a part has no key in `details` (DETAILS; an export verdict's are domain/export_wording.py),
+    its parameters do not fit, or a word is not one of `words`."""
     if not parts:
         return None
     out = []
     for key, params in parts:
-        template = DETAILS.get(key)
+        template = details.get(key)
         if template is None:
             return None
         shown, plain = dict(params), dict(params)
-        for name, words in WORDS.items():
+        for name, choices in words.items():
             if name in shown:
-                word = words.get(shown[name])
+                word = choices.get(shown[name])
                 if word is None:
                     return None
                 shown[name], plain[name] = (translate(word) if word else ""), word

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,24 @@ def console(**options: object) -> Console:
 def add_text_row(table: Table, *cells: str) -> None:
     """A table row of stored text as it is: "[red]" in a name is not markup, ":cd:" no emoji."""
     table.add_row(*(Text(cell) for cell in cells))
+
+
+# Characters that act on a terminal or on how a line reads instead of printing: controls (an
+# escape sequence, a line break, a carriage return), formats (a bidi override, a zero-width
+# joiner), separators of lines and paragraphs, surrogates.
+_INERT = frozenset(("Cc", "Cf", "Cs", "Zl", "Zp"))
+
+
+def inert(text: str) -> str:
+    """Text read from outside (a bundle's manifest, a file's name in it) as it may be printed:
+    each character of _INERT as its escape (\\x1b, \\u202e). A forged bundle wrote a green
+    "verified" line, an OSC title and a carriage return into the recipient's terminal."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _INERT else ch
+        for ch in text
+    )
 
 
 out = console()

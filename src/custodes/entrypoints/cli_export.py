@@ -21,11 +21,12 @@ from custodes.adapters.bundle import copy_bundle, write_zip
 from custodes.clock import iso
 from custodes.domain import export_format as fmt
 from custodes.domain.export_judgement import Outcome, Verdict
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, inert, out
 from custodes.entrypoints.cli_i18n import LANG, _, sentence
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import wording
+from custodes.entrypoints.web import said, wording
+from custodes.entrypoints.web.labels import ACTION_LABELS
 from custodes.services import auth, exports, grants
 from custodes.services import cameras as camera_service
 from custodes.services import verify_export as verifier
@@ -214,7 +215,9 @@ def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
             "n": len(m.segments),
             "gaps": gap_note,
             "grant": m.grant.id,
-            "action": m.grant.action,
+            "action": _(ACTION_LABELS[m.grant.action])
+            if m.grant.action in ACTION_LABELS
+            else m.grant.action,
             "request": m.request.id,
             "organisation": m.request.organisation.name,
             "destination": m.request.destination or "-",
@@ -225,13 +228,16 @@ def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
             "keys": ", ".join(v.checkpoint_key_ids) or _("none"),
             "through": through,
         }
-        lines = [_(line) % shown for line in MANIFEST_LINES]
-        # what the bundle says is printed as text, never read as markup: a forged name
-        # such as "[/]" must not take the output apart
+        # what the bundle says is printed as text, never read as markup (a forged name such
+        # as "[/]" must not take the output apart), and inert: no escape sequence or line
+        # break of a forger's reaches the terminal
+        said_of = {name: inert(str(value)) for name, value in shown.items()}
+        lines = [_(line) % said_of for line in MANIFEST_LINES]
         out.print("\n".join(lines), markup=False, highlight=False, soft_wrap=True)
     for f in v.findings:
         colour, word = ("red", _("FAIL")) if f.failure else ("yellow", _("WARN"))
-        finding = f"{f.subject}{_(': ')}{sentence(f.problem)}"
+        subject, problem = said.export_finding(f.about, f.parts, f.subject, f.problem, LANG)
+        finding = inert(f"{subject}{_(': ')}{problem}")  # names what the bundle holds
         out.print(f"[{colour}]{word}[/] {escape(finding)}", highlight=False, soft_wrap=True)
     warned = _(" (%(n)s warning(s))") % {"n": len(v.warnings)} if v.warnings else ""
     colon = _(": ")
@@ -245,7 +251,7 @@ def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
             "nothing proves who made this bundle: it is signed by key %(key)s, no --key pins "
             "it, and anyone can make a consistent bundle with a key of their own."
         ) % {"warned": warned, "key": v.signer_key_id or "?"}
-        advice = escape(sentence(verifier.pin_advice(bundle)))
+        advice = escape(inert(sentence(verifier.pin_advice(bundle))))
         out.print(
             f"[yellow]{_('SIGNER UNKNOWN')}[/]{colon}{unknown}\n{advice}",
             highlight=False,

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from custodes.clock import iso
 from custodes.domain import instants
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, out
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, inert, out
 from custodes.entrypoints.cli_i18n import LANG, _
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.entrypoints.web import i18n, said
@@ -95,7 +95,9 @@ def _print(report: VerifyReport) -> None:
         for f in cam.findings:
             seqs = "" if f.first_seq is None else f"{f.first_seq}–{f.last_seq}"
             colour = "red" if f.failure else "yellow"
-            kind, detail = map(escape, said.finding(f.kind, f.parts, f.detail, LANG))
+            # a detail names files as the archive holds them: inert, whatever their names
+            words = said.finding(f.kind, f.parts, f.detail, LANG)
+            kind, detail = (escape(inert(w)) for w in words)
             table.add_row(escape(cam.name), f"[{colour}]{kind}[/]", seqs, "", detail)
     out.print(table)
     mb = report.bytes_hashed / 1e6

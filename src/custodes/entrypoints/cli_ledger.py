@@ -16,7 +16,16 @@ from rich.table import Table
 from custodes.adapters.db.grants import GrantError, grant_application_role
 from custodes.domain import instants
 from custodes.domain.ledger import Finding
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, err, fail, out
+from custodes.entrypoints.cli_common import (
+    DataOpt,
+    JsonOpt,
+    add_text_row,
+    context,
+    err,
+    fail,
+    inert,
+    out,
+)
 from custodes.entrypoints.cli_i18n import LANG, _
 from custodes.entrypoints.web import i18n, said
 from custodes.services import ledger
@@ -93,7 +102,7 @@ def _print_report(report: ledger.VerifyReport) -> None:
         table = Table(*(_(h) for h in ("seq", "finding", "what")))
         for f in report.findings:
             kind = _(f.kind) if f.failure else _("%(kind)s (note)") % {"kind": _(f.kind)}
-            what = said.finding(f.kind, f.parts, f.message, LANG)[1]
+            what = inert(said.finding(f.kind, f.parts, f.message, LANG)[1])
             add_text_row(table, _seq(f), kind, what)
         out.print(table)
     if report.dropped:

@@ -2,8 +2,9 @@
 at a time"): an alarm's message, stored as a key and its parameters (domain/alarm_wording.py),
 and the recorder's reasons — a gap's reason, a camera's last error, why the health page calls
 a camera offline — stored as the English the recorder wrote, matched here exactly
-(RECORDER_REASONS) or by one of REASON_FORMS, whose values are filled back in; and a
-verification finding, by its kind and parts (domain/finding_wording.py).
+(RECORDER_REASONS) or by one of REASON_FORMS, whose values are filled back in; a
+verification finding, by its kind and parts (domain/finding_wording.py); and an export
+bundle's, by its subject and parts (domain/export_wording.py).
 
 Total: a text no catalogue knows (an ffmpeg line, another version's words) is shown as it is,
 and so is an alarm without a key or whose key or parameters do not fit. No web framework here:
@@ -19,8 +20,10 @@ from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from custodes.domain import alarm_wording, finding_wording
+from custodes.domain.export_wording import PROBLEM_PARTS, SUBJECTS
 from custodes.domain.finding_wording import Part
 from custodes.entrypoints.web import i18n
+from custodes.entrypoints.web.labels import ACTION_LABELS
 
 # What the recorder says went wrong, as it says it (msgids, locale/*.po): the causes read in
 # ffmpeg's log (adapters/ffmpeg/stderr.py `_CAUSES`, `ENDED`), the worker's and the
@@ -127,6 +130,29 @@ def finding(kind: str, parts: Sequence[Part], detail: str, lang: str) -> tuple[s
     said = finding_wording.said(parts, tr.gettext)
     # gettext("") is the catalogue's header: an empty kind stays empty
     return (tr.gettext(kind) if kind else kind), detail if said is None else said
+
+
+def export_finding(
+    about: Part, parts: Sequence[Part], subject: str, problem: str, lang: str
+) -> tuple[str, str]:
+    """An export verdict's finding (what it is about, what is wrong) in `lang`, each said from
+    its parts; the English `subject` or `problem` where they have none or do not fit."""
+    tr = i18n.translations(lang)
+    said_about = finding_wording.said([about], tr.gettext, SUBJECTS)
+    # a grant's action, quoted as the manifest has it ('view'): in another language than
+    # English by its name there, when it is one
+    named = {} if lang == "en" else {repr(c): tr.gettext(n) for c, n in ACTION_LABELS.items()}
+    shown = [
+        (key, {**params, "action": named[params["action"]]})
+        if params.get("action") in named
+        else (key, params)
+        for key, params in parts
+    ]
+    said_problem = finding_wording.said(shown, tr.gettext, PROBLEM_PARTS)
+    return (
+        subject if said_about is None else said_about,
+        problem if said_problem is None else said_problem,
+    )
 
 
 def alarm_message(
