@@ -190,3 +190,40 @@ def test_the_command_line_says_a_forged_bundle_s_findings_in_chinese(tmp_path: P
         assert english_problem not in res.stdout, res.stdout
     english_run = run("C.UTF-8", "verify-export", str(bundle))
     assert "out of order in the manifest" in english_run.stdout, english_run.stdout
+
+
+def test_every_reason_a_bundle_or_key_file_cannot_be_read_has_chinese() -> None:
+    """Unreadable bundles and key files are worded by msgid (services/verify_export.py)."""
+    from custodes.services import verify_export
+
+    tree = ast.parse(Path(verify_export.__file__).read_text(encoding="utf-8"))
+    msgids = {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") in ("BundleUnreadable", "KeyFileError")
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+    assert len(msgids) >= 8, msgids
+    zh = i18n.translations("zh")
+    for msgid in {*msgids, verify_export.PIN_ADVICE}:
+        assert CJK.search(zh.gettext(msgid)), msgid
+        assert placeholders(zh.gettext(msgid)) == placeholders(msgid), msgid
+
+
+def test_the_command_line_says_why_it_cannot_read_a_bundle_or_a_key_in_chinese(
+    tmp_path: Path,
+) -> None:
+    nowhere = tmp_path / "nowhere"
+    res = run("zh_CN.UTF-8", "verify-export", str(nowhere))
+    assert res.returncode == 2 and f"{nowhere}：没有这个文件或目录" in res.stderr, res.stderr
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / fmt.MANIFEST_FILE).write_text(PINNED, encoding="utf-8")
+    key = tmp_path / "key.txt"
+    key.write_text("not a key\n", encoding="utf-8")
+    res = run("zh_CN.UTF-8", "verify-export", str(bundle), "--key", str(key))
+    assert res.returncode == 2 and "有一行既不是十六进制密钥也不是 JSON" in res.stderr, res.stderr
+    res = run("C.UTF-8", "verify-export", str(nowhere))
+    assert f"{nowhere}: no such file or directory" in res.stderr, res.stderr

@@ -22,7 +22,7 @@ from custodes.clock import iso
 from custodes.domain import export_format as fmt
 from custodes.domain.export_judgement import Outcome, Verdict
 from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, inert, out
-from custodes.entrypoints.cli_i18n import LANG, _, sentence
+from custodes.entrypoints.cli_i18n import LANG, _, say
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.entrypoints.web import said, wording
@@ -164,7 +164,8 @@ def verify_export(
         pinned = None if key is None else verifier.load_pinned_keys(key)
         verdict = verifier.verify_bundle(bundle, pinned=pinned)
     except (verifier.KeyFileError, verifier.BundleUnreadable) as exc:
-        raise fail(str(exc), EXIT_UNREADABLE) from None
+        shown = {name: inert(value) for name, value in exc.params.items()}
+        raise fail(say(exc.msgid, shown), EXIT_UNREADABLE) from None
     outcome = verdict.outcome(strict=strict)
     if as_json:
         report = verifier.to_json(verdict, strict=strict, bundle=str(bundle))
@@ -251,7 +252,7 @@ def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
             "nothing proves who made this bundle: it is signed by key %(key)s, no --key pins "
             "it, and anyone can make a consistent bundle with a key of their own."
         ) % {"warned": warned, "key": v.signer_key_id or "?"}
-        advice = escape(inert(sentence(verifier.pin_advice(bundle))))
+        advice = escape(say(verifier.PIN_ADVICE, {"bundle": inert(str(bundle))}))
         out.print(
             f"[yellow]{_('SIGNER UNKNOWN')}[/]{colon}{unknown}\n{advice}",
             highlight=False,

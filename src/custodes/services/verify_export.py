@@ -34,11 +34,20 @@ MAX_MANIFEST_BYTES = 64 * 1024 * 1024  # a day of 2-s segments is ~40 MB of mani
 _HEX_KEY = re.compile(r"^[0-9a-fA-F]{64}$")
 
 
-class BundleUnreadable(OSError):
+class _Worded(Exception):
+    """An error worded by a msgid (locale/*.po) and its parameters, its English the text."""
+
+    def __init__(self, msgid: str, **params: object) -> None:
+        self.msgid = msgid
+        self.params = {name: str(value) for name, value in params.items()}
+        super().__init__(msgid % self.params)
+
+
+class BundleUnreadable(_Worded, OSError):
     """Not a bundle directory or zip (the message says what it is instead)."""
 
 
-class KeyFileError(ValueError):
+class KeyFileError(_Worded, ValueError):
     """The --key file holds no Ed25519 public key this reader understands."""
 
 
@@ -55,12 +64,12 @@ def read_bundle(path: Path) -> judgement.BundleFacts:
     except BundleUnreadable:
         raise
     except (OSError, zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-        raise BundleUnreadable(f"{path}: cannot be read ({exc})") from None
+        raise BundleUnreadable("%(path)s: cannot be read (%(why)s)", path=path, why=exc) from None
     except RuntimeError as exc:  # an encrypted zip entry
-        raise BundleUnreadable(f"{path}: cannot be read ({exc})") from None
+        raise BundleUnreadable("%(path)s: cannot be read (%(why)s)", path=path, why=exc) from None
     if not path.exists():
-        raise BundleUnreadable(f"{path}: no such file or directory")
-    raise BundleUnreadable(f"{path}: neither an export directory nor a zip of one")
+        raise BundleUnreadable("%(path)s: no such file or directory", path=path)
+    raise BundleUnreadable("%(path)s: neither an export directory nor a zip of one", path=path)
 
 
 def _sha256_file(path: Path) -> judgement.FileFacts:
@@ -75,7 +84,9 @@ def _sha256_file(path: Path) -> judgement.FileFacts:
 def _small(read: Any, name: str) -> bytes:
     data: bytes = read(MAX_MANIFEST_BYTES + 1)
     if len(data) > MAX_MANIFEST_BYTES:
-        raise BundleUnreadable(f"{name} is larger than {MAX_MANIFEST_BYTES} bytes")
+        raise BundleUnreadable(
+            "%(name)s is larger than %(limit)s bytes", name=name, limit=MAX_MANIFEST_BYTES
+        )
     return data
 
 
@@ -147,14 +158,16 @@ def load_pinned_keys(path: Path) -> list[str]:
     try:
         text = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyFileError(f"{path}: cannot read it ({exc})") from None
+        raise KeyFileError("%(path)s: cannot read it (%(why)s)", path=path, why=exc) from None
     if "-----BEGIN PUBLIC KEY-----" in text:
         try:
             key = serialization.load_pem_public_key(text.encode())
         except (ValueError, UnsupportedAlgorithm) as exc:
-            raise KeyFileError(f"{path}: not a PEM public key ({exc})") from None
+            raise KeyFileError(
+                "%(path)s: not a PEM public key (%(why)s)", path=path, why=exc
+            ) from None
         if not isinstance(key, Ed25519PublicKey):
-            raise KeyFileError(f"{path}: not an Ed25519 public key")
+            raise KeyFileError("%(path)s: not an Ed25519 public key", path=path)
         raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         return [raw.hex()]
     found: list[str] = []
@@ -172,25 +185,27 @@ def load_pinned_keys(path: Path) -> list[str]:
                 entries.append(json.loads(line))
             except (ValueError, RecursionError):
                 if line:
-                    raise KeyFileError(f"{path}: a line is neither a hex key nor JSON") from None
+                    raise KeyFileError(
+                        "%(path)s: a line is neither a hex key nor JSON", path=path
+                    ) from None
     for entry in entries:
         value = entry.get("public_key") if isinstance(entry, dict) else entry
         if isinstance(value, str) and _HEX_KEY.match(value):
             found.append(value.lower())
     if not found:
-        raise KeyFileError(f"{path}: no Ed25519 public key in it")
+        raise KeyFileError("%(path)s: no Ed25519 public key in it", path=path)
     return found
 
 
-PIN_ADVICE = (
+PIN_ADVICE = (  # msgid (locale/*.po)
     "To pin the installation's key, obtain its archive/public-keys.jsonl, or the output of "
     "`custodes keys export`, from the operating unit out of band (not from this bundle), then "
-    "run: custodes verify-export {bundle} --key FILE"
+    "run: custodes verify-export %(bundle)s --key FILE"
 )
 
 
 def pin_advice(bundle: Path | str) -> str:
-    return PIN_ADVICE.format(bundle=bundle)
+    return PIN_ADVICE % {"bundle": bundle}
 
 
 def to_json(
