@@ -422,3 +422,20 @@ def test_why_a_file_holds_no_footage_reads_in_chinese(ctx: Context, tmp_path: Pa
         (a,) = [a for a in alarms.open_alarms(conn) if a.kind == alarms.FOOTAGE_CUT]
     text = said.alarm_message(a.message, a.message_key, a.params, "zh")
     assert said.recorder_reason(kept, "zh") in text and "kept in" not in text
+
+
+def test_the_command_line_lists_an_alarm_by_its_title_at_the_site_s_time(ctx: Context) -> None:
+    """`custodes alarm list` named an alarm by its code ("integrity") and its time in UTC
+    ISO 8601, in a Chinese locale too: it says its title and the site's wall-clock time."""
+    raised = ctx.clock() - 3_600_000_000
+    with ctx.engine.begin() as conn:
+        assert alarms.raise_alarm(conn, alarms.INTEGRITY, "m", raised)
+    wall = datetime.fromtimestamp(raised / 1e6, ZoneInfo(site_timezone(ctx)))
+    shown = wall.strftime("%Y-%m-%d %H:%M:%S")
+    data = ["--data", str(ctx.data.root)]
+    zh = run_cli("zh_CN.UTF-8", "alarm", "list", *data)
+    assert zh.returncode == 0, zh.stderr
+    assert "完整性校验失败" in zh.stdout and shown in zh.stdout, zh.stdout
+    assert iso(raised) not in zh.stdout and "integrity" not in zh.stdout, zh.stdout
+    en = run_cli("C.UTF-8", "alarm", "list", *data)
+    assert shown in en.stdout and iso(raised) not in en.stdout, en.stdout

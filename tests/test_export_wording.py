@@ -198,7 +198,7 @@ def test_every_reason_a_bundle_or_key_file_cannot_be_read_has_chinese() -> None:
 
     tree = ast.parse(Path(verify_export.__file__).read_text(encoding="utf-8"))
     msgids = {
-        node.args[0].value
+        str(node.args[0].value)
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         and getattr(node.func, "id", "") in ("BundleUnreadable", "KeyFileError")

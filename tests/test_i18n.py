@@ -11,6 +11,7 @@ from custodes.domain import access_rules, duties
 from custodes.entrypoints.web import changes_view, i18n, wording
 from custodes.entrypoints.web.labels import (
     ACTION_LABELS,
+    ALARM_TITLES,
     BASIS_LABELS,
     CHANGE_KIND_LABELS,
     LEDGER_ACTION_LABELS,
@@ -18,7 +19,7 @@ from custodes.entrypoints.web.labels import (
     ROLE_LABELS,
     STATE_LABELS,
 )
-from custodes.entrypoints.web.pages import ALARM_TITLES, JS_STRINGS, TEMPLATES
+from custodes.entrypoints.web.pages import JS_STRINGS, TEMPLATES
 from custodes.entrypoints.web.pages_access import AWAITING_LABELS, DONE
 from custodes.services.accounts import pending
 from custodes.services.context import Context

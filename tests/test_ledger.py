@@ -11,8 +11,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,7 +35,7 @@ from custodes.entrypoints.web.deps import CSRF_HEADER
 from custodes.services import auth, ledger
 from custodes.services import cameras as svc
 from custodes.services.context import Context
-from custodes.services.settings import get_setting, set_setting
+from custodes.services.settings import get_setting, set_setting, site_timezone
 
 from .conftest import free_port
 from .grant_setup import approved_grant
@@ -565,6 +567,25 @@ def test_export_round_trips_and_verifies_from_the_file_alone(ctx: Context) -> No
     buf = io.StringIO()
     assert ledger.export(ctx, "json", buf, since_us=T0 + 2_000_000, until_us=T0 + 4_000_000) == 2
     assert [e["seq"] for e in json.loads(buf.getvalue())["entries"]] == [3, 4]
+
+
+def test_a_time_typed_without_a_zone_is_the_site_s(ctx: Context, tmp_path: Path) -> None:
+    """`ledger export --since/--until` read a time without a zone as UTC: whoever typed the
+    clock on the wall in China got entries eight hours off. It is the site's time, as the
+    web's pickers read it."""
+    _fill(ctx, 5)
+    zone = ZoneInfo(site_timezone(ctx))
+    assert datetime.fromtimestamp(T0 / 1e6, zone).utcoffset() != timedelta(0)  # a real test
+
+    def wall(us: int) -> str:
+        return datetime.fromtimestamp(us / 1e6, zone).strftime("%Y-%m-%dT%H:%M:%S")
+
+    out = tmp_path / "ledger.csv"
+    since, until = wall(T0 + 1_000_000), wall(T0 + 3_000_000)
+    args = ["export", "--format", "csv", "--since", since, "--until", until, "--out", str(out)]
+    res = CliRunner().invoke(ledger_app, [*args, "--data", str(ctx.data.root)])
+    assert res.exit_code == 0, res.output
+    assert [r["seq"] for r in csv.DictReader(out.open(encoding="utf-8"))] == ["2", "3"]
 
 
 def test_cli_verify_export_and_grant(ctx: Context, tmp_path: Path) -> None:

@@ -22,16 +22,24 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from custodes.clock import iso
 from custodes.domain.access_rules import OrgKind
 from custodes.domain.roles import Role
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
+from custodes.entrypoints.cli_common import (
+    DataOpt,
+    JsonOpt,
+    add_text_row,
+    context,
+    fail,
+    out,
+    site_when,
+)
 from custodes.entrypoints.cli_i18n import _, label, say, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.entrypoints.web.labels import CHANGE_KIND_LABELS, ORG_KIND_LABELS, ROLE_LABELS
 from custodes.services import accounts as svc
 from custodes.services import cameras as camera_service
 from custodes.services.context import Context
+from custodes.services.settings import site_timezone
 
 accounts_app = typer.Typer(
     help="Accounts, organisations and camera assignments.", no_args_is_help=True
@@ -64,7 +72,7 @@ def _stdin_password() -> str:
     return line
 
 
-def _print_account(a: svc.AccountView, as_json: bool) -> None:
+def _print_account(a: svc.AccountView, as_json: bool, zone: str) -> None:
     if as_json:
         out.print_json(json.dumps(_json(a), ensure_ascii=False))
         return
@@ -76,7 +84,8 @@ def _print_account(a: svc.AccountView, as_json: bool) -> None:
     if a.disabled_us:
         parts.append(_("disabled"))
     if a.locked_until_us:
-        parts.append(_("locked until %(until)s") % {"until": iso(a.locked_until_us)})
+        until = site_when(a.locked_until_us, zone)
+        parts.append(_("locked until %(until)s") % {"until": until})
     head = _("%(user)s (id %(id)s)") % {"user": a.username, "id": a.id}
     out.print(f"{head}: {_(', ').join(parts)}", highlight=False)
 
@@ -132,7 +141,7 @@ def add(
         shown = None if password_stdin else password
         out.print_json(json.dumps({**_json(view), "password": shown}, ensure_ascii=False))
         return
-    _print_account(view, False)
+    _print_account(view, False, site_timezone(ctx))
     if not password_stdin:
         out.print(_SHOWN_ONCE % {"password": f"[bold]{password}[/]"})
 
@@ -174,7 +183,7 @@ def set_role(username: str, role: str, data: DataOpt = None, as_json: JsonOpt = 
         view = svc.set_role(ctx, account.id, role, actor=_actor())
     except svc.AccountError as exc:
         raise _refused(exc) from None
-    _print_account(view, as_json)
+    _print_account(view, as_json, site_timezone(ctx))
 
 
 @accounts_app.command("disable")
@@ -185,7 +194,7 @@ def disable(username: str, data: DataOpt = None, as_json: JsonOpt = False) -> No
         view = svc.disable_account(ctx, _account(ctx, username).id, actor=_actor())
     except svc.AccountError as exc:
         raise _refused(exc) from None
-    _print_account(view, as_json)
+    _print_account(view, as_json, site_timezone(ctx))
 
 
 @accounts_app.command("enable")
@@ -196,7 +205,7 @@ def enable(username: str, data: DataOpt = None, as_json: JsonOpt = False) -> Non
         view = svc.enable_account(ctx, _account(ctx, username).id, actor=_actor())
     except svc.AccountError as exc:
         raise _refused(exc) from None
-    _print_account(view, as_json)
+    _print_account(view, as_json, site_timezone(ctx))
 
 
 @accounts_app.command("reset-password")
@@ -289,13 +298,15 @@ def _org_json(o: svc.Organisation) -> dict[str, object]:
 @accounts_app.command("org-list")
 def org_list(data: DataOpt = None, as_json: JsonOpt = False) -> None:
     """Every organisation; 1 is the operating unit."""
-    orgs = svc.list_organisations(context(data))
+    ctx = context(data)
+    orgs, zone = svc.list_organisations(ctx), site_timezone(ctx)
     if as_json:
         out.print_json(json.dumps([_org_json(o) for o in orgs], ensure_ascii=False))
         return
     table = Table(*(_(h) for h in ("id", "name", "kind", "since")))
     for o in orgs:
-        add_text_row(table, str(o.id), o.name, label(ORG_KIND_LABELS, o.kind), iso(o.created_us))
+        since = site_when(o.created_us, zone)
+        add_text_row(table, str(o.id), o.name, label(ORG_KIND_LABELS, o.kind), since)
     out.print(table)
 
 
@@ -308,7 +319,9 @@ def changes(
     as_json: JsonOpt = False,
 ) -> None:
     """Account changes proposed over the web, waiting for a second person's confirmation."""
-    found = svc.list_changes(context(data), state=None if all_states else "pending")
+    ctx = context(data)
+    found = svc.list_changes(ctx, state=None if all_states else "pending")
+    zone = site_timezone(ctx)
     if as_json:
         out.print_json(json.dumps([c.__dict__ for c in found], ensure_ascii=False))
         return
@@ -321,7 +334,7 @@ def changes(
             label(CHANGE_KIND_LABELS, c.kind),
             c.username,
             c.proposed_by,
-            iso(c.proposed_us),
+            site_when(c.proposed_us, zone),
             _(c.state) if c.state else "",
             c.decided_by or "",
         )

@@ -14,11 +14,13 @@ import typer
 from rich.markup import escape
 
 from custodes.clock import iso
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out
-from custodes.entrypoints.cli_i18n import LANG, _, sentence
+from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, out, site_when
+from custodes.entrypoints.cli_i18n import LANG, _, label, sentence
 from custodes.entrypoints.cli_ledger import cli_actor
 from custodes.entrypoints.web import said
+from custodes.entrypoints.web.labels import ALARM_TITLES
 from custodes.services import alarms
+from custodes.services.settings import site_timezone
 from custodes.services.status import system_status
 
 DAY_US = 86_400_000_000
@@ -54,6 +56,7 @@ def alarm_list(
         ]
         out.print_json(json.dumps(shown, ensure_ascii=False))
         return
+    zone = site_timezone(ctx)
     if not found:
         out.print(_("no open alarms"))
     for a in found:
@@ -63,8 +66,8 @@ def alarm_list(
             _(" [acknowledge with: custodes alarm ack ID --note TEXT]") if a.acknowledgeable else ""
         )
         line = _("%(kind)s since %(raised)s: %(message)s") % {
-            "kind": a.kind,
-            "raised": a.raised,
+            "kind": label(ALARM_TITLES, a.kind),
+            "raised": site_when(a.raised_us, zone) if a.raised_us else a.raised,
             "message": message,
         }
         out.print(escape(f"{ident:>4}  {line}{ack}"), highlight=False)
@@ -84,7 +87,8 @@ def alarm_list(
         )
         out.print(
             escape(
-                f"{r.id:>4}  {r.kind}  {iso(r.raised_us)} – {iso(r.cleared_us or 0)}: "
+                f"{r.id:>4}  {label(ALARM_TITLES, r.kind)}  {site_when(r.raised_us, zone)} – "
+                f"{site_when(r.cleared_us, zone)}: "
                 f"{message} ({how})"
             ),
             highlight=False,

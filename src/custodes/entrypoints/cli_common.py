@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -12,7 +14,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from custodes.entrypoints.cli_i18n import _, lead, sentence
+from custodes.clock import iso
+from custodes.domain import instants
+from custodes.entrypoints.cli_i18n import LANG, _, lead, sentence
+from custodes.entrypoints.web import i18n, wording
 from custodes.paths import DATA_ENV, resolve_data_dir
 from custodes.services.context import Context, NotInitialised, open_context
 
@@ -47,6 +52,45 @@ def inert(text: str) -> str:
         ch.encode("unicode_escape").decode("ascii") if unicodedata.category(ch) in _INERT else ch
         for ch in text
     )
+
+
+# the help of the options that take a time (msgids, locale/*.po)
+FROM_HELP = "Start: ISO 8601; without a zone, the site's time."
+TO_HELP = "End: ISO 8601; without a zone, the site's time."
+SINCE_HELP = "From (inclusive): ISO 8601; without a zone, the site's time."
+UNTIL_HELP = "To (exclusive): ISO 8601; without a zone, the site's time."
+
+
+def site_when(us: int | None, zone: str) -> str:
+    """A stored time as the site's people read it: its zone, to the second; "" for none."""
+    return "" if us is None else wording.site_time(us, zone)
+
+
+def local_when(us: int) -> str:
+    """A time read from a bundle, for its recipient, who knows no site: this machine's
+    zone, its offset named ("2026-11-18 20:06:40 +08:00"); total (else UTC ISO, clock.iso)."""
+    try:
+        moment = datetime.fromtimestamp(us / 1_000_000, UTC).astimezone()
+    except (ValueError, OverflowError, OSError):
+        return iso(us)
+    offset = moment.strftime("%z")
+    return f"{moment:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:]}"
+
+
+def parse_site_time(value: str, option: str, zone: str) -> int:
+    """µs since the epoch of a time typed as ISO 8601: without a zone, the site's (`zone`),
+    as the web's pickers read it; in the one range of every time from outside
+    (domain/instants.py); else an error in the locale's language, exit 2."""
+    try:
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise instants.BadInstant("format", option) from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=ZoneInfo(zone))
+        return instants.from_datetime(moment, option)
+    except instants.BadInstant as exc:
+        raise fail(f"{option}: {i18n.bad_instant(exc, LANG)}: {value!r}") from None
 
 
 out = console()

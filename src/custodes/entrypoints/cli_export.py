@@ -18,10 +18,19 @@ import typer
 from rich.markup import escape
 
 from custodes.adapters.bundle import copy_bundle, write_zip
-from custodes.clock import iso
-from custodes.domain import export_format as fmt
 from custodes.domain.export_judgement import Outcome, Verdict
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, fail, inert, out
+from custodes.entrypoints.cli_common import (
+    FROM_HELP,
+    TO_HELP,
+    DataOpt,
+    JsonOpt,
+    context,
+    fail,
+    inert,
+    local_when,
+    out,
+    site_when,
+)
 from custodes.entrypoints.cli_i18n import LANG, _, say
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
@@ -40,8 +49,8 @@ EXIT_UNREADABLE = 2
 def export(
     grant: Annotated[int, typer.Option("--grant", help="The copy grant's id.")],
     camera: Annotated[str, typer.Option("--camera", help="Camera id or name.")],
-    since: Annotated[str, typer.Option("--from", help="Start (ISO 8601 with zone).")],
-    until: Annotated[str, typer.Option("--to", help="End (ISO 8601 with zone).")],
+    since: Annotated[str, typer.Option("--from", help=FROM_HELP)],
+    until: Annotated[str, typer.Option("--to", help=TO_HELP)],
     out_path: Annotated[
         Path,
         typer.Option(
@@ -70,7 +79,7 @@ def export(
     stream copy and a signed manifest that `custodes verify-export` checks (under a
     retrieve-original grant, the sealed segment files too)."""
     ctx = context(data)
-    start_us, end_us = parse_time(since, "from"), parse_time(until, "to")
+    start_us, end_us = parse_time(ctx, since, "from"), parse_time(ctx, until, "to")
     zipped = out_path.suffix.lower() == ".zip"
     if out_path.exists() and (zipped or not out_path.is_dir() or any(out_path.iterdir())):
         exists = _("--out: %(path)s exists (give a new path or an empty directory)")
@@ -130,8 +139,8 @@ def export(
         "id": f"[bold]{result.id}[/]",
         "camera": camera_id,
         "n": result.segments,
-        "start": iso(result.covered_start_us),
-        "end": iso(result.covered_end_us),
+        "start": site_when(result.covered_start_us, site_timezone(ctx)),
+        "end": site_when(result.covered_end_us, site_timezone(ctx)),
         "sha": result.manifest_sha256,
         "out": out_path,
         "keys": ctx.data.archive / PUBLIC_KEYS_FILE,
@@ -204,15 +213,15 @@ def _print(v: Verdict, outcome: Outcome, bundle: Path) -> None:
             through = _("; chain signed through seq %(seq)s") % {"seq": v.signed_through_seq}
         shown = {
             "export": m.export.id,
-            "made": fmt.iso(m.export.created_us),
+            "made": local_when(m.export.created_us),
             "by": m.export.exporter.username,
             "camera": m.camera.id,
             "name": repr(m.camera.name),
             "place": m.camera.place,
-            "requested_start": fmt.iso(m.requested.start_us),
-            "requested_end": fmt.iso(m.requested.end_us),
-            "covered_start": fmt.iso(m.covered.start_us),
-            "covered_end": fmt.iso(m.covered.end_us),
+            "requested_start": local_when(m.requested.start_us),
+            "requested_end": local_when(m.requested.end_us),
+            "covered_start": local_when(m.covered.start_us),
+            "covered_end": local_when(m.covered.end_us),
             "n": len(m.segments),
             "gaps": gap_note,
             "grant": m.grant.id,

@@ -11,25 +11,33 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 from rich.table import Table
 
-from custodes.clock import iso
-from custodes.domain import instants
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, context, err, fail, inert, out
+from custodes.entrypoints.cli_common import (
+    FROM_HELP,
+    TO_HELP,
+    DataOpt,
+    JsonOpt,
+    context,
+    err,
+    fail,
+    inert,
+    out,
+    parse_site_time,
+    site_when,
+)
 from custodes.entrypoints.cli_i18n import LANG, _
 from custodes.entrypoints.cli_ledger import cli_actor
-from custodes.entrypoints.web import i18n, said
+from custodes.entrypoints.web import said
 from custodes.services import cameras as camera_service
 from custodes.services import keys
+from custodes.services.context import Context
+from custodes.services.settings import site_timezone
 from custodes.services.verify import VerifyReport, raise_or_clear_alarm
 from custodes.services.verify import verify as run_verify
 
 
-def parse_time(value: str, name: str) -> int:
-    """µs since the epoch from an ISO 8601 time with a zone, in the one range of every time
-    from outside (domain/instants.py); else an error in the locale's language, exit 2."""
-    try:
-        return instants.parse(value, name)
-    except instants.BadInstant as exc:
-        raise fail(f"--{name}: {i18n.bad_instant(exc, LANG)}: {value!r}") from None
+def parse_time(ctx: Context, value: str, name: str) -> int:
+    """µs since the epoch of `--NAME VALUE`, ISO 8601: without a zone, the site's time."""
+    return parse_site_time(value, f"--{name}", site_timezone(ctx))
 
 
 def verify(
@@ -37,10 +45,8 @@ def verify(
     camera: Annotated[
         str | None, typer.Option(help="One camera (id or name); all by default.")
     ] = None,
-    since: Annotated[
-        str | None, typer.Option("--from", help="Start of a time range (ISO 8601).")
-    ] = None,
-    until: Annotated[str | None, typer.Option("--to", help="End of the range (ISO 8601).")] = None,
+    since: Annotated[str | None, typer.Option("--from", help=FROM_HELP)] = None,
+    until: Annotated[str | None, typer.Option("--to", help=TO_HELP)] = None,
     workers: Annotated[
         int | None, typer.Option(help="Hashing threads (default: one per core).", min=1)
     ] = None,
@@ -50,8 +56,8 @@ def verify(
     files. Verdicts: ok, modified, missing, inserted, reordered, index-altered, checkpoint,
     unsigned tail."""
     ctx = context(data)
-    from_us = None if since is None else parse_time(since, "from")
-    to_us = None if until is None else parse_time(until, "to")
+    from_us = None if since is None else parse_time(ctx, since, "from")
+    to_us = None if until is None else parse_time(ctx, until, "to")
     ids: list[int] | None = None
     if camera is not None:
         try:
@@ -77,11 +83,11 @@ def verify(
     if as_json:
         out.print_json(json.dumps(report.to_json()))
     else:
-        _print(report)
+        _print(report, site_timezone(ctx))
     raise typer.Exit(1 if report.failed else 0)
 
 
-def _print(report: VerifyReport) -> None:
+def _print(report: VerifyReport, zone: str) -> None:
     table = Table(*(_(h) for h in ("camera", "verdict", "seq", "time", "detail")))
     for cam in report.cameras:
         for span in cam.ok_spans:
@@ -89,7 +95,7 @@ def _print(report: VerifyReport) -> None:
                 escape(cam.name),
                 "[green]{}[/]".format(_("ok")),
                 f"{span.first_seq}–{span.last_seq}",
-                f"{iso(span.start_us)} – {iso(span.end_us)}",
+                f"{site_when(span.start_us, zone)} – {site_when(span.end_us, zone)}",
                 "",
             )
         for f in cam.findings:

@@ -12,7 +12,16 @@ from rich.markup import escape
 from rich.table import Table
 
 from custodes.domain.retention import when_text
-from custodes.entrypoints.cli_common import DataOpt, JsonOpt, add_text_row, context, fail, out
+from custodes.entrypoints.cli_common import (
+    FROM_HELP,
+    TO_HELP,
+    DataOpt,
+    JsonOpt,
+    add_text_row,
+    context,
+    fail,
+    out,
+)
 from custodes.entrypoints.cli_i18n import LANG, _, label, sentence
 from custodes.entrypoints.cli_integrity import parse_time
 from custodes.entrypoints.cli_ledger import cli_actor
@@ -28,8 +37,8 @@ retention_app = typer.Typer(help="Retention: policies and the sweep.", no_args_i
 hold_app = typer.Typer(help="Holds: keep footage past its retention.", no_args_is_help=True)
 recordings_app = typer.Typer(help="Recorded footage.", no_args_is_help=True)
 
-FromOpt = Annotated[str, typer.Option("--from", help="Start (ISO 8601 with zone).")]
-ToOpt = Annotated[str, typer.Option("--to", help="End (ISO 8601 with zone).")]
+FromOpt = Annotated[str, typer.Option("--from", help=FROM_HELP)]
+ToOpt = Annotated[str, typer.Option("--to", help=TO_HELP)]
 UserOpt = Annotated[str, typer.Option("--user", help="Your account (you are asked its password).")]
 PasswordOpt = Annotated[
     str | None,
@@ -117,7 +126,7 @@ def delete_recordings(camera: str, since: FromOpt, until: ToOpt, data: DataOpt =
     """Delete a camera's recordings of a range — refused while any of it is retained or held."""
     ctx = context(data)
     cam = _camera_id(ctx, camera)
-    a, b = parse_time(since, "from"), parse_time(until, "to")
+    a, b = parse_time(ctx, since, "from"), parse_time(ctx, until, "to")
     try:
         retention.check_deletion(ctx, cam, a, b, actor=cli_actor(), via="cli")
     except retention.RetentionRefused as exc:
@@ -157,8 +166,8 @@ def hold_add(
         hold_id = retention.place_hold(
             ctx,
             camera_id=_camera_id(ctx, camera),
-            start_us=parse_time(since, "from"),
-            end_us=parse_time(until, "to"),
+            start_us=parse_time(ctx, since, "from"),
+            end_us=parse_time(ctx, until, "to"),
             kind=kind,
             reason=reason,
             reference=reference,

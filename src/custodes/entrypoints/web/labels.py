@@ -200,3 +200,13 @@ REASON_LABELS = {
     "key anti-terror target": "the legal minimum for a key target",
     "operator setting": "the configured period",
 }
+
+# An alarm's title by its kind: the banner's, the alarm list's, `custodes alarm list`'s
+# (msgids: the catalogues translate them).
+ALARM_TITLES = {
+    "integrity": "Integrity check failed",
+    "disk-low": "Disk space will not hold the retention period",
+    "disk-full": "Disk full: recording stopped",
+    "footage-cut": "Footage cut short by a crash or a full disk",
+    "camera-offline": "Camera offline",
+}

@@ -21,6 +21,7 @@ from custodes.domain.views import LAYOUTS, VIEW_NAME_MAX
 from custodes.entrypoints.web import i18n, said
 from custodes.entrypoints.web.deps import SESSION_COOKIE, get_ctx, request_language
 from custodes.entrypoints.web.hardening import safe_next
+from custodes.entrypoints.web.labels import ALARM_TITLES
 from custodes.entrypoints.web.permissions import camera_shown_to
 from custodes.services import access, auth
 from custodes.services import accounts as account_service
@@ -103,16 +104,6 @@ JS_STRINGS = (
 
 def _lang(request: Request) -> str:
     return request_language(request)
-
-
-# The banner's title per alarm kind (msgids: the catalogues translate them).
-ALARM_TITLES = {
-    "integrity": "Integrity check failed",
-    "disk-low": "Disk space will not hold the retention period",
-    "disk-full": "Disk full: recording stopped",
-    "footage-cut": "Footage cut short by a crash or a full disk",
-    "camera-offline": "Camera offline",
-}
 
 
 def _alarms(request: Request) -> list[AlarmStatus]:
