@@ -586,6 +586,16 @@ def test_a_time_typed_without_a_zone_is_the_site_s(ctx: Context, tmp_path: Path)
     res = CliRunner().invoke(ledger_app, [*args, "--data", str(ctx.data.root)])
     assert res.exit_code == 0, res.output
     assert [r["seq"] for r in csv.DictReader(out.open(encoding="utf-8"))] == ["2", "3"]
+    # a stored zone no database knows: such a time is refused (its zone must be typed), and
+    # one with a zone still read; never a traceback
+    set_setting(ctx, "timezone", "Mars/Olympus_Mons")
+    res = CliRunner().invoke(ledger_app, [*args, "--data", str(ctx.data.root)])
+    assert res.exit_code == 2 and "--since" in res.output and "zone" in res.output, res.output
+    zoned = ["--since", iso(T0 + 1_000_000), "--until", iso(T0 + 3_000_000)]
+    res = CliRunner().invoke(
+        ledger_app, [*args[:3], *zoned, *args[7:], "--data", str(ctx.data.root)]
+    )
+    assert res.exit_code == 0, res.output
 
 
 def test_cli_verify_export_and_grant(ctx: Context, tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import typer
 from rich.console import Console
@@ -87,7 +87,10 @@ def parse_site_time(value: str, option: str, zone: str) -> int:
         except ValueError:
             raise instants.BadInstant("format", option) from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=ZoneInfo(zone))
+            try:
+                moment = moment.replace(tzinfo=ZoneInfo(zone))
+            except (ZoneInfoNotFoundError, ValueError):  # a stored zone no database knows:
+                raise instants.BadInstant("zone", option) from None  # the zone must be typed
         return instants.from_datetime(moment, option)
     except instants.BadInstant as exc:
         raise fail(f"{option}: {i18n.bad_instant(exc, LANG)}: {value!r}") from None
