@@ -14,6 +14,7 @@ from custodes.recorder.housekeeping import Housekeeper, Schedule
 from custodes.services.context import Context
 from custodes.services.status import AlarmStatus, system_status
 
+from .recent import T0 as RECENT
 from .recording import wait_for
 from .sealed import seal_archive
 from .test_api import PASSWORD, _set_password
@@ -39,7 +40,7 @@ def _verify_entries(ctx: Context) -> list[dict[str, object]]:
 
 
 def test_background_verification_raises_and_clears_the_alarm(ctx: Context) -> None:
-    archive = seal_archive(ctx)
+    archive = seal_archive(ctx, t0=RECENT)  # the housekeeper's sweep runs on the real clock
     target = archive.path(7)
     original = target.read_bytes()
     keeper = Housekeeper(ctx, FAST)

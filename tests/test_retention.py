@@ -39,6 +39,7 @@ from custodes.services.sweep import sweep
 from custodes.services.verify import verify
 
 from .media import make_segments
+from .recent import T0 as RECENT
 from .sealed import CADENCE, SEGMENTS, T0, Archive, seal_archive
 from .test_api import PASSWORD, _set_password
 from .test_periods import sh
@@ -113,16 +114,16 @@ def test_floors_per_jurisdiction() -> None:
     assert load("liaoning").important.period == years(1)  # Civil Code Art. 202, not 365 days
 
 
-def test_deleting_retained_footage_is_refused_by_api_and_cli(archive: Archive) -> None:
-    ctx = archive.ctx
-    _at(ctx, T0 + 3 * DAY_US)
+def test_deleting_retained_footage_is_refused_by_api_and_cli(ctx: Context) -> None:
+    archive = seal_archive(ctx, t0=RECENT)  # the command line judges on the real clock
+    _at(ctx, RECENT + 3 * DAY_US)
     _set_password(ctx, PASSWORD)
     with TestClient(create_app(ctx)) as client:
         res = client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
         client.headers[CSRF_HEADER] = res.json()["csrf_token"]
         res = client.delete(
             f"/api/v1/cameras/{archive.cam}/recordings",
-            params={"from": iso(T0 - 60_000_000), "to": iso(T0 + 60_000_000)},
+            params={"from": iso(RECENT - 60_000_000), "to": iso(RECENT + 60_000_000)},
         )
         assert res.status_code == 403, res.text
         detail = res.json()["detail"]
@@ -135,9 +136,9 @@ def test_deleting_retained_footage_is_refused_by_api_and_cli(archive: Archive) -
             "delete",
             "gate",
             "--from",
-            iso(T0 - 60_000_000),
+            iso(RECENT - 60_000_000),
             "--to",
-            iso(T0 + 60_000_000),
+            iso(RECENT + 60_000_000),
             "--data",
             str(ctx.data.root),
         ],
