@@ -15,6 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page
 
 from .browser_env import (
+    CAST,
     PASSWORD,
     _advances,
     _api,
@@ -391,4 +392,31 @@ def test_two_cameras_play_together_on_one_clock(
     assert "授权" in note, note  # the grant check's reason, in the viewer's language
     assert page.inner_text("h1") == "同步回放"
     _shot(page, "sync-playback-refused-zh.png")
+    page.context.close()
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_playback_alone_takes_the_room_and_leaves_the_timeline_on_the_screen(
+    server: str,
+    browser: Browser,
+    view_grants: Callable[[str, list[tuple[int, int]]], None],
+    size: tuple[int, int],
+) -> None:
+    """An officer with a grant and no live view: the camera page had the player in one of two
+    columns and the other empty — half the width for the only video on the page. It takes
+    the room now, as far as the timeline below it stays on the screen."""
+    span = _recorded_span(server, 4)
+    if "viewer-alone" not in CAST:
+        view_grants("viewer-alone", [(span["start_us"], span["end_us"])])
+    page = _as(browser, server, "viewer-alone", size=size)
+    page.goto(f"{server}/cameras/1")
+    page.wait_for_selector("#timeline rect.span")
+    assert page.query_selector("video.live") is None  # no live view for this role
+    box = "e => { const b = e.getBoundingClientRect(); return [b.width, b.bottom]; }"
+    main = page.eval_on_selector("main", "m => m.clientWidth")
+    player, _ = page.eval_on_selector("#playback", box)
+    _, timeline_bottom = page.eval_on_selector("#timeline", box)
+    _shot(page, f"playback-alone-{size[0]}x{size[1]}.png")
+    assert player > main / 2 + 40, (player, main)  # more than its half of two columns
+    assert timeline_bottom <= size[1], (timeline_bottom, size)
     page.context.close()
