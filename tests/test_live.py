@@ -6,6 +6,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -124,6 +125,36 @@ def test_live_socket_sends_codec_init_and_keyframe_first_fragments(
         assert unknown.value.code == 4404
         # past the linger (0.5 s): the shared ffmpeg is gone
         wait_for("the shared ffmpeg to stop", lambda: _ffmpeg_live_pids() == [], 2)
+
+
+def _keyframes(clip: Path) -> list[bytes]:
+    """The IDR slices of a raw H.264 clip (Annex B), in order, each its first 1000 bytes."""
+    nals = re.split(rb"\x00\x00\x00\x01|\x00\x00\x01", clip.read_bytes())
+    return [n[:1000] for n in nals if n and n[0] & 0x1F == 5]
+
+
+def test_a_cold_stream_starts_at_the_first_keyframe_the_camera_sends(
+    ctx: Context, sim: Simulator, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """ffmpeg reads the camera's first frames to learn the stream, then starts its output.
+    With `-fflags nobuffer` it threw what it had read away, the first keyframe with it, so
+    the first viewer of a camera waited a whole GOP more for the next one (measured on the
+    simulator, GOP 2 s: the first fragment came 2.15 s after ffmpeg started, 0.4 s now). The
+    simulated camera starts its first session at its clip's first keyframe, so the first
+    fragment carries that keyframe, not the next GOP's."""
+    first_key, second_key = _keyframes(
+        ensure_clip(tmp_path_factory.getbasetemp() / "live-clips", "cam1")
+    )
+    cam = svc.add_camera(ctx, CameraSpec(name="c", url=sim.url("cam1"), place="p")).id
+    with _client(ctx) as client:
+        client.post("/api/v1/auth/login", json={"username": "admin", "password": PASSWORD})
+        with client.websocket_connect(f"/api/v1/cameras/{cam}/live") as ws:
+            ws.receive_json()
+            ws.receive_bytes()  # the codec's init segment
+            first = ws.receive_bytes()
+    assert first_sample_is_sync(first)
+    assert second_key not in first
+    assert first_key in first
 
 
 def test_hls_fallback_shares_the_stream_and_plays(

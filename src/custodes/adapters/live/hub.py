@@ -74,8 +74,13 @@ def live_command(url: str, hls_dir: Path) -> list[str]:
         "-loglevel",
         "error",
         *rtsp_input(10.0),
-        "-fflags",
-        "nobuffer",
+        # What ffmpeg reads to learn the stream is output, not thrown away: `-fflags nobuffer`
+        # dropped it, the first keyframe with it, and the first viewer waited a GOP more (2 s
+        # more on the simulator). It stops reading as soon as it knows the codec (size,
+        # reordering: 7 frames of H.264), not after a second of frames to guess a frame rate
+        # that a stream copy does not need.
+        "-fpsprobesize",
+        "0",
         "-flags",
         "low_delay",
         "-i",

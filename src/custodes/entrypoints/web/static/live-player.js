@@ -8,6 +8,12 @@
 import { t } from "./app.js";
 
 const MAX_LAG_S = 1.5;      // MSE: further behind than this, jump to the live edge
+// MSE: behind by more than CATCH_UP_S (a joiner's GOP, the frames ffmpeg read to learn a
+// stream it had just opened), play CATCH_UP_RATE× until less than LIVE_S behind: a
+// low-latency player's catch-up, which skips nothing, instead of sitting that far behind.
+const CATCH_UP_S = 0.12;
+const LIVE_S = 0.06;
+const CATCH_UP_RATE = 1.5;
 const KEEP_S = 10;          // MSE: buffered seconds kept behind the play head
 const HLS_TYPE = "application/vnd.apple.mpegurl";
 
@@ -109,6 +115,9 @@ export class LivePlayer {
       if (v.currentTime < start || end - v.currentTime > MAX_LAG_S) {
         v.currentTime = Math.max(start, end - 0.2);
       }
+      const behind = end - v.currentTime;
+      if (behind > CATCH_UP_S) v.playbackRate = CATCH_UP_RATE;
+      else if (behind < LIVE_S) v.playbackRate = 1;
       if (v.currentTime - ranges.start(0) > KEEP_S * 2) {
         sb.remove(ranges.start(0), v.currentTime - KEEP_S);
         return;
