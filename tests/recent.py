@@ -5,7 +5,7 @@ once the real clock passed its 15-day floor, the housekeeper deleted it under a 
 command line allowed a deletion the test expects refused. Tests on a test clock keep the literal
 instant (their dates stay readable and their calendar fixed); what the command line or the
 housekeeper judges is sealed at recent.T0 instead: yesterday (UTC) at the same time of day,
-between 13 and 37 hours ago, on a whole second, at 19:06:40 in Shanghai on every run.
+12 h 53 min to 36 h 53 min ago, on a whole second, at 19:06:40 in Shanghai on every run.
 """
 
 from __future__ import annotations
