@@ -80,6 +80,12 @@ def _encode(run_dir: Path, count: int, seconds: int) -> Listing:
     return out
 
 
+def nal_units(raw: bytes) -> list[bytes]:
+    """The NAL units of a raw Annex-B H.264/H.265 stream, each as it stands after its start
+    code (one that was 4 bytes long leaves a zero on the unit before it)."""
+    return [n for n in raw.split(b"\x00\x00\x01") if n]
+
+
 def ffprobe_duration(path: Path) -> float:
     res = subprocess.run(
         ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "json", str(path)],

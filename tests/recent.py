@@ -10,16 +10,9 @@ housekeeper judges is sealed at recent.T0 instead: yesterday (UTC) at the same t
 
 from __future__ import annotations
 
-import time
+from custodes.clock import now_us
+from custodes.domain.retention import DAY_US
 
-DAY_S = 86_400
-_TIME_OF_DAY_S = 11 * 3600 + 6 * 60 + 40  # 11:06:40Z, 19:06:40 in Shanghai
+_TIME_OF_DAY_US = (11 * 3600 + 6 * 60 + 40) * 1_000_000  # 11:06:40Z, 19:06:40 in Shanghai
 
-
-def recent_t0(now_s: float | None = None) -> int:
-    """Yesterday (UTC) at 11:06:40Z, in microseconds."""
-    now = int(time.time() if now_s is None else now_s)
-    return ((now // DAY_S - 1) * DAY_S + _TIME_OF_DAY_S) * 1_000_000
-
-
-T0 = recent_t0()
+T0 = (now_us() // DAY_US - 1) * DAY_US + _TIME_OF_DAY_US  # yesterday (UTC) at 11:06:40Z

@@ -7,6 +7,8 @@ import pytest
 
 from custodes.adapters.ffmpeg.bitstream import inspect_head, sps_size
 
+from .media import nal_units
+
 
 def _encode(tmp: Path, size: str, args: list[str], fmt: str) -> bytes:
     out = tmp / f"x.{fmt}"
@@ -35,8 +37,7 @@ def _encode(tmp: Path, size: str, args: list[str], fmt: str) -> bytes:
 @pytest.mark.parametrize(("size", "profile"), [("1920x1080", "high"), ("352x288", "baseline")])
 def test_sps_size_of_annexb_h264(tmp_path: Path, size: str, profile: str) -> None:
     raw = _encode(tmp_path, size, ["-c:v", "libx264", "-profile:v", profile], "h264")
-    nals = [n for n in raw.split(b"\x00\x00\x01") if n]
-    sps = next(n for n in nals if n[0] & 0x1F == 7)
+    sps = next(n for n in nal_units(raw) if n[0] & 0x1F == 7)
     w, h = (int(v) for v in size.split("x"))
     assert sps_size(sps) == (w, h)
 

@@ -6,7 +6,6 @@ import hashlib
 import itertools
 import json
 import os
-import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -36,6 +35,7 @@ from custodes.services.context import Context
 
 from .conftest import free_port
 from .grant_setup import organisation, person
+from .media import nal_units
 from .recording import wait_for
 from .test_api import PASSWORD, _set_password
 
@@ -129,8 +129,7 @@ def test_live_socket_sends_codec_init_and_keyframe_first_fragments(
 
 def _keyframes(clip: Path) -> list[bytes]:
     """The IDR slices of a raw H.264 clip (Annex B), in order, each its first 1000 bytes."""
-    nals = re.split(rb"\x00\x00\x00\x01|\x00\x00\x01", clip.read_bytes())
-    return [n[:1000] for n in nals if n and n[0] & 0x1F == 5]
+    return [n[:1000] for n in nal_units(clip.read_bytes()) if n[0] & 0x1F == 5]
 
 
 def test_a_cold_stream_starts_at_the_first_keyframe_the_camera_sends(
